@@ -1,0 +1,362 @@
+//! `retrain.yaml`: reading, validating, and the JSON Schema.
+//!
+//! [`raw`] holds what people write; [`load`] parses it (serde_yaml reports positions)
+//! and validates it into [`Config`], a type whose values are known to be consistent.
+//! This module reads the config file and nothing else: data and git are not touched.
+
+pub mod duration;
+pub mod locate;
+pub mod raw;
+mod validate;
+
+pub use validate::check_relative as check_path_inside;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use duration::Duration;
+pub use raw::*;
+
+/// The name of the default config file at the repository root.
+pub const DEFAULT_FILE: &str = "retrain.yaml";
+
+/// A validated `retrain.yaml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from, as the user named it.
+    pub file: PathBuf,
+    pub models: Vec<ModelConfig>,
+}
+
+impl Config {
+    /// The models selected by `--model` (all when `None`).
+    pub fn select(&self, name: Option<&str>) -> Result<Vec<&ModelConfig>, ConfigError> {
+        match name {
+            None => Ok(self.models.iter().collect()),
+            Some(name) => match self.models.iter().find(|m| m.name.as_str() == name) {
+                Some(m) => Ok(vec![m]),
+                None => {
+                    let names: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
+                    Err(ConfigError {
+                        file: self.file.clone(),
+                        line: None,
+                        column: None,
+                        key: None,
+                        message: format!("no model named `{name}` (models: {})", names.join(", ")),
+                        hint: did_you_mean(name, names.iter().copied())
+                            .map(|s| format!("did you mean `--model {s}`?")),
+                    })
+                }
+            },
+        }
+    }
+}
+
+/// A model name: `[a-z0-9-]+`, not starting or ending with `-`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct ModelName(String);
+
+impl ModelName {
+    pub fn new(name: &str) -> Result<Self, String> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-');
+        if ok {
+            Ok(Self(name.to_string()))
+        } else {
+            Err(format!(
+                "model name `{name}` must be 1-64 characters of lowercase letters, digits and `-` (not at either end)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ModelName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One validated model.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    pub name: ModelName,
+    pub task: Task,
+    pub target: String,
+    pub time_column: Option<String>,
+    /// `None`: every column but target, time column and `ignore`.
+    pub features: Option<Vec<String>>,
+    pub ignore: Vec<String>,
+    pub column_types: BTreeMap<String, ColumnKind>,
+    pub data: DataSource,
+    pub profile: ProfileConfig,
+    pub triggers: Triggers,
+    pub validation: ValidationConfig,
+    pub training: Training,
+    pub evaluation: Evaluation,
+    pub registry: Registry,
+    pub pull_request: PullRequestConfig,
+    /// blake3 of the model's configuration (part of the PR identity), 16 hex digits.
+    pub config_hash: String,
+}
+
+/// Where a model's data comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataSource {
+    /// A file or a glob of partitions, relative to the repository root.
+    Files {
+        pattern: String,
+        format: DataFormat,
+    },
+    Dvc(String),
+    Url(String),
+}
+
+impl fmt::Display for DataSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataSource::Files { pattern, .. } => f.write_str(pattern),
+            DataSource::Dvc(p) => write!(f, "dvc:{p}"),
+            DataSource::Url(u) => f.write_str(u),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Triggers {
+    pub mode: TriggerMode,
+    pub schedule: Option<Duration>,
+    pub new_data: Option<NewDataRule>,
+    pub drift: Option<DriftTrigger>,
+    pub performance: Option<PerformanceTrigger>,
+    pub cooldown: Option<Duration>,
+    pub max_per_period: Option<MaxPerPeriod>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NewDataRule {
+    Rows(u64),
+    Fraction(f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Training {
+    pub algorithm: Algorithm,
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub window: Window,
+    pub warm_start: bool,
+    pub command: Option<ExternalTrainer>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Window {
+    All,
+    Fixed(WindowSize),
+    Dynamic(Vec<WindowSize>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub holdout: HoldoutConfig,
+    pub metrics: Vec<Metric>,
+    pub primary: Metric,
+    pub gates: Vec<Gate>,
+    pub intervals: IntervalConfig,
+    pub slices: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registry {
+    /// Relative to the repository root.
+    pub path: String,
+    pub artifacts: ArtifactStore,
+}
+
+/// A config problem, with where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: Option<usize>,
+    /// 1-based.
+    pub column: Option<usize>,
+    /// The key path, e.g. `models[0].triggers.drift.share`.
+    pub key: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        write!(f, ": ")?;
+        if let Some(key) = &self.key {
+            write!(f, "{key}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads and validates the config file.
+pub fn load(file: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        let (message, hint) = if e.kind() == std::io::ErrorKind::NotFound {
+            (
+                "config file not found".to_string(),
+                Some(
+                    "create one with `retrain init`, or point at it with `--config FILE`"
+                        .to_string(),
+                ),
+            )
+        } else {
+            (format!("cannot read config file: {e}"), None)
+        };
+        ConfigError {
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            key: None,
+            message,
+            hint,
+        }
+    })?;
+    parse(file, &text)
+}
+
+/// Parses and validates config text; `file` is used in error messages only.
+pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+    let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| from_yaml_error(file, text, &e))?;
+    validate::validate(file, text, raw)
+}
+
+fn from_yaml_error(file: &Path, text: &str, err: &serde_yaml::Error) -> ConfigError {
+    let full = err.to_string();
+    let (line, column) = match err.location() {
+        Some(loc) => (Some(loc.line()), Some(loc.column())),
+        None => (None, None),
+    };
+    // serde_yaml appends " at line L column C"; we print the position in front instead.
+    let body = match full.find(" at line ") {
+        Some(pos) if line.is_some() && !full.contains(", while ") => full[..pos].to_string(),
+        _ => full.clone(),
+    };
+    // "models[0].triggers: unknown field `x`, expected one of ..." -> key + message
+    let (key, message) = match body.split_once(": ") {
+        Some((k, m)) if !k.contains(' ') && !k.is_empty() => (Some(k.to_string()), m.to_string()),
+        _ => (None, body),
+    };
+    // Errors raised by our validating types are reported at the key; name the key too.
+    let key = match (key, line, column) {
+        (Some(k), Some(l), Some(c))
+            if !message.starts_with("unknown field") && !message.starts_with("missing field") =>
+        {
+            match key_at(text, l, c) {
+                Some(name) if !k.ends_with(&format!(".{name}")) => Some(format!("{k}.{name}")),
+                _ => Some(k),
+            }
+        }
+        (k, _, _) => k,
+    };
+    let hint = unknown_field_hint(&message).or_else(|| {
+        if message.contains("missing field") {
+            Some("see the reference example in the README or run `retrain schema`".to_string())
+        } else {
+            None
+        }
+    });
+    ConfigError {
+        file: file.to_path_buf(),
+        line,
+        column,
+        key,
+        message,
+        hint,
+    }
+}
+
+/// The mapping key written at 1-based (line, column), if one is.
+fn key_at(text: &str, line: usize, column: usize) -> Option<String> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    let rest = l.get(column.checked_sub(1)?..)?;
+    let (name, _) = rest.split_once(':')?;
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    ok.then(|| name.to_string())
+}
+
+/// "unknown field `tigers`, expected one of `mode`, `schedule`" -> did you mean `triggers`?
+fn unknown_field_hint(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (name, rest) = rest.split_once('`')?;
+    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    match did_you_mean(name, expected.iter().copied()) {
+        Some(best) => Some(format!("did you mean `{best}`?")),
+        None if !expected.is_empty() => Some(format!("valid: {}", expected.join(", "))),
+        None => None,
+    }
+}
+
+/// The candidate closest to `word`, when it is close enough to be a typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// The JSON Schema of `retrain.yaml`, pretty-printed.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(RawConfig);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_you_mean_finds_typos_only() {
+        assert_eq!(
+            did_you_mean("tigers", ["mode", "triggers", "training"]),
+            Some("triggers")
+        );
+        assert_eq!(did_you_mean("zzz", ["mode", "triggers"]), None);
+    }
+
+    #[test]
+    fn model_names_are_checked() {
+        assert!(ModelName::new("elec-2").is_ok());
+        for bad in ["", "Elec", "-a", "a-", "a_b", "a b"] {
+            assert!(ModelName::new(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,844 @@
+//! The shape of `retrain.yaml` as written by people: serde types with documented
+//! defaults, from which the JSON Schema is generated.
+//!
+//! Values that can be checked on their own (fractions, durations, enums) are checked
+//! while deserialising, so serde_yaml reports them with their line and column.
+//! Checks that relate several keys live in [`super::validate`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::duration::Duration;
+
+/// `retrain.yaml`: one or several models.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "retrain.yaml")]
+pub struct RawConfig {
+    /// Format version of this file. Only `1` exists.
+    pub version: u32,
+    /// The models this repository trains.
+    pub models: Vec<RawModel>,
+}
+
+/// One model: its data, when to retrain it, how to train and evaluate it, where it is published.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// Name of the model: lowercase letters, digits and `-`; unique in the file.
+    pub name: String,
+    /// `classification` or `regression`.
+    pub task: Task,
+    /// The column to predict.
+    pub target: String,
+    /// Column that orders the rows in time; drives windows and the time holdout.
+    #[serde(default)]
+    pub time_column: Option<String>,
+    /// Feature columns. Default: every column but the target, the time column and `ignore`.
+    #[serde(default)]
+    pub features: Option<Vec<String>>,
+    /// Columns that are neither features nor target (ids, free text, leaks).
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Override inferred column types, e.g. `{ zip: categorical }`.
+    #[serde(default)]
+    pub column_types: BTreeMap<String, ColumnKind>,
+    /// Where the data is.
+    pub data: RawData,
+    /// How snapshots profile the data.
+    #[serde(default)]
+    pub profile: ProfileConfig,
+    /// When to retrain.
+    #[serde(default)]
+    pub triggers: TriggersConfig,
+    /// Checks on new data before it is trusted.
+    #[serde(default)]
+    pub validation: ValidationConfig,
+    /// How to train a candidate.
+    #[serde(default)]
+    pub training: TrainingConfig,
+    /// How champion and candidate are compared.
+    #[serde(default)]
+    pub evaluation: RawEvaluation,
+    /// Where the registry pointer and artifacts live.
+    #[serde(default)]
+    pub registry: RawRegistry,
+    /// How the model pull request is opened.
+    #[serde(default)]
+    pub pull_request: PullRequestConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    Classification,
+    Regression,
+}
+
+/// The logical type of a column.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    /// Integers and floats.
+    Numeric,
+    /// Strings and booleans (and numbers declared categorical).
+    Categorical,
+    /// Dates and date-times.
+    Datetime,
+}
+
+impl fmt::Display for ColumnKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ColumnKind::Numeric => "numeric",
+            ColumnKind::Categorical => "categorical",
+            ColumnKind::Datetime => "datetime",
+        })
+    }
+}
+
+/// Exactly one of `path`, `dvc`, `url`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    /// File or glob of partitions relative to the repository root, e.g. `data/2024-*.parquet`.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// A DVC-tracked file (`data/x.dvc`). Not supported yet.
+    #[serde(default)]
+    pub dvc: Option<String>,
+    /// An HTTP(S) URL. Not supported yet.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// File format; `auto` decides by extension (`.csv`, `.parquet`/`.pq`).
+    #[serde(default)]
+    pub format: DataFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DataFormat {
+    #[default]
+    Auto,
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// Categorical columns keep the frequencies of this many most frequent values; the rest
+    /// is counted in an `other` bucket.
+    #[serde(default = "default_top_k")]
+    pub top_k: usize,
+}
+
+fn default_top_k() -> usize {
+    100
+}
+
+impl Default for ProfileConfig {
+    fn default() -> Self {
+        Self {
+            top_k: default_top_k(),
+        }
+    }
+}
+
+/// A number between 0 and 1 inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Fraction(#[schemars(range(min = 0.0, max = 1.0))] f64);
+
+impl Fraction {
+    pub fn new(value: f64) -> Result<Self, String> {
+        if (0.0..=1.0).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(format!("expected a fraction between 0 and 1, got {value}"))
+        }
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Fraction::new(f64::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// When to retrain. Each trigger is off unless present.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TriggersConfig {
+    /// `any`: retrain when one trigger fires; `all`: only when every configured trigger fires.
+    #[serde(default)]
+    pub mode: TriggerMode,
+    /// Retrain when the champion is older than `every`.
+    #[serde(default)]
+    pub schedule: Option<ScheduleTrigger>,
+    /// Retrain when enough rows were added since the champion's snapshot.
+    #[serde(default)]
+    pub new_data: Option<NewDataTrigger>,
+    /// Retrain when the data drifted from the champion's training data.
+    #[serde(default)]
+    pub drift: Option<DriftTrigger>,
+    /// Retrain when the champion's quality on newly labelled data falls.
+    #[serde(default)]
+    pub performance: Option<PerformanceTrigger>,
+    /// Do not retrain within this time after the champion was trained (`--force` overrides).
+    #[serde(default)]
+    pub cooldown: Option<Duration>,
+    /// At most `count` retrains within any `period`.
+    #[serde(default)]
+    pub max_per_period: Option<MaxPerPeriod>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerMode {
+    #[default]
+    Any,
+    All,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleTrigger {
+    pub every: Duration,
+}
+
+/// Exactly one of `min_rows` and `min_fraction`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NewDataTrigger {
+    #[serde(default)]
+    pub min_rows: Option<u64>,
+    #[serde(default)]
+    pub min_fraction: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DriftTrigger {
+    /// Test per column; `auto` follows Evidently's defaults (KS / chi-square / Z on small
+    /// references, normalised Wasserstein / Jensen-Shannon distance on large ones).
+    #[serde(default)]
+    pub method: DriftMethod,
+    /// Threshold of the method; `auto` = the method's default.
+    #[serde(default)]
+    pub threshold: Threshold,
+    /// Dataset drift when this share of the tested columns drifted.
+    #[serde(default = "default_share")]
+    pub share: Fraction,
+    /// Columns to test: `all` (every feature) or a list.
+    #[serde(default)]
+    pub columns: ColumnSelection,
+    /// Method and threshold per column, e.g. `{ nswprice: { method: psi, threshold: 0.2 } }`.
+    #[serde(default)]
+    pub per_column: BTreeMap<String, ColumnDrift>,
+}
+
+fn default_share() -> Fraction {
+    Fraction(0.5)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDrift {
+    #[serde(default)]
+    pub method: DriftMethod,
+    #[serde(default)]
+    pub threshold: Threshold,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftMethod {
+    #[default]
+    Auto,
+    Ks,
+    Chi2,
+    Z,
+    Psi,
+    Wasserstein,
+    JensenShannon,
+    Hellinger,
+    Kl,
+}
+
+/// `auto` or a number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Threshold {
+    #[default]
+    #[schemars(with = "AutoKeyword")]
+    Auto,
+    Value(f64),
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum AutoKeyword {
+    #[serde(rename = "auto")]
+    Auto,
+}
+
+impl Serialize for AutoKeyword {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("auto")
+    }
+}
+
+impl<'de> Deserialize<'de> for Threshold {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Number(f64),
+            Text(String),
+        }
+        match Repr::deserialize(deserializer)? {
+            Repr::Number(v) if v.is_finite() && v >= 0.0 => Ok(Threshold::Value(v)),
+            Repr::Number(v) => Err(serde::de::Error::custom(format!(
+                "threshold must be a non-negative number or `auto`, got {v}"
+            ))),
+            Repr::Text(t) if t == "auto" => Ok(Threshold::Auto),
+            Repr::Text(t) => Err(serde::de::Error::custom(format!(
+                "threshold must be a number or `auto`, got `{t}`"
+            ))),
+        }
+    }
+}
+
+/// `all` or a list of column names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ColumnSelection {
+    #[default]
+    #[schemars(with = "AllKeyword")]
+    All,
+    List(Vec<String>),
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum AllKeyword {
+    #[serde(rename = "all")]
+    All,
+}
+
+impl<'de> Deserialize<'de> for ColumnSelection {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            List(Vec<String>),
+            Text(String),
+        }
+        match Repr::deserialize(deserializer)? {
+            Repr::List(list) => Ok(ColumnSelection::List(list)),
+            Repr::Text(t) if t == "all" => Ok(ColumnSelection::All),
+            Repr::Text(t) => Err(serde::de::Error::custom(format!(
+                "columns must be `all` or a list of column names, got `{t}`"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceTrigger {
+    /// Metric the champion is scored with on newly labelled rows.
+    pub metric: Metric,
+    /// Retrain when the metric is below this value (above, for lower-is-better metrics).
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Retrain when the metric got worse by more than this (absolute) since training.
+    #[serde(default)]
+    pub max_drop: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MaxPerPeriod {
+    pub count: u32,
+    pub period: Duration,
+}
+
+/// Checks on new data (TFX ExampleValidator in spirit).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// Anomaly kinds that stop a retrain; the others are warnings.
+    #[serde(default = "default_block_on")]
+    pub block_on: Vec<AnomalyKind>,
+    /// Largest tolerated share of nulls in a column.
+    #[serde(default = "default_max_null_fraction")]
+    pub max_null_fraction: Fraction,
+    /// Largest tolerated share of numeric values outside the reference's [min, max].
+    #[serde(default = "default_small_share")]
+    pub max_out_of_range_share: Fraction,
+    /// Largest tolerated share of categorical values never seen in the reference.
+    #[serde(default = "default_small_share")]
+    pub max_unseen_category_share: Fraction,
+    /// Fewest rows, as a fraction of the reference's row count.
+    #[serde(default = "default_min_rows_fraction")]
+    pub min_rows_fraction: f64,
+    /// Most rows, as a multiple of the reference's row count (none = no limit).
+    #[serde(default)]
+    pub max_rows_fraction: Option<f64>,
+}
+
+fn default_block_on() -> Vec<AnomalyKind> {
+    vec![
+        AnomalyKind::MissingColumn,
+        AnomalyKind::TypeChange,
+        AnomalyKind::Empty,
+    ]
+}
+
+fn default_max_null_fraction() -> Fraction {
+    Fraction(0.2)
+}
+
+fn default_small_share() -> Fraction {
+    Fraction(0.05)
+}
+
+fn default_min_rows_fraction() -> f64 {
+    0.5
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        Self {
+            block_on: default_block_on(),
+            max_null_fraction: default_max_null_fraction(),
+            max_out_of_range_share: default_small_share(),
+            max_unseen_category_share: default_small_share(),
+            min_rows_fraction: default_min_rows_fraction(),
+            max_rows_fraction: None,
+        }
+    }
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    MissingColumn,
+    NewColumn,
+    TypeChange,
+    NullFraction,
+    OutOfRange,
+    UnseenCategories,
+    RowCount,
+    Empty,
+    AllNull,
+    Constant,
+    NonFinite,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Built-in trainer.
+    #[serde(default)]
+    pub algorithm: Algorithm,
+    /// Parameters of the algorithm, e.g. `{ max_iterations: 200 }`.
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Which rows to train on.
+    #[serde(default)]
+    pub window: WindowConfig,
+    /// Start from the champion's parameters where the algorithm allows it.
+    #[serde(default)]
+    pub warm_start: bool,
+    /// External trainer instead of the built-in one.
+    #[serde(default)]
+    pub command: Option<ExternalTrainer>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    #[default]
+    LogisticRegression,
+    LinearRegression,
+    ElasticNet,
+    DecisionTree,
+    GaussianNb,
+    RandomForest,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WindowConfig {
+    /// `all`, `fixed` (needs `last`) or `dynamic` (needs `candidates`).
+    #[serde(default)]
+    pub kind: WindowKind,
+    /// For `fixed`: a row count (`5000`) or a duration over `time_column` (`30d`).
+    #[serde(default)]
+    pub last: Option<WindowSize>,
+    /// For `dynamic`: windows to try, e.g. `[all, 5000, 30d]`.
+    #[serde(default)]
+    pub candidates: Vec<WindowSize>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowKind {
+    #[default]
+    All,
+    Fixed,
+    Dynamic,
+}
+
+/// `all`, a row count, or a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[schemars(untagged)]
+pub enum WindowSize {
+    #[schemars(with = "AllKeyword")]
+    All,
+    Rows(u64),
+    Span(Duration),
+}
+
+impl Serialize for WindowSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            WindowSize::All => s.serialize_str("all"),
+            WindowSize::Rows(n) => s.serialize_u64(*n),
+            WindowSize::Span(d) => d.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for WindowSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Rows(u64),
+            Text(String),
+        }
+        match Repr::deserialize(deserializer)? {
+            Repr::Rows(0) => Err(serde::de::Error::custom("a window needs at least 1 row")),
+            Repr::Rows(n) => Ok(WindowSize::Rows(n)),
+            Repr::Text(t) if t == "all" => Ok(WindowSize::All),
+            Repr::Text(t) => t.parse().map(WindowSize::Span).map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "window must be `all`, a row count or a duration: {e}"
+                ))
+            }),
+        }
+    }
+}
+
+impl fmt::Display for WindowSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WindowSize::All => f.write_str("all"),
+            WindowSize::Rows(n) => write!(f, "last {n} rows"),
+            WindowSize::Span(d) => write!(f, "last {d}"),
+        }
+    }
+}
+
+/// External trainer: command templates run with `sh -c`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalTrainer {
+    /// Trains: must write a model file into the output directory.
+    pub train: String,
+    /// Scores a holdout file into a predictions file.
+    pub predict: String,
+    /// Kill the command after this long.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvaluation {
+    /// The rows both models are scored on.
+    #[serde(default)]
+    pub holdout: HoldoutConfig,
+    /// Metrics to compute. Default: `[accuracy, f1, roc_auc]` (classification),
+    /// `[rmse, mae, r2]` (regression).
+    #[serde(default)]
+    pub metrics: Option<Vec<Metric>>,
+    /// The metric that ranks models. Default: `accuracy` / `rmse`.
+    #[serde(default)]
+    pub primary: Option<Metric>,
+    /// Conditions for blessing the candidate. With none, nothing is blessed.
+    #[serde(default)]
+    pub gates: Vec<Gate>,
+    /// Confidence intervals.
+    #[serde(default)]
+    pub intervals: IntervalConfig,
+    /// Categorical columns to report (and gate) metrics per value of.
+    #[serde(default)]
+    pub slices: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HoldoutConfig {
+    /// `time`: the newest rows by `time_column` (row order without one); `random`: seeded.
+    #[serde(default)]
+    pub kind: HoldoutKind,
+    #[serde(default = "default_holdout_fraction")]
+    pub fraction: Fraction,
+    /// Seed of the `random` holdout.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_holdout_fraction() -> Fraction {
+    Fraction(0.2)
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+impl Default for HoldoutConfig {
+    fn default() -> Self {
+        Self {
+            kind: HoldoutKind::default(),
+            fraction: default_holdout_fraction(),
+            seed: default_seed(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldoutKind {
+    #[default]
+    Time,
+    Random,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Accuracy,
+    BalancedAccuracy,
+    Precision,
+    Recall,
+    F1,
+    F1Macro,
+    RocAuc,
+    LogLoss,
+    Rmse,
+    Mae,
+    R2,
+    Mape,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "accuracy",
+            Metric::BalancedAccuracy => "balanced_accuracy",
+            Metric::Precision => "precision",
+            Metric::Recall => "recall",
+            Metric::F1 => "f1",
+            Metric::F1Macro => "f1_macro",
+            Metric::RocAuc => "roc_auc",
+            Metric::LogLoss => "log_loss",
+            Metric::Rmse => "rmse",
+            Metric::Mae => "mae",
+            Metric::R2 => "r2",
+            Metric::Mape => "mape",
+        }
+    }
+
+    pub fn task(self) -> Task {
+        match self {
+            Metric::Rmse | Metric::Mae | Metric::R2 | Metric::Mape => Task::Regression,
+            _ => Task::Classification,
+        }
+    }
+
+    pub fn higher_is_better(self) -> bool {
+        !matches!(
+            self,
+            Metric::LogLoss | Metric::Rmse | Metric::Mae | Metric::Mape
+        )
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One condition of the gate. At least one of `min`, `max`, `min_change`,
+/// `min_relative_change`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    pub metric: Metric,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Smallest accepted change vs the champion, in the metric's better direction
+    /// (negative = tolerated loss).
+    #[serde(default)]
+    pub min_change: Option<f64>,
+    /// Same as `min_change`, relative to the champion's value.
+    #[serde(default)]
+    pub min_relative_change: Option<f64>,
+    /// Apply to each value of this slice column instead of the whole holdout.
+    #[serde(default)]
+    pub slice: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IntervalConfig {
+    #[serde(default)]
+    pub method: IntervalMethod,
+    #[serde(default = "default_resamples")]
+    pub resamples: u32,
+    #[serde(default = "default_confidence")]
+    pub confidence: Fraction,
+}
+
+fn default_resamples() -> u32 {
+    1000
+}
+
+fn default_confidence() -> Fraction {
+    Fraction(0.95)
+}
+
+impl Default for IntervalConfig {
+    fn default() -> Self {
+        Self {
+            method: IntervalMethod::default(),
+            resamples: default_resamples(),
+            confidence: default_confidence(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalMethod {
+    #[default]
+    Bootstrap,
+    None,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegistry {
+    /// Directory of the registry pointer and versions. Default: `models/<name>`.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Where artifacts are stored: `git` (in the version directory), `dir:<path>`
+    /// (outside the repository) or `release` (asset of a GitHub release on promotion).
+    #[serde(default)]
+    pub artifacts: ArtifactStore,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, JsonSchema)]
+#[schemars(with = "String")]
+pub enum ArtifactStore {
+    #[default]
+    Git,
+    Dir(String),
+    Release,
+}
+
+impl Serialize for ArtifactStore {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ArtifactStore::Git => s.serialize_str("git"),
+            ArtifactStore::Dir(p) => s.serialize_str(&format!("dir:{p}")),
+            ArtifactStore::Release => s.serialize_str("release"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ArtifactStore {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "git" => Ok(ArtifactStore::Git),
+            "release" => Ok(ArtifactStore::Release),
+            other => match other.strip_prefix("dir:") {
+                Some(path) if !path.trim().is_empty() => {
+                    Ok(ArtifactStore::Dir(path.trim().to_string()))
+                }
+                _ => Err(serde::de::Error::custom(format!(
+                    "artifacts must be `git`, `dir:<path>` or `release`, got `{other}`"
+                ))),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PullRequestConfig {
+    /// Branch the model PR targets.
+    #[serde(default = "default_base")]
+    pub base: String,
+    /// Prefix of PR branches: `<prefix><model>/<snapshot12>`.
+    #[serde(default = "default_branch_prefix")]
+    pub branch_prefix: String,
+    #[serde(default = "default_labels")]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub reviewers: Vec<String>,
+    /// Open the PR as a draft when the candidate is not blessed.
+    #[serde(default = "default_true")]
+    pub draft_when_not_blessed: bool,
+}
+
+fn default_base() -> String {
+    "main".into()
+}
+
+fn default_branch_prefix() -> String {
+    "retrain/".into()
+}
+
+fn default_labels() -> Vec<String> {
+    vec!["retrain".into()]
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for PullRequestConfig {
+    fn default() -> Self {
+        Self {
+            base: default_base(),
+            branch_prefix: default_branch_prefix(),
+            labels: default_labels(),
+            reviewers: Vec::new(),
+            draft_when_not_blessed: true,
+        }
+    }
+}

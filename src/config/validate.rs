@@ -1,0 +1,639 @@
+//! Checks that relate several keys of `retrain.yaml`, turning [`RawConfig`] into
+//! [`Config`]. Each failure points at the key (line and column found with [`locate`]).
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path};
+
+use super::locate::{self, Seg};
+use super::*;
+
+struct Ctx<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, path: &[Seg], message: impl Into<String>, hint: Option<String>) -> ConfigError {
+        let (line, column) = match locate::locate(self.text, path) {
+            Some((l, c)) => (Some(l), Some(c)),
+            None => (None, None),
+        };
+        ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            key: Some(locate::display(path)).filter(|k| !k.is_empty()),
+            message: message.into(),
+            hint,
+        }
+    }
+}
+
+fn key(base: &[Seg], parts: &[&str]) -> Vec<Seg> {
+    let mut p = base.to_vec();
+    p.extend(parts.iter().map(|k| Seg::Key((*k).to_string())));
+    p
+}
+
+pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config, ConfigError> {
+    let cx = Ctx { file, text };
+    if raw.version != 1 {
+        return Err(cx.err(
+            &key(&[], &["version"]),
+            format!(
+                "unsupported version {}; this retrain reads version 1",
+                raw.version
+            ),
+            Some("set `version: 1`".into()),
+        ));
+    }
+    if raw.models.is_empty() {
+        return Err(cx.err(
+            &key(&[], &["models"]),
+            "no models defined",
+            Some("add at least one model".into()),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    let mut models = Vec::with_capacity(raw.models.len());
+    for (i, model) in raw.models.into_iter().enumerate() {
+        let base = vec![Seg::Key("models".into()), Seg::Index(i)];
+        if !seen.insert(model.name.clone()) {
+            return Err(cx.err(
+                &key(&base, &["name"]),
+                format!("duplicate model name `{}`", model.name),
+                Some("model names must be unique in the file".into()),
+            ));
+        }
+        models.push(validate_model(&cx, &base, model)?);
+    }
+    Ok(Config {
+        file: file.to_path_buf(),
+        models,
+    })
+}
+
+fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, ConfigError> {
+    let config_hash = {
+        let json = serde_json::to_vec(&m).expect("config serialises");
+        blake3::hash(&json).to_hex()[..16].to_string()
+    };
+    let name = ModelName::new(&m.name).map_err(|e| cx.err(&key(base, &["name"]), e, None))?;
+
+    // Columns and roles.
+    if m.target.trim().is_empty() {
+        return Err(cx.err(&key(base, &["target"]), "target must name a column", None));
+    }
+    if m.ignore.contains(&m.target) {
+        return Err(cx.err(
+            &key(base, &["ignore"]),
+            format!("the target `{}` cannot be ignored", m.target),
+            None,
+        ));
+    }
+    if let Some(t) = &m.time_column {
+        if *t == m.target {
+            return Err(cx.err(
+                &key(base, &["time_column"]),
+                "the time column cannot be the target",
+                None,
+            ));
+        }
+        if m.ignore.contains(t) {
+            return Err(cx.err(
+                &key(base, &["ignore"]),
+                format!("the time column `{t}` cannot be ignored"),
+                None,
+            ));
+        }
+    }
+    if let Some(features) = &m.features {
+        if features.is_empty() {
+            return Err(cx.err(
+                &key(base, &["features"]),
+                "features is empty",
+                Some("remove `features` to use every column but the target".into()),
+            ));
+        }
+        let mut dup = BTreeSet::new();
+        for f in features {
+            let bad = if *f == m.target {
+                Some("is the target")
+            } else if Some(f) == m.time_column.as_ref() {
+                Some("is the time column")
+            } else if m.ignore.contains(f) {
+                Some("is also in `ignore`")
+            } else if !dup.insert(f) {
+                Some("is listed twice")
+            } else {
+                None
+            };
+            if let Some(why) = bad {
+                return Err(cx.err(
+                    &key(base, &["features"]),
+                    format!("feature `{f}` {why}"),
+                    None,
+                ));
+            }
+        }
+    }
+
+    let data = validate_data(cx, base, m.data)?;
+    if m.profile.top_k == 0 {
+        return Err(cx.err(
+            &key(base, &["profile", "top_k"]),
+            "top_k must be at least 1",
+            None,
+        ));
+    }
+    let triggers = validate_triggers(cx, base, m.task, m.triggers)?;
+    let v = &m.validation;
+    if !(v.min_rows_fraction >= 0.0 && v.min_rows_fraction.is_finite()) {
+        return Err(cx.err(
+            &key(base, &["validation", "min_rows_fraction"]),
+            "must be a number ≥ 0",
+            None,
+        ));
+    }
+    if let Some(max) = v.max_rows_fraction {
+        if !(max.is_finite() && max > v.min_rows_fraction) {
+            return Err(cx.err(
+                &key(base, &["validation", "max_rows_fraction"]),
+                format!(
+                    "must be greater than min_rows_fraction ({})",
+                    v.min_rows_fraction
+                ),
+                None,
+            ));
+        }
+    }
+    let training = validate_training(cx, base, m.task, m.time_column.is_some(), m.training)?;
+    let evaluation = validate_evaluation(cx, base, m.task, m.time_column.is_some(), m.evaluation)?;
+    let registry = Registry {
+        path: match m.registry.path {
+            Some(p) => {
+                check_relative(&p)
+                    .map_err(|e| cx.err(&key(base, &["registry", "path"]), e, None))?;
+                p.trim_end_matches('/').to_string()
+            }
+            None => format!("models/{name}"),
+        },
+        artifacts: m.registry.artifacts,
+    };
+    let pr = &m.pull_request;
+    if pr.base.trim().is_empty() || pr.base.contains(char::is_whitespace) {
+        return Err(cx.err(
+            &key(base, &["pull_request", "base"]),
+            "base must be a branch name",
+            None,
+        ));
+    }
+    if pr
+        .branch_prefix
+        .contains(|c: char| c.is_whitespace() || "~^:?*[\\".contains(c))
+        || pr.branch_prefix.contains("..")
+    {
+        return Err(cx.err(
+            &key(base, &["pull_request", "branch_prefix"]),
+            format!("`{}` is not a valid git branch prefix", pr.branch_prefix),
+            None,
+        ));
+    }
+
+    Ok(ModelConfig {
+        name,
+        task: m.task,
+        target: m.target,
+        time_column: m.time_column,
+        features: m.features,
+        ignore: m.ignore,
+        column_types: m.column_types,
+        data,
+        profile: m.profile,
+        triggers,
+        validation: m.validation,
+        training,
+        evaluation,
+        registry,
+        pull_request: m.pull_request,
+        config_hash,
+    })
+}
+
+/// A path inside the repository: relative and never above its root.
+pub fn check_relative(path: &str) -> Result<(), String> {
+    let p = Path::new(path);
+    if p.is_absolute() || path.starts_with('~') {
+        return Err(format!("`{path}` must be relative to the repository root"));
+    }
+    let mut depth = 0i32;
+    for c in p.components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            _ => return Err(format!("`{path}` must be relative to the repository root")),
+        }
+        if depth < 0 {
+            return Err(format!("`{path}` points outside the repository"));
+        }
+    }
+    Ok(())
+}
+
+fn validate_data(cx: &Ctx, base: &[Seg], d: RawData) -> Result<DataSource, ConfigError> {
+    let given: Vec<&str> = [
+        ("path", d.path.is_some()),
+        ("dvc", d.dvc.is_some()),
+        ("url", d.url.is_some()),
+    ]
+    .iter()
+    .filter(|(_, set)| *set)
+    .map(|(k, _)| *k)
+    .collect();
+    if given.len() != 1 {
+        return Err(cx.err(
+            &key(base, &["data"]),
+            format!(
+                "exactly one of `path`, `dvc`, `url` is needed, found {}",
+                if given.is_empty() {
+                    "none".to_string()
+                } else {
+                    given.join(", ")
+                }
+            ),
+            Some("e.g. `data: { path: data/*.csv }`".into()),
+        ));
+    }
+    if let Some(path) = d.path {
+        if path.trim().is_empty() {
+            return Err(cx.err(&key(base, &["data", "path"]), "path is empty", None));
+        }
+        check_relative(&path).map_err(|e| {
+            cx.err(
+                &key(base, &["data", "path"]),
+                e,
+                Some("data must live inside the repository".into()),
+            )
+        })?;
+        return Ok(DataSource::Files {
+            pattern: path,
+            format: d.format,
+        });
+    }
+    if let Some(dvc) = d.dvc {
+        check_relative(&dvc).map_err(|e| cx.err(&key(base, &["data", "dvc"]), e, None))?;
+        return Ok(DataSource::Dvc(dvc));
+    }
+    let url = d.url.unwrap_or_default();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(cx.err(
+            &key(base, &["data", "url"]),
+            format!("`{url}` is not an http(s) URL"),
+            None,
+        ));
+    }
+    Ok(DataSource::Url(url))
+}
+
+fn validate_triggers(
+    cx: &Ctx,
+    base: &[Seg],
+    task: Task,
+    t: TriggersConfig,
+) -> Result<Triggers, ConfigError> {
+    let tb = key(base, &["triggers"]);
+    let new_data = match &t.new_data {
+        None => None,
+        Some(nd) => match (nd.min_rows, nd.min_fraction) {
+            (Some(rows), None) if rows > 0 => Some(NewDataRule::Rows(rows)),
+            (None, Some(f)) if f > 0.0 && f.is_finite() => Some(NewDataRule::Fraction(f)),
+            (Some(_), Some(_)) => {
+                return Err(cx.err(
+                    &key(&tb, &["new_data"]),
+                    "give `min_rows` or `min_fraction`, not both",
+                    None,
+                ))
+            }
+            (None, None) => {
+                return Err(cx.err(
+                    &key(&tb, &["new_data"]),
+                    "needs `min_rows` or `min_fraction`",
+                    None,
+                ))
+            }
+            _ => {
+                return Err(cx.err(
+                    &key(&tb, &["new_data"]),
+                    "the minimum must be greater than 0",
+                    None,
+                ))
+            }
+        },
+    };
+    if let Some(drift) = &t.drift {
+        check_threshold(
+            cx,
+            &key(&tb, &["drift", "threshold"]),
+            drift.method,
+            drift.threshold,
+        )?;
+        for (col, c) in &drift.per_column {
+            check_threshold(
+                cx,
+                &key(&tb, &["drift", "per_column", col]),
+                c.method,
+                c.threshold,
+            )?;
+        }
+        if let ColumnSelection::List(cols) = &drift.columns {
+            if cols.is_empty() {
+                return Err(cx.err(
+                    &key(&tb, &["drift", "columns"]),
+                    "the list of columns is empty",
+                    Some("use `all`".into()),
+                ));
+            }
+        }
+    }
+    if let Some(p) = &t.performance {
+        if p.metric.task() != task {
+            return Err(cx.err(
+                &key(&tb, &["performance", "metric"]),
+                format!("`{}` is not a {} metric", p.metric, task_name(task)),
+                None,
+            ));
+        }
+        if p.min.is_none() && p.max_drop.is_none() {
+            return Err(cx.err(
+                &key(&tb, &["performance"]),
+                "needs `min` or `max_drop`",
+                None,
+            ));
+        }
+        if let Some(d) = p.max_drop {
+            if !(d >= 0.0 && d.is_finite()) {
+                return Err(cx.err(&key(&tb, &["performance", "max_drop"]), "must be ≥ 0", None));
+            }
+        }
+    }
+    if let Some(m) = &t.max_per_period {
+        if m.count == 0 {
+            return Err(cx.err(
+                &key(&tb, &["max_per_period", "count"]),
+                "count must be at least 1",
+                None,
+            ));
+        }
+    }
+    Ok(Triggers {
+        mode: t.mode,
+        schedule: t.schedule.map(|s| s.every),
+        new_data,
+        drift: t.drift,
+        performance: t.performance,
+        cooldown: t.cooldown,
+        max_per_period: t.max_per_period,
+    })
+}
+
+fn check_threshold(
+    cx: &Ctx,
+    path: &[Seg],
+    method: DriftMethod,
+    threshold: Threshold,
+) -> Result<(), ConfigError> {
+    if let Threshold::Value(v) = threshold {
+        let p_value = matches!(method, DriftMethod::Ks | DriftMethod::Chi2 | DriftMethod::Z);
+        if p_value && !(v > 0.0 && v < 1.0) {
+            return Err(cx.err(
+                path,
+                format!("a p-value threshold must be between 0 and 1, got {v}"),
+                None,
+            ));
+        }
+        if matches!(method, DriftMethod::Auto) {
+            return Err(cx.err(
+                path,
+                "`method: auto` picks a different test per column; its thresholds cannot be set with one number",
+                Some("choose a method (e.g. `wasserstein`) or leave `threshold: auto`".into()),
+            ));
+        }
+        if matches!(method, DriftMethod::JensenShannon | DriftMethod::Hellinger) && v > 1.0 {
+            return Err(cx.err(
+                path,
+                format!("this distance lies in [0, 1]; threshold {v} can never be reached"),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn task_name(task: Task) -> &'static str {
+    match task {
+        Task::Classification => "classification",
+        Task::Regression => "regression",
+    }
+}
+
+fn validate_training(
+    cx: &Ctx,
+    base: &[Seg],
+    task: Task,
+    has_time: bool,
+    t: TrainingConfig,
+) -> Result<Training, ConfigError> {
+    let tb = key(base, &["training"]);
+    let fits = match t.algorithm {
+        Algorithm::LogisticRegression | Algorithm::GaussianNb => task == Task::Classification,
+        Algorithm::LinearRegression | Algorithm::ElasticNet => task == Task::Regression,
+        Algorithm::DecisionTree | Algorithm::RandomForest => true,
+    };
+    if !fits && t.command.is_none() {
+        return Err(cx.err(
+            &key(&tb, &["algorithm"]),
+            format!("{:?} does not fit a {} task", t.algorithm, task_name(task)),
+            Some(match task {
+                Task::Classification => {
+                    "use logistic_regression, decision_tree, gaussian_nb or random_forest".into()
+                }
+                Task::Regression => {
+                    "use linear_regression, elastic_net, decision_tree or random_forest".into()
+                }
+            }),
+        ));
+    }
+    let wb = key(&tb, &["window"]);
+    let needs_time = |w: &WindowSize| matches!(w, WindowSize::Span(_)) && !has_time;
+    let window = match t.window.kind {
+        WindowKind::All => {
+            if t.window.last.is_some() || !t.window.candidates.is_empty() {
+                return Err(cx.err(&wb, "`kind: all` takes no `last` or `candidates`", None));
+            }
+            Window::All
+        }
+        WindowKind::Fixed => match (t.window.last, t.window.candidates.is_empty()) {
+            (Some(w), true) => Window::Fixed(w),
+            _ => {
+                return Err(cx.err(
+                    &wb,
+                    "`kind: fixed` needs `last` (rows or a duration) and no `candidates`",
+                    None,
+                ))
+            }
+        },
+        WindowKind::Dynamic => {
+            if t.window.candidates.len() < 2 || t.window.last.is_some() {
+                return Err(cx.err(
+                    &wb,
+                    "`kind: dynamic` needs two or more `candidates` and no `last`",
+                    None,
+                ));
+            }
+            Window::Dynamic(t.window.candidates.clone())
+        }
+    };
+    let all_sizes: Vec<WindowSize> = t
+        .window
+        .last
+        .into_iter()
+        .chain(t.window.candidates.iter().copied())
+        .collect();
+    if all_sizes.iter().any(needs_time) {
+        return Err(cx.err(
+            &wb,
+            "a window given as a duration needs `time_column`",
+            Some("set the model's `time_column`, or give the window in rows".into()),
+        ));
+    }
+    if let Some(cmd) = &t.command {
+        if cmd.train.trim().is_empty() || cmd.predict.trim().is_empty() {
+            return Err(cx.err(
+                &key(&tb, &["command"]),
+                "`train` and `predict` must both be commands",
+                None,
+            ));
+        }
+    }
+    Ok(Training {
+        algorithm: t.algorithm,
+        params: t.params,
+        window,
+        warm_start: t.warm_start,
+        command: t.command,
+    })
+}
+
+fn validate_evaluation(
+    cx: &Ctx,
+    base: &[Seg],
+    task: Task,
+    has_time: bool,
+    e: RawEvaluation,
+) -> Result<Evaluation, ConfigError> {
+    let eb = key(base, &["evaluation"]);
+    let f = e.holdout.fraction.get();
+    if !(f > 0.0 && f < 1.0) {
+        return Err(cx.err(
+            &key(&eb, &["holdout", "fraction"]),
+            format!("must be between 0 and 1 (exclusive), got {f}"),
+            None,
+        ));
+    }
+    let _ = has_time; // a time holdout without a time column uses row order (documented)
+    let metrics = e.metrics.unwrap_or_else(|| match task {
+        Task::Classification => vec![Metric::Accuracy, Metric::F1, Metric::RocAuc],
+        Task::Regression => vec![Metric::Rmse, Metric::Mae, Metric::R2],
+    });
+    if metrics.is_empty() {
+        return Err(cx.err(&key(&eb, &["metrics"]), "metrics is empty", None));
+    }
+    for m in &metrics {
+        if m.task() != task {
+            return Err(cx.err(
+                &key(&eb, &["metrics"]),
+                format!("`{m}` is not a {} metric", task_name(task)),
+                None,
+            ));
+        }
+    }
+    let primary = e.primary.unwrap_or(metrics[0]);
+    if primary.task() != task {
+        return Err(cx.err(
+            &key(&eb, &["primary"]),
+            format!("`{primary}` is not a {} metric", task_name(task)),
+            None,
+        ));
+    }
+    let mut metrics = metrics;
+    if !metrics.contains(&primary) {
+        metrics.insert(0, primary);
+    }
+    for (i, g) in e.gates.iter().enumerate() {
+        let gp = {
+            let mut p = key(&eb, &["gates"]);
+            p.push(Seg::Index(i));
+            p
+        };
+        if g.metric.task() != task {
+            return Err(cx.err(
+                &key(&gp, &["metric"]),
+                format!("`{}` is not a {} metric", g.metric, task_name(task)),
+                None,
+            ));
+        }
+        if g.min.is_none()
+            && g.max.is_none()
+            && g.min_change.is_none()
+            && g.min_relative_change.is_none()
+        {
+            return Err(cx.err(
+                &gp,
+                "a gate needs `min`, `max`, `min_change` or `min_relative_change`",
+                None,
+            ));
+        }
+        if let Some(s) = &g.slice {
+            if !e.slices.contains(s) {
+                return Err(cx.err(
+                    &key(&gp, &["slice"]),
+                    format!("slice `{s}` is not in evaluation.slices"),
+                    Some(format!("add `{s}` to `evaluation.slices`")),
+                ));
+            }
+        }
+        if !metrics.contains(&g.metric) {
+            metrics.push(g.metric);
+        }
+    }
+    if e.intervals.method == IntervalMethod::Bootstrap && e.intervals.resamples < 10 {
+        return Err(cx.err(
+            &key(&eb, &["intervals", "resamples"]),
+            "bootstrap needs at least 10 resamples",
+            None,
+        ));
+    }
+    Ok(Evaluation {
+        holdout: e.holdout,
+        metrics,
+        primary,
+        gates: e.gates,
+        intervals: e.intervals,
+        slices: e.slices,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_relative;
+
+    #[test]
+    fn relative_paths_stay_inside() {
+        assert!(check_relative("data/a.csv").is_ok());
+        assert!(check_relative("data/../b.csv").is_ok());
+        assert!(check_relative("../b.csv").is_err());
+        assert!(check_relative("data/../../b.csv").is_err());
+        assert!(check_relative("/etc/passwd").is_err());
+    }
+}

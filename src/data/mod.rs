@@ -1,0 +1,328 @@
+//! Data sources: resolve a model's `data:` to files inside the repository and read
+//! them with polars. Owns path safety (nothing outside the repository is read) and
+//! the mapping from polars dtypes to retrain's column kinds. It never writes.
+
+pub mod synth;
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::config::{ColumnKind, DataFormat, DataSource};
+
+/// One data file of a source.
+#[derive(Debug, Clone)]
+pub struct DataFile {
+    /// Path relative to the repository root, with `/` separators.
+    pub rel: String,
+    pub abs: PathBuf,
+    pub format: FileFormat,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    Parquet,
+}
+
+/// Problems with the data that the user must fix.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("data.path `{pattern}` matched no files under {root}")]
+    NoMatch { pattern: String, root: PathBuf },
+    #[error("`{path}` is outside the repository {root}")]
+    OutsideRepo { path: String, root: PathBuf },
+    #[error("`{pattern}` is not a valid glob: {message}")]
+    BadGlob { pattern: String, message: String },
+    #[error("data source `{source_kind}` is not supported yet")]
+    Unsupported { source_kind: String },
+    #[error("`{path}`: cannot tell the format from the extension")]
+    UnknownFormat { path: String },
+    #[error("`{path}`: {message}")]
+    Read { path: String, message: String },
+    #[error("`{path}` is empty")]
+    Empty { path: String },
+    #[error("`{path}` has no column `{column}` (declared as {role} in the config)")]
+    MissingColumn {
+        path: String,
+        column: String,
+        role: String,
+        available: Vec<String>,
+    },
+    #[error("`{path}`: columns differ from `{first}`: {detail}")]
+    SchemaMismatch {
+        path: String,
+        first: String,
+        detail: String,
+    },
+    #[error("`{path}`: column `{column}` is {dtype}, which retrain cannot use")]
+    UnsupportedType {
+        path: String,
+        column: String,
+        dtype: String,
+    },
+    #[error("`{path}`: column `{column}` cannot be read as {kind}: {message}")]
+    BadOverride {
+        path: String,
+        column: String,
+        kind: ColumnKind,
+        message: String,
+    },
+}
+
+impl DataError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DataError::NoMatch { .. } => Some("check `data.path` in retrain.yaml; globs are relative to the repository root (`--repo`)".into()),
+            DataError::OutsideRepo { .. } => Some("data must live inside the repository; copy or link it in".into()),
+            DataError::Unsupported { .. } => Some("use `data: { path: ... }` with CSV or Parquet files".into()),
+            DataError::UnknownFormat { .. } => Some("name files `.csv` or `.parquet`, or set `data.format`".into()),
+            DataError::Read { .. } => Some("fix or remove the file; a CSV needs a header and the same number of fields on every row".into()),
+            DataError::Empty { .. } => Some("remove the empty file or fill it".into()),
+            DataError::MissingColumn { column, available, .. } => {
+                match crate::config::did_you_mean(column, available.iter().map(String::as_str)) {
+                    Some(s) => Some(format!("did you mean `{s}`? columns: {}", available.join(", "))),
+                    None => Some(format!("columns in the file: {}", available.join(", "))),
+                }
+            }
+            DataError::SchemaMismatch { .. } => Some("all partitions of a source must have the same columns".into()),
+            DataError::UnsupportedType { .. } => Some("add the column to `ignore`".into()),
+            DataError::BadOverride { .. } => Some("fix the value or change `column_types`".into()),
+            DataError::BadGlob { .. } => None,
+        }
+    }
+}
+
+/// The files of a source, sorted by relative path.
+pub fn resolve(repo: &Path, source: &DataSource) -> Result<Vec<DataFile>, DataError> {
+    let (pattern, format) = match source {
+        DataSource::Files { pattern, format } => (pattern, *format),
+        DataSource::Dvc(_) => {
+            return Err(DataError::Unsupported {
+                source_kind: "dvc".into(),
+            })
+        }
+        DataSource::Url(_) => {
+            return Err(DataError::Unsupported {
+                source_kind: "url".into(),
+            })
+        }
+    };
+    let root = repo.canonicalize().map_err(|e| DataError::Read {
+        path: repo.display().to_string(),
+        message: format!("cannot open the repository directory: {e}"),
+    })?;
+    crate::config::check_path_inside(pattern).map_err(|_| DataError::OutsideRepo {
+        path: pattern.clone(),
+        root: root.clone(),
+    })?;
+    let full = root.join(pattern);
+    let full = full.to_str().ok_or_else(|| DataError::BadGlob {
+        pattern: pattern.clone(),
+        message: "the repository path is not UTF-8".into(),
+    })?;
+    let escaped_root = glob::Pattern::escape(root.to_str().unwrap_or_default());
+    let glob_text = format!(
+        "{escaped_root}{}",
+        &full[root.to_str().unwrap_or_default().len()..]
+    );
+    let entries = glob::glob(&glob_text).map_err(|e| DataError::BadGlob {
+        pattern: pattern.clone(),
+        message: e.to_string(),
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| DataError::Read {
+            path: e.path().display().to_string(),
+            message: e.error().to_string(),
+        })?;
+        if !path.is_file() {
+            continue;
+        }
+        // Symlinks may point anywhere: check where the file really is.
+        let real = path.canonicalize().map_err(|e| DataError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let rel_path = path.strip_prefix(&root).unwrap_or(&path).to_path_buf();
+        let rel = rel_path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        if !real.starts_with(&root) {
+            return Err(DataError::OutsideRepo { path: rel, root });
+        }
+        let size = real
+            .metadata()
+            .map_err(|e| DataError::Read {
+                path: rel.clone(),
+                message: e.to_string(),
+            })?
+            .len();
+        let format = match format {
+            DataFormat::Csv => FileFormat::Csv,
+            DataFormat::Parquet => FileFormat::Parquet,
+            DataFormat::Auto => {
+                detect_format(&rel).ok_or_else(|| DataError::UnknownFormat { path: rel.clone() })?
+            }
+        };
+        files.push(DataFile {
+            rel,
+            abs: real,
+            format,
+            size,
+        });
+    }
+    if files.is_empty() {
+        return Err(DataError::NoMatch {
+            pattern: pattern.clone(),
+            root,
+        });
+    }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    files.dedup_by(|a, b| a.rel == b.rel);
+    Ok(files)
+}
+
+fn detect_format(path: &str) -> Option<FileFormat> {
+    let lower = path.to_ascii_lowercase();
+    if lower.ends_with(".csv") {
+        Some(FileFormat::Csv)
+    } else if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+        Some(FileFormat::Parquet)
+    } else {
+        None
+    }
+}
+
+impl DataFile {
+    fn read_error(&self, e: impl std::fmt::Display) -> DataError {
+        DataError::Read {
+            path: self.rel.clone(),
+            message: clean_polars_message(&e.to_string()),
+        }
+    }
+
+    /// A lazy scan of the whole file.
+    pub fn scan(&self) -> Result<LazyFrame, DataError> {
+        if self.size == 0 {
+            return Err(DataError::Empty {
+                path: self.rel.clone(),
+            });
+        }
+        let path = self.abs.to_str().ok_or_else(|| DataError::Read {
+            path: self.rel.clone(),
+            message: "path is not UTF-8".into(),
+        })?;
+        let lf = match self.format {
+            FileFormat::Csv => LazyCsvReader::new(PlRefPath::new(path))
+                .with_has_header(true)
+                .with_infer_schema_length(Some(10_000))
+                .with_try_parse_dates(true)
+                .with_raise_if_empty(true)
+                .finish(),
+            FileFormat::Parquet => {
+                LazyFrame::scan_parquet(PlRefPath::new(path), ScanArgsParquet::default())
+            }
+        };
+        lf.map_err(|e| self.read_error(e))
+    }
+
+    /// Column names and dtypes, without reading the data.
+    pub fn schema(&self) -> Result<Schema, DataError> {
+        let mut lf = self.scan()?;
+        let schema = lf.collect_schema().map_err(|e| self.read_error(e))?;
+        if schema.is_empty() {
+            return Err(DataError::Empty {
+                path: self.rel.clone(),
+            });
+        }
+        Ok(schema.as_ref().clone())
+    }
+
+    /// Number of rows (cheap for Parquet: read from the footer).
+    pub fn row_count(&self) -> Result<u64, DataError> {
+        let df = self
+            .scan()?
+            .select([len()])
+            .collect()
+            .map_err(|e| self.read_error(e))?;
+        let n = df
+            .column("len")
+            .ok()
+            .and_then(|c| c.get(0).ok())
+            .and_then(|v| v.extract::<u64>())
+            .unwrap_or(0);
+        Ok(n)
+    }
+
+    /// Reads `columns` of the whole file into memory, converted to their kinds
+    /// (numeric -> Float64, categorical -> String, datetime -> as is).
+    pub fn read_columns(&self, columns: &[(String, ColumnKind)]) -> Result<DataFrame, DataError> {
+        let exprs: Vec<Expr> = columns
+            .iter()
+            .map(|(name, kind)| match kind {
+                ColumnKind::Numeric => col(name.as_str()).strict_cast(DataType::Float64),
+                ColumnKind::Categorical => col(name.as_str()).strict_cast(DataType::String),
+                ColumnKind::Datetime => col(name.as_str()),
+            })
+            .collect();
+        self.scan()?.select(exprs).collect().map_err(|e| {
+            let message = clean_polars_message(&e.to_string());
+            // A failed cast names its column; report it as a type problem.
+            if let Some((name, kind)) = columns.iter().find(|(n, _)| {
+                message.contains(&format!("'{n}'")) || message.contains(&format!("\"{n}\""))
+            }) {
+                if message.contains("conversion") || message.contains("cast") {
+                    return DataError::BadOverride {
+                        path: self.rel.clone(),
+                        column: name.clone(),
+                        kind: *kind,
+                        message,
+                    };
+                }
+            }
+            DataError::Read {
+                path: self.rel.clone(),
+                message,
+            }
+        })
+    }
+}
+
+/// The logical kind of a polars dtype; `None` for types retrain cannot use.
+pub fn kind_of(dtype: &DataType) -> Option<ColumnKind> {
+    if dtype.is_primitive_numeric() {
+        Some(ColumnKind::Numeric)
+    } else if dtype.is_bool()
+        || dtype.is_string()
+        || matches!(dtype, DataType::Categorical(..) | DataType::Enum(..))
+    {
+        Some(ColumnKind::Categorical)
+    } else if matches!(dtype, DataType::Date | DataType::Datetime(..)) {
+        Some(ColumnKind::Datetime)
+    } else {
+        None
+    }
+}
+
+/// Whether a column of `dtype` can be read as `kind` (a `column_types` override).
+pub fn can_convert(dtype: &DataType, kind: ColumnKind) -> bool {
+    match kind {
+        ColumnKind::Numeric => dtype.is_primitive_numeric() || dtype.is_bool() || dtype.is_string(),
+        ColumnKind::Categorical => kind_of(dtype).is_some(),
+        ColumnKind::Datetime => matches!(dtype, DataType::Date | DataType::Datetime(..)),
+    }
+}
+
+/// polars errors carry backtrace hints and multi-line context; keep the first line.
+fn clean_polars_message(message: &str) -> String {
+    let first = message
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(message)
+        .trim();
+    first.to_string()
+}

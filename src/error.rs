@@ -1,0 +1,49 @@
+//! The library's top-level error and its mapping to exit codes (used once, in `main`).
+
+use crate::config::ConfigError;
+use crate::snapshot::{SnapshotError, StoreError};
+
+/// Exit codes: 0 success, 1 the command ran and found a problem the user must fix,
+/// 2 usage or config error, 3 internal or external failure.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const PROBLEM: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const FAILURE: i32 = 3;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) | Error::Usage(_) => exit::USAGE,
+            Error::Snapshot(SnapshotError::Store(StoreError::Write { .. })) | Error::Io { .. } => {
+                exit::FAILURE
+            }
+            Error::Snapshot(_) => exit::PROBLEM,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Config(e) => e.hint.clone(),
+            Error::Snapshot(e) => e.hint(),
+            Error::Usage(_) | Error::Io { .. } => None,
+        }
+    }
+}

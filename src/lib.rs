@@ -1,0 +1,18 @@
+//! retrain: continuous training of ML models as a pull-request workflow.
+//!
+//! The pipeline is `config -> snapshot -> checks -> decision -> candidate ->
+//! evaluation -> proposal -> publish` (see DESIGN.md). Each stage is a module;
+//! [`pipeline`] wires them together. Nothing in the library prints: commands return
+//! typed results that the binary renders as text or JSON.
+
+// Errors carry file, position, key and hint for the user; they travel on cold paths
+// only, so their size does not matter and boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod pipeline;
+pub mod report;
+pub mod snapshot;

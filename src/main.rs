@@ -1,0 +1,92 @@
+//! The `retrain` binary: parse the command line, run the command, print its result
+//! once, and map errors to exit codes.
+
+#![allow(clippy::result_large_err)] // see lib.rs
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use retrain::cli::{Cli, Command, OutputFormat};
+use retrain::error::{exit, Error};
+use retrain::pipeline::{self, Workspace};
+use retrain::report;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE as u8
+            } else {
+                exit::OK as u8
+            });
+        }
+    };
+    init_logging(cli.verbose);
+    let json = cli.output == OutputFormat::Json;
+    match run(&cli) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(out.as_bytes());
+            ExitCode::from(exit::OK as u8)
+        }
+        Err(e) => {
+            let code = e.exit_code();
+            if json {
+                let value = serde_json::json!({
+                    "error": { "message": e.to_string(), "hint": e.hint(), "exit_code": code }
+                });
+                println!("{value}");
+            }
+            eprintln!("error: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<String, Error> {
+    let workspace = Workspace {
+        repo: cli.repo.clone(),
+        config: cli.config.clone(),
+    };
+    let json = cli.output == OutputFormat::Json;
+    match &cli.command {
+        Command::Schema => Ok(retrain::config::json_schema()),
+        Command::Snapshot { model } => {
+            let report = pipeline::snapshot(&pipeline::SnapshotRequest {
+                workspace,
+                model: model.clone(),
+            })?;
+            Ok(if json {
+                report::snapshot_json(&report)
+            } else {
+                report::snapshot_text(&report)
+            })
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("RETRAIN_LOG")
+        .ok()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| match verbose {
+            0 => "warn".into(),
+            1 => "retrain=info,warn".into(),
+            _ => "retrain=debug,info".into(),
+        });
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,182 @@
+//! The snapshot manifest (`.retrain/snapshots/<id>.yaml`) and its store: read, and
+//! write atomically (temporary file in the same directory, fsync, rename), so a crash
+//! never leaves a half-written manifest behind.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::profile::KindProfile;
+use crate::config::ColumnKind;
+
+/// Format version of manifests written by this retrain.
+pub const FORMAT: u32 = 1;
+/// Directory of manifests, relative to the repository root.
+pub const DIR: &str = ".retrain/snapshots";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    /// `retrain <version>` that wrote it.
+    pub created_by: String,
+    /// The data source as configured (`data/*.csv`).
+    pub source: String,
+    pub rows: u64,
+    pub settings: ProfileSettings,
+    pub files: Vec<FileEntry>,
+    pub columns: Vec<ColumnEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileSettings {
+    pub top_k: usize,
+    pub histogram_bins: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub size: u64,
+    pub blake3: String,
+    pub rows: u64,
+}
+
+/// What a column is to a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Feature,
+    Target,
+    Time,
+    Ignored,
+    /// Not in the model's explicit `features`.
+    Unused,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnEntry {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ColumnKind,
+    /// The type in the files (polars dtype).
+    pub dtype: String,
+    /// Role per model that uses this snapshot.
+    pub role: BTreeMap<String, Role>,
+    /// Non-null values.
+    pub count: u64,
+    pub nulls: u64,
+    #[serde(flatten)]
+    pub profile: KindProfile,
+}
+
+impl Manifest {
+    pub fn column(&self, name: &str) -> Option<&ColumnEntry> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Problems reading or writing manifests.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("snapshot manifest `{path}`: {message}")]
+    Corrupt { path: String, message: String },
+    #[error("snapshot `{id}` is not in {dir}")]
+    NotFound { id: String, dir: String },
+    #[error("cannot write `{path}`: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The manifests of one repository.
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    pub fn new(repo: &Path) -> Self {
+        Self {
+            root: repo.to_path_buf(),
+        }
+    }
+
+    /// Manifest path relative to the repository root.
+    pub fn rel_path(id: &str) -> String {
+        format!("{DIR}/{id}.yaml")
+    }
+
+    pub fn path(&self, id: &str) -> PathBuf {
+        self.root.join(Self::rel_path(id))
+    }
+
+    pub fn exists(&self, id: &str) -> bool {
+        self.path(id).is_file()
+    }
+
+    pub fn read(&self, id: &str) -> Result<Manifest, StoreError> {
+        let path = self.path(id);
+        let rel = Self::rel_path(id);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                StoreError::NotFound {
+                    id: id.to_string(),
+                    dir: DIR.to_string(),
+                }
+            } else {
+                StoreError::Corrupt {
+                    path: rel.clone(),
+                    message: e.to_string(),
+                }
+            }
+        })?;
+        let manifest: Manifest = serde_yaml::from_str(&text).map_err(|e| StoreError::Corrupt {
+            path: rel.clone(),
+            message: e.to_string(),
+        })?;
+        if manifest.format != FORMAT || manifest.id != id {
+            return Err(StoreError::Corrupt {
+                path: rel,
+                message: format!(
+                    "format {} / id {} do not match",
+                    manifest.format, manifest.id
+                ),
+            });
+        }
+        Ok(manifest)
+    }
+
+    pub fn write(&self, manifest: &Manifest) -> Result<(), StoreError> {
+        let text = serde_yaml::to_string(manifest).expect("manifest serialises");
+        write_atomic(&self.path(&manifest.id), text.as_bytes()).map_err(|source| {
+            StoreError::Write {
+                path: Self::rel_path(&manifest.id),
+                source,
+            }
+        })
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

@@ -1,0 +1,514 @@
+//! Snapshots: content-addressed, profiled versions of a model's data.
+//!
+//! `create` resolves the model's files, hashes them ([`hash`]), and, unless a manifest
+//! with that id exists, profiles every column ([`profile`]) and stores the manifest
+//! ([`manifest`]). It reads data and writes only under `.retrain/snapshots/`.
+
+pub mod hash;
+pub mod manifest;
+pub mod profile;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use chrono::Utc;
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{ColumnKind, ColumnSelection, ModelConfig};
+use crate::data::{self, DataError, DataFile};
+pub use manifest::{ColumnEntry, FileEntry, Manifest, ProfileSettings, Role, Store, StoreError};
+use profile::{CategoricalPart, DatetimeProfile, KindProfile, NumericPart};
+
+/// Memory the profiler may hold per column group (data plus sorted copies).
+const GROUP_BUDGET_BYTES: u64 = 512 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("snapshot {id} was profiled with {theirs}, but model `{model}` asks for {ours}")]
+    Conflict {
+        id: String,
+        model: String,
+        theirs: String,
+        ours: String,
+    },
+}
+
+impl SnapshotError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SnapshotError::Data(e) => e.hint(),
+            SnapshotError::Store(StoreError::Corrupt { path, .. }) => Some(format!(
+                "delete `{path}` and run `retrain snapshot` again to rebuild it"
+            )),
+            SnapshotError::Store(StoreError::NotFound { .. }) => {
+                Some("list snapshots with `ls .retrain/snapshots`".into())
+            }
+            SnapshotError::Store(StoreError::Write { .. }) => None,
+            SnapshotError::Conflict { .. } => Some(
+                "models that share data files must agree on `column_types` and `profile.top_k`"
+                    .into(),
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Created,
+    Unchanged,
+}
+
+/// The result of `retrain snapshot` for one model.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotOutcome {
+    pub model: String,
+    pub id: String,
+    pub rows: u64,
+    pub files: usize,
+    pub status: Status,
+    /// Manifest path relative to the repository root.
+    pub path: String,
+    #[serde(skip)]
+    pub manifest: Manifest,
+}
+
+/// Snapshots a model's data: a no-op when the data is unchanged.
+pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, SnapshotError> {
+    let files = data::resolve(repo, &model.data)?;
+    let hashes = hash::hash_files(&files)?;
+    let id = hash::snapshot_id(hashes.iter().map(|h| (h.rel.as_str(), h.blake3.as_str())));
+    let store = Store::new(repo);
+    let settings = ProfileSettings {
+        top_k: model.profile.top_k,
+        histogram_bins: profile::HISTOGRAM_BINS,
+    };
+    if store.exists(&id) {
+        let mut manifest = store.read(&id)?;
+        check_compatible(&manifest, model, &settings)?;
+        let roles = roles(model, manifest.columns.iter().map(|c| c.name.as_str()));
+        let mut changed = false;
+        for column in &mut manifest.columns {
+            let role = roles[&column.name];
+            if column.role.get(model.name.as_str()) != Some(&role) {
+                column.role.insert(model.name.to_string(), role);
+                changed = true;
+            }
+        }
+        if changed {
+            store.write(&manifest)?;
+        }
+        tracing::info!(model = %model.name, %id, "data unchanged: snapshot exists");
+        return Ok(SnapshotOutcome {
+            model: model.name.to_string(),
+            rows: manifest.rows,
+            files: manifest.files.len(),
+            status: Status::Unchanged,
+            path: Store::rel_path(&id),
+            id,
+            manifest,
+        });
+    }
+
+    let columns = plan_columns(&files, model)?;
+    let mut parts: Vec<Part> = columns.iter().map(|_| Part::Empty).collect();
+    let mut file_entries = Vec::with_capacity(files.len());
+    let mut rows = 0u64;
+    for (file, hash) in files.iter().zip(&hashes) {
+        let (file_rows, file_parts) = profile_file(file, &columns)?;
+        for (acc, part) in parts.iter_mut().zip(file_parts) {
+            acc.merge(part);
+        }
+        rows += file_rows;
+        file_entries.push(FileEntry {
+            path: hash.rel.clone(),
+            size: hash.size,
+            blake3: hash.blake3.clone(),
+            rows: file_rows,
+        });
+        tracing::debug!(file = %file.rel, rows = file_rows, "profiled");
+    }
+    let roles = roles(model, columns.iter().map(|c| c.name.as_str()));
+    let column_entries = columns
+        .iter()
+        .zip(parts)
+        .map(|(c, part)| {
+            let (count, nulls, profile) = part.finish(settings.top_k);
+            ColumnEntry {
+                name: c.name.clone(),
+                kind: c.kind,
+                dtype: c.dtype.to_string(),
+                role: BTreeMap::from([(model.name.to_string(), roles[&c.name])]),
+                count,
+                nulls,
+                profile,
+            }
+        })
+        .collect();
+    let manifest = Manifest {
+        format: manifest::FORMAT,
+        id: id.clone(),
+        created_at: Utc::now(),
+        created_by: format!("retrain {}", env!("CARGO_PKG_VERSION")),
+        source: model.data.to_string(),
+        rows,
+        settings,
+        files: file_entries,
+        columns: column_entries,
+    };
+    store.write(&manifest)?;
+    tracing::info!(model = %model.name, %id, rows, "snapshot created");
+    Ok(SnapshotOutcome {
+        model: model.name.to_string(),
+        rows,
+        files: files.len(),
+        status: Status::Created,
+        path: Store::rel_path(&id),
+        id,
+        manifest,
+    })
+}
+
+fn check_compatible(
+    manifest: &Manifest,
+    model: &ModelConfig,
+    settings: &ProfileSettings,
+) -> Result<(), SnapshotError> {
+    let conflict = |theirs: String, ours: String| SnapshotError::Conflict {
+        id: manifest.id.clone(),
+        model: model.name.to_string(),
+        theirs,
+        ours,
+    };
+    if manifest.settings.top_k != settings.top_k {
+        return Err(conflict(
+            format!("top_k {}", manifest.settings.top_k),
+            format!("top_k {}", settings.top_k),
+        ));
+    }
+    for (name, kind) in &model.column_types {
+        if let Some(c) = manifest.column(name) {
+            if c.kind != *kind {
+                return Err(conflict(
+                    format!("`{name}` as {}", c.kind),
+                    format!("{kind}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A column to profile.
+#[derive(Debug, Clone)]
+struct PlannedColumn {
+    name: String,
+    kind: ColumnKind,
+    dtype: DataType,
+}
+
+/// Columns of the source with their kinds; checks that the files agree and that every
+/// column the config names exists.
+fn plan_columns(files: &[DataFile], model: &ModelConfig) -> Result<Vec<PlannedColumn>, DataError> {
+    let first = &files[0];
+    let schema = first.schema()?;
+    for other in &files[1..] {
+        let s = other.schema()?;
+        let names_a: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
+        let names_b: Vec<&str> = s.iter_names().map(|n| n.as_str()).collect();
+        if names_a != names_b {
+            let missing: Vec<&str> = names_a
+                .iter()
+                .filter(|n| !names_b.contains(n))
+                .copied()
+                .collect();
+            let extra: Vec<&str> = names_b
+                .iter()
+                .filter(|n| !names_a.contains(n))
+                .copied()
+                .collect();
+            let detail = if missing.is_empty() && extra.is_empty() {
+                "same columns in a different order".to_string()
+            } else {
+                format!(
+                    "missing [{}], extra [{}]",
+                    missing.join(", "),
+                    extra.join(", ")
+                )
+            };
+            return Err(DataError::SchemaMismatch {
+                path: other.rel.clone(),
+                first: first.rel.clone(),
+                detail,
+            });
+        }
+        for (name, dtype) in s.iter() {
+            let a = data::kind_of(schema.get(name).expect("same names"));
+            if a != data::kind_of(dtype) && !model.column_types.contains_key(name.as_str()) {
+                return Err(DataError::SchemaMismatch {
+                    path: other.rel.clone(),
+                    first: first.rel.clone(),
+                    detail: format!("column `{name}` is {dtype} here"),
+                });
+            }
+        }
+    }
+    let available: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    for (column, role) in declared_columns(model) {
+        if !available.contains(&column) {
+            return Err(DataError::MissingColumn {
+                path: first.rel.clone(),
+                column,
+                role,
+                available,
+            });
+        }
+    }
+    let mut planned = Vec::new();
+    for (name, dtype) in schema.iter() {
+        let name = name.to_string();
+        let kind = match model.column_types.get(&name) {
+            Some(kind) if data::can_convert(dtype, *kind) => *kind,
+            Some(kind) => {
+                return Err(DataError::BadOverride {
+                    path: first.rel.clone(),
+                    column: name,
+                    kind: *kind,
+                    message: format!("the file has {dtype}"),
+                })
+            }
+            None => match data::kind_of(dtype) {
+                Some(kind) => kind,
+                None if model.ignore.contains(&name) => continue,
+                None => {
+                    return Err(DataError::UnsupportedType {
+                        path: first.rel.clone(),
+                        column: name,
+                        dtype: dtype.to_string(),
+                    })
+                }
+            },
+        };
+        planned.push(PlannedColumn {
+            name,
+            kind,
+            dtype: dtype.clone(),
+        });
+    }
+    Ok(planned)
+}
+
+/// Every column the model's config names, with the key that names it.
+fn declared_columns(model: &ModelConfig) -> Vec<(String, String)> {
+    let mut out = vec![(model.target.clone(), "`target`".to_string())];
+    if let Some(t) = &model.time_column {
+        out.push((t.clone(), "`time_column`".into()));
+    }
+    for f in model.features.iter().flatten() {
+        out.push((f.clone(), "a feature".into()));
+    }
+    for c in &model.ignore {
+        out.push((c.clone(), "`ignore`d".into()));
+    }
+    for c in model.column_types.keys() {
+        out.push((c.clone(), "a `column_types` key".into()));
+    }
+    if let Some(drift) = &model.triggers.drift {
+        if let ColumnSelection::List(cols) = &drift.columns {
+            for c in cols {
+                out.push((c.clone(), "a drift column".into()));
+            }
+        }
+        for c in drift.per_column.keys() {
+            out.push((c.clone(), "a drift `per_column` key".into()));
+        }
+    }
+    for c in &model.evaluation.slices {
+        out.push((c.clone(), "an evaluation slice".into()));
+    }
+    out
+}
+
+/// Role of each column for `model`.
+pub fn roles<'a>(
+    model: &ModelConfig,
+    names: impl Iterator<Item = &'a str>,
+) -> HashMap<String, Role> {
+    names
+        .map(|n| {
+            let role = if n == model.target {
+                Role::Target
+            } else if Some(n) == model.time_column.as_deref() {
+                Role::Time
+            } else if model.ignore.iter().any(|c| c == n) {
+                Role::Ignored
+            } else {
+                match &model.features {
+                    Some(f) if !f.iter().any(|c| c == n) => Role::Unused,
+                    _ => Role::Feature,
+                }
+            };
+            (n.to_string(), role)
+        })
+        .collect()
+}
+
+/// A column's partial profile.
+enum Part {
+    Empty,
+    Numeric(NumericPart),
+    Categorical(CategoricalPart),
+    Datetime(DatetimePart),
+}
+
+#[derive(Debug, Clone)]
+struct DatetimePart {
+    count: u64,
+    nulls: u64,
+    min: Option<AnyValue<'static>>,
+    max: Option<AnyValue<'static>>,
+}
+
+impl Part {
+    fn merge(&mut self, other: Part) {
+        match (self, other) {
+            (s @ Part::Empty, o) => *s = o,
+            (Part::Numeric(a), Part::Numeric(b)) => a.merge(b),
+            (Part::Categorical(a), Part::Categorical(b)) => a.merge(b),
+            (Part::Datetime(a), Part::Datetime(b)) => {
+                a.count += b.count;
+                a.nulls += b.nulls;
+                a.min = pick(a.min.take(), b.min, std::cmp::Ordering::Less);
+                a.max = pick(a.max.take(), b.max, std::cmp::Ordering::Greater);
+            }
+            _ => unreachable!("a column has one kind in every file (checked in plan_columns)"),
+        }
+    }
+
+    fn finish(self, top_k: usize) -> (u64, u64, KindProfile) {
+        match self {
+            Part::Empty => (
+                0,
+                0,
+                KindProfile::Datetime(DatetimeProfile {
+                    min: None,
+                    max: None,
+                }),
+            ),
+            Part::Numeric(p) => (p.count, p.nulls, KindProfile::Numeric(p.finish())),
+            Part::Categorical(p) => (p.count, p.nulls, KindProfile::Categorical(p.finish(top_k))),
+            Part::Datetime(p) => (
+                p.count,
+                p.nulls,
+                KindProfile::Datetime(DatetimeProfile {
+                    min: p.min.map(|v| v.to_string()),
+                    max: p.max.map(|v| v.to_string()),
+                }),
+            ),
+        }
+    }
+}
+
+fn pick(
+    a: Option<AnyValue<'static>>,
+    b: Option<AnyValue<'static>>,
+    want: std::cmp::Ordering,
+) -> Option<AnyValue<'static>> {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            if b.partial_cmp(&a) == Some(want) {
+                Some(b)
+            } else {
+                Some(a)
+            }
+        }
+        (a, b) => a.or(b),
+    }
+}
+
+/// Profiles one file, a group of columns at a time; returns its row count and parts.
+fn profile_file(file: &DataFile, columns: &[PlannedColumn]) -> Result<(u64, Vec<Part>), DataError> {
+    let rows_hint = match file.format {
+        data::FileFormat::Parquet => file.row_count()?,
+        data::FileFormat::Csv => file.size / 8,
+    };
+    // Each numeric column costs ~16 bytes a row while profiled (data + sorted copy).
+    let per_column = rows_hint.max(1) * 16;
+    let group = ((GROUP_BUDGET_BYTES / per_column) as usize).clamp(1, columns.len().max(1));
+    let mut rows = None;
+    let mut parts = Vec::with_capacity(columns.len());
+    for chunk in columns.chunks(group) {
+        let wanted: Vec<(String, ColumnKind)> =
+            chunk.iter().map(|c| (c.name.clone(), c.kind)).collect();
+        let df = file.read_columns(&wanted)?;
+        rows = Some(df.height() as u64);
+        let chunk_parts: Result<Vec<Part>, DataError> = chunk
+            .par_iter()
+            .map(|c| {
+                let series = df
+                    .column(&c.name)
+                    .map_err(|e| DataError::Read {
+                        path: file.rel.clone(),
+                        message: e.to_string(),
+                    })?
+                    .as_materialized_series();
+                profile_series(series, c.kind).map_err(|e| DataError::Read {
+                    path: file.rel.clone(),
+                    message: format!("column `{}`: {e}", c.name),
+                })
+            })
+            .collect();
+        parts.extend(chunk_parts?);
+    }
+    if columns.is_empty() {
+        rows = Some(file.row_count()?);
+    }
+    Ok((rows.unwrap_or(0), parts))
+}
+
+fn profile_series(series: &Series, kind: ColumnKind) -> PolarsResult<Part> {
+    let nulls = series.null_count() as u64;
+    Ok(match kind {
+        ColumnKind::Numeric => {
+            let ca = series.f64()?;
+            let mut values = Vec::with_capacity(ca.len() - ca.null_count());
+            for arr in ca.downcast_iter() {
+                match arr.validity() {
+                    None => values.extend_from_slice(arr.values().as_slice()),
+                    Some(_) => values.extend(arr.iter().flatten().copied()),
+                }
+            }
+            Part::Numeric(NumericPart::from_values(values, nulls))
+        }
+        ColumnKind::Categorical => {
+            let ca = series.str()?;
+            let mut counts: HashMap<&str, u64> = HashMap::new();
+            for v in ca.iter().flatten() {
+                *counts.entry(v).or_insert(0) += 1;
+            }
+            let owned = counts
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            Part::Categorical(CategoricalPart::from_counts(owned, nulls))
+        }
+        ColumnKind::Datetime => {
+            let count = (series.len() as u64) - nulls;
+            let min = series.min_reduce()?.into_value().into_static();
+            let max = series.max_reduce()?.into_value().into_static();
+            let present = |v: AnyValue<'static>| (!v.is_null()).then_some(v);
+            Part::Datetime(DatetimePart {
+                count,
+                nulls,
+                min: present(min),
+                max: present(max),
+            })
+        }
+    })
+}

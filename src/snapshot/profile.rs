@@ -1,0 +1,450 @@
+//! Column profiles: the summary of a column kept in a snapshot manifest so that
+//! drift against that snapshot never re-reads its data.
+//!
+//! Profiles are computed per file ("parts") and merged, so memory is bounded by the
+//! largest file's columns in one group, and partitions can be profiled in any order.
+//!
+//! Numeric columns keep exact count, nulls, NaN/Inf counts, min, max, mean, std, and a
+//! quantile sketch: `histogram.edges` holds the quantiles at ranks `i / bins`
+//! (an equi-depth histogram, linear interpolation between order statistics, numpy's
+//! default). Within one file it is computed from the fully sorted column through a
+//! 4096-point summary (rank error ≤ 1/8192); across files the summaries are merged by
+//! weight (rank error ≤ 1/8192 + the largest file's share of 1/4096). When a column has
+//! at most [`EXACT_VALUES`] distinct values its exact value counts are kept too, which
+//! makes tests on small references (KS, chi-square) exact.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+/// Distinct values up to which exact value counts are kept.
+pub const EXACT_VALUES: usize = 1000;
+/// Points of the per-file summary.
+const SUMMARY_POINTS: usize = 4096;
+/// Bins of the stored equi-depth histogram.
+pub const HISTOGRAM_BINS: usize = 256;
+/// Categorical values tracked exactly before the counts are pruned.
+const CATEGORY_CAP: usize = 200_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumericProfile {
+    /// NaN values (counted in `count`, excluded from the statistics).
+    pub nan: u64,
+    /// +/- infinite values (counted in `count`, excluded from the statistics).
+    pub inf: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    /// Sample standard deviation (n - 1).
+    pub std: Option<f64>,
+    /// Distinct finite values: exact when `distinct_exact`, else a lower bound.
+    pub distinct: u64,
+    pub distinct_exact: bool,
+    /// p01, p05, p10, p25, p50, p75, p90, p95, p99.
+    pub quantiles: BTreeMap<String, f64>,
+    pub histogram: Histogram,
+    /// Exact `[value, count]` pairs, ascending, when there are at most 1000 distinct values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<(f64, u64)>>,
+}
+
+/// Equi-depth histogram: `edges[i]` is the quantile at rank `i / bins`; every bin holds
+/// `1 / bins` of the finite values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    pub bins: usize,
+    pub edges: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoricalProfile {
+    /// Distinct values: exact when `distinct_exact`.
+    pub distinct: u64,
+    pub distinct_exact: bool,
+    /// The most frequent values with their counts, most frequent first.
+    pub top: Vec<(String, u64)>,
+    /// Count of values outside `top`.
+    pub other: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatetimeProfile {
+    pub min: Option<String>,
+    pub max: Option<String>,
+}
+
+/// The per-kind part of a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindProfile {
+    Numeric(NumericProfile),
+    Categorical(CategoricalProfile),
+    Datetime(DatetimeProfile),
+}
+
+/// Partial profile of a numeric column over one or more files.
+#[derive(Debug, Clone, Default)]
+pub struct NumericPart {
+    pub count: u64,
+    pub nulls: u64,
+    nan: u64,
+    inf: u64,
+    finite: u64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+    /// (value, weight) summary points.
+    points: Vec<(f64, f64)>,
+    /// Exact counts while there are few distinct values (keys are f64 bits).
+    values: Option<BTreeMap<u64, u64>>,
+    distinct_lower: u64,
+    parts: usize,
+}
+
+impl NumericPart {
+    /// Profiles one file's column: `finite` holds its non-null values (NaN and Inf
+    /// included; they are counted and set aside here).
+    pub fn from_values(mut finite: Vec<f64>, nulls: u64) -> Self {
+        let count = finite.len() as u64; // non-null values, NaN and Inf included
+        let before = finite.len();
+        let mut nan = 0u64;
+        let mut inf = 0u64;
+        finite.retain(|v| {
+            if v.is_nan() {
+                nan += 1;
+                false
+            } else if v.is_infinite() {
+                inf += 1;
+                false
+            } else {
+                true
+            }
+        });
+        debug_assert_eq!(before as u64, finite.len() as u64 + nan + inf);
+        finite.sort_unstable_by(f64::total_cmp);
+        let n = finite.len();
+        let (mut mean, mut m2) = (0.0, 0.0);
+        // Two-pass mean and M2: exact enough and simple on a sorted in-memory column.
+        if n > 0 {
+            mean = finite.iter().sum::<f64>() / n as f64;
+            m2 = finite.iter().map(|v| (v - mean) * (v - mean)).sum();
+        }
+        // Distinct values from runs of the sorted column.
+        let mut values: Option<BTreeMap<u64, u64>> = Some(BTreeMap::new());
+        let mut distinct = 0u64;
+        let mut i = 0;
+        while i < n {
+            let v = finite[i];
+            let mut j = i + 1;
+            while j < n && finite[j] == v {
+                j += 1;
+            }
+            distinct += 1;
+            if let Some(map) = values.as_mut() {
+                // -0.0 and 0.0 compare equal; store +0.0.
+                let key = if v == 0.0 { 0.0f64 } else { v };
+                *map.entry(key.to_bits()).or_insert(0) += (j - i) as u64;
+                if map.len() > EXACT_VALUES {
+                    values = None;
+                }
+            }
+            i = j;
+        }
+        let points = if n <= SUMMARY_POINTS {
+            finite.iter().map(|v| (*v, 1.0)).collect()
+        } else {
+            (0..SUMMARY_POINTS)
+                .map(|k| {
+                    let lo = k * n / SUMMARY_POINTS;
+                    let hi = (k + 1) * n / SUMMARY_POINTS;
+                    // The block's middle order statistic stands for its hi - lo values.
+                    (finite[(lo + hi - 1) / 2], (hi - lo) as f64)
+                })
+                .collect()
+        };
+        Self {
+            count,
+            nulls,
+            nan,
+            inf,
+            finite: n as u64,
+            mean,
+            m2,
+            min: finite.first().copied().unwrap_or(f64::NAN),
+            max: finite.last().copied().unwrap_or(f64::NAN),
+            points,
+            values,
+            distinct_lower: distinct,
+            parts: 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: NumericPart) {
+        if other.parts == 0 {
+            return;
+        }
+        if self.parts == 0 {
+            *self = other;
+            return;
+        }
+        let (na, nb) = (self.finite as f64, other.finite as f64);
+        if na + nb > 0.0 {
+            let delta = other.mean - self.mean;
+            let n = na + nb;
+            self.mean += delta * nb / n;
+            self.m2 += other.m2 + delta * delta * na * nb / n;
+        }
+        self.count += other.count;
+        self.nulls += other.nulls;
+        self.nan += other.nan;
+        self.inf += other.inf;
+        self.finite += other.finite;
+        self.min = nan_min(self.min, other.min);
+        self.max = nan_max(self.max, other.max);
+        self.points.extend(other.points);
+        self.values = match (self.values.take(), other.values) {
+            (Some(mut a), Some(b)) => {
+                for (k, v) in b {
+                    *a.entry(k).or_insert(0) += v;
+                }
+                (a.len() <= EXACT_VALUES).then_some(a)
+            }
+            _ => None,
+        };
+        self.distinct_lower = self.distinct_lower.max(other.distinct_lower);
+        self.parts += other.parts;
+    }
+
+    pub fn finish(mut self) -> NumericProfile {
+        self.points.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let n = self.finite;
+        let quantile = |q: f64| weighted_quantile(&self.points, q);
+        let has = n > 0;
+        let edges: Vec<f64> = if has {
+            (0..=HISTOGRAM_BINS)
+                .map(|i| match i {
+                    0 => self.min,
+                    i if i == HISTOGRAM_BINS => self.max,
+                    i => quantile(i as f64 / HISTOGRAM_BINS as f64),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut quantiles = BTreeMap::new();
+        if has {
+            for (name, q) in [
+                ("p01", 0.01),
+                ("p05", 0.05),
+                ("p10", 0.10),
+                ("p25", 0.25),
+                ("p50", 0.50),
+                ("p75", 0.75),
+                ("p90", 0.90),
+                ("p95", 0.95),
+                ("p99", 0.99),
+            ] {
+                quantiles.insert(name.to_string(), quantile(q));
+            }
+        }
+        let (distinct, distinct_exact) = match (&self.values, self.parts) {
+            (Some(map), _) => (map.len() as u64, true),
+            (None, 1) => (self.distinct_lower, true),
+            (None, _) => (self.distinct_lower.max(EXACT_VALUES as u64 + 1), false),
+        };
+        NumericProfile {
+            nan: self.nan,
+            inf: self.inf,
+            min: has.then_some(self.min),
+            max: has.then_some(self.max),
+            mean: has.then_some(self.mean),
+            std: (n > 1).then(|| (self.m2 / (n as f64 - 1.0)).sqrt()),
+            distinct,
+            distinct_exact,
+            quantiles,
+            histogram: Histogram {
+                bins: HISTOGRAM_BINS,
+                edges,
+            },
+            values: self
+                .values
+                .map(|m| m.into_iter().map(|(k, c)| (f64::from_bits(k), c)).collect()),
+        }
+    }
+}
+
+fn nan_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() {
+        b
+    } else if b.is_nan() {
+        a
+    } else {
+        a.min(b)
+    }
+}
+
+fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() {
+        b
+    } else if b.is_nan() {
+        a
+    } else {
+        a.max(b)
+    }
+}
+
+/// Quantile `q` of weighted, sorted points. A point of weight `w` stands for `w`
+/// consecutive order statistics; it sits at their middle rank. With unit weights this is
+/// numpy's linear quantile: rank `q (n - 1)`, interpolated between neighbours.
+pub fn weighted_quantile(points: &[(f64, f64)], q: f64) -> f64 {
+    if points.is_empty() {
+        return f64::NAN;
+    }
+    let total: f64 = points.iter().map(|p| p.1).sum();
+    let target = q.clamp(0.0, 1.0) * (total - 1.0);
+    let mut before = 0.0;
+    let mut prev: Option<(f64, f64)> = None; // (rank, value)
+    for &(value, weight) in points {
+        let rank = before + (weight - 1.0) / 2.0;
+        if rank >= target {
+            return match prev {
+                Some((prank, pvalue)) if rank > prank => {
+                    pvalue + (value - pvalue) * (target - prank) / (rank - prank)
+                }
+                _ => value,
+            };
+        }
+        prev = Some((rank, value));
+        before += weight;
+    }
+    points[points.len() - 1].0
+}
+
+/// Partial profile of a categorical column.
+#[derive(Debug, Clone, Default)]
+pub struct CategoricalPart {
+    pub count: u64,
+    pub nulls: u64,
+    counts: HashMap<String, u64>,
+    exact: bool,
+    parts: usize,
+}
+
+impl CategoricalPart {
+    pub fn from_counts(counts: HashMap<String, u64>, nulls: u64) -> Self {
+        let count = counts.values().sum();
+        let mut part = Self {
+            count,
+            nulls,
+            counts,
+            exact: true,
+            parts: 1,
+        };
+        part.prune();
+        part
+    }
+
+    fn prune(&mut self) {
+        if self.counts.len() > CATEGORY_CAP {
+            let mut all: Vec<(String, u64)> = self.counts.drain().collect();
+            all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            all.truncate(CATEGORY_CAP / 2);
+            self.counts = all.into_iter().collect();
+            self.exact = false;
+        }
+    }
+
+    pub fn merge(&mut self, other: CategoricalPart) {
+        if self.parts == 0 {
+            *self = other;
+            return;
+        }
+        self.count += other.count;
+        self.nulls += other.nulls;
+        self.exact &= other.exact;
+        for (k, v) in other.counts {
+            *self.counts.entry(k).or_insert(0) += v;
+        }
+        self.parts += other.parts;
+        self.prune();
+    }
+
+    pub fn finish(self, top_k: usize) -> CategoricalProfile {
+        let distinct = self.counts.len() as u64;
+        let mut all: Vec<(String, u64)> = self.counts.into_iter().collect();
+        all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(top_k);
+        let kept: u64 = all.iter().map(|e| e.1).sum();
+        CategoricalProfile {
+            distinct,
+            distinct_exact: self.exact,
+            top: all,
+            other: self.count - kept,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_weight_quantiles_match_numpy_linear() {
+        let pts: Vec<(f64, f64)> = [1.0, 2.0, 3.0, 4.0].iter().map(|v| (*v, 1.0)).collect();
+        // numpy.quantile([1,2,3,4], [0, .25, .5, .9, 1]) = 1, 1.75, 2.5, 3.7, 4
+        for (q, want) in [(0.0, 1.0), (0.25, 1.75), (0.5, 2.5), (0.9, 3.7), (1.0, 4.0)] {
+            assert!((weighted_quantile(&pts, q) - want).abs() < 1e-12, "q={q}");
+        }
+    }
+
+    #[test]
+    fn numeric_profile_counts_and_moments() {
+        let mut vals: Vec<f64> = (0..1000).map(|i| i as f64).collect();
+        vals.push(f64::NAN);
+        vals.push(f64::INFINITY);
+        let p = NumericPart::from_values(vals, 3).finish();
+        assert_eq!((p.nan, p.inf), (1, 1));
+        assert_eq!(p.min, Some(0.0));
+        assert_eq!(p.max, Some(999.0));
+        assert!((p.mean.unwrap() - 499.5).abs() < 1e-9);
+        // sample std of 0..999
+        assert!((p.std.unwrap() - 288.819_436_095_749_6).abs() < 1e-6);
+        assert_eq!(p.quantiles["p50"], 499.5);
+        assert_eq!(p.distinct, 1000);
+        assert!(p.values.is_some());
+        assert_eq!(p.histogram.edges.len(), HISTOGRAM_BINS + 1);
+    }
+
+    #[test]
+    fn merged_parts_agree_with_one_part() {
+        let all: Vec<f64> = (0..100_000)
+            .map(|i| ((i * 7919) % 100_000) as f64 / 7.0)
+            .collect();
+        let whole = NumericPart::from_values(all.clone(), 0).finish();
+        let mut merged = NumericPart::default();
+        for chunk in all.chunks(30_000) {
+            merged.merge(NumericPart::from_values(chunk.to_vec(), 0));
+        }
+        let merged = merged.finish();
+        assert!((whole.mean.unwrap() - merged.mean.unwrap()).abs() < 1e-6);
+        assert!((whole.std.unwrap() - merged.std.unwrap()).abs() < 1e-6);
+        let range = whole.max.unwrap() - whole.min.unwrap();
+        for (a, b) in whole.histogram.edges.iter().zip(&merged.histogram.edges) {
+            assert!((a - b).abs() / range < 1e-3, "{a} vs {b}");
+        }
+        assert!(!merged.distinct_exact && merged.values.is_none());
+    }
+
+    #[test]
+    fn categorical_top_k_and_other() {
+        let counts: HashMap<String, u64> = [("a", 5), ("b", 3), ("c", 1), ("d", 1)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
+        let p = CategoricalPart::from_counts(counts, 2).finish(2);
+        assert_eq!(p.top, vec![("a".to_string(), 5), ("b".to_string(), 3)]);
+        assert_eq!(p.other, 2);
+        assert_eq!(p.distinct, 4);
+    }
+}

@@ -1,0 +1,154 @@
+//! Bad config: each error names the file, line and column, the key, and what to do.
+
+use crate::support::*;
+
+fn check(yaml: &str) -> Run {
+    let repo = Repo::new();
+    repo.config(yaml);
+    repo.write("data/a.csv", "x,label\n1,0\n2,1\n");
+    let run = repo.run(&["snapshot"]);
+    assert!(
+        repo.snapshot_files().is_empty(),
+        "nothing may be written on a config error"
+    );
+    run
+}
+
+#[test]
+fn missing_config() {
+    let repo = Repo::new();
+    let run = repo.run(&["snapshot"]);
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!(run.stderr, @r"
+    error: [REPO]/retrain.yaml: config file not found
+    hint: create one with `retrain init`, or point at it with `--config FILE`
+    ");
+}
+
+#[test]
+fn yaml_syntax_error_has_position() {
+    let run = check("version: 1\nmodels:\n  - name: m\n    target: \"unclosed\n    task: x\n");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.starts_with("error: [REPO]/retrain.yaml:"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("line"), "{}", run.stderr);
+}
+
+#[test]
+fn unknown_key_suggests_the_close_one() {
+    let run = check(
+        "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n    tigers:\n      mode: any\n",
+    );
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!(run.stderr, @r"
+    error: [REPO]/retrain.yaml:7:5: models[0]: unknown field `tigers`, expected one of `name`, `task`, `target`, `time_column`, `features`, `ignore`, `column_types`, `data`, `profile`, `triggers`, `validation`, `training`, `evaluation`, `registry`, `pull_request`
+    hint: did you mean `triggers`?
+    ");
+}
+
+#[test]
+fn wrong_type_names_key_line_and_column() {
+    let run = check(
+        "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n    triggers:\n      drift: { share: lots }\n",
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("retrain.yaml:8:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("models[0].triggers.drift.share"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn out_of_range_value_is_reported_at_its_position() {
+    let run = check(
+        "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n    triggers:\n      drift:\n        share: 1.5\n",
+    );
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!(run.stderr, @"error: [REPO]/retrain.yaml:9:9: models[0].triggers.drift.share: expected a fraction between 0 and 1, got 1.5");
+}
+
+#[test]
+fn cross_key_errors_point_at_the_key() {
+    let run = check(
+        "version: 1\nmodels:\n  - name: a\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n  - name: b\n    task: regression\n    target: label\n    data:\n      path: data/a.csv\n    training:\n      algorithm: logistic_regression\n",
+    );
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!(run.stderr, @r"
+    error: [REPO]/retrain.yaml:13:7: models[1].training.algorithm: LogisticRegression does not fit a regression task
+    hint: use linear_regression, elastic_net, decision_tree or random_forest
+    ");
+}
+
+#[test]
+fn duplicate_model_names_are_refused() {
+    let run = check(
+        "version: 1\nmodels:\n  - name: a\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n  - name: a\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n",
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("retrain.yaml:7:5: models[1].name: duplicate model name `a`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn path_outside_the_repository_is_refused() {
+    let run = check("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data:\n      path: ../elsewhere/*.csv\n");
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("retrain.yaml:7:7: models[0].data.path: `../elsewhere/*.csv` points outside the repository"), "{}", run.stderr);
+    let abs = check("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data:\n      path: /etc/passwd\n");
+    assert_eq!(abs.code, 2);
+    assert!(abs.stderr.contains("must be relative"), "{}", abs.stderr);
+}
+
+#[test]
+fn unknown_model_suggests_a_name() {
+    let repo = Repo::new();
+    repo.config(&basic_config("data/*.csv").replace("name: m", "name: churn"));
+    let run = repo.run(&["snapshot", "--model", "chrun"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no model named `chrun`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: did you mean `--model churn`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn wrong_version_and_empty_models() {
+    let run = check("version: 2\nmodels: []\n");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("retrain.yaml:1:1: version: unsupported version 2"),
+        "{}",
+        run.stderr
+    );
+    let run = check("version: 1\nmodels: []\n");
+    assert!(run.stderr.contains("no models defined"), "{}", run.stderr);
+}
+
+#[test]
+fn json_output_carries_the_error() {
+    let repo = Repo::new();
+    let run = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(run.code, 2);
+    let v = run.json();
+    assert_eq!(v["error"]["exit_code"], 2);
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("config file not found"));
+}

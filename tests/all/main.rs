@@ -1,0 +1,7 @@
+//! Integration tests: one binary (one link of the heavy dependency tree).
+
+mod support;
+
+mod cli;
+mod config_errors;
+mod snapshot;

@@ -1,0 +1,389 @@
+//! `retrain snapshot`: content addressing, manifests, profiles, bad data.
+
+use retrain::data::synth::{OutputFormat, Spec};
+
+use crate::support::*;
+
+fn manifest(repo: &Repo, id: &str) -> serde_yaml::Value {
+    let text =
+        std::fs::read_to_string(repo.path().join(format!(".retrain/snapshots/{id}.yaml"))).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+fn column<'a>(m: &'a serde_yaml::Value, name: &str) -> &'a serde_yaml::Value {
+    m["columns"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("column {name}"))
+}
+
+#[test]
+fn creates_then_reports_unchanged() {
+    let repo = Repo::new();
+    repo.generate(&small_spec(3000), "data", 3, OutputFormat::Csv);
+    repo.config(&basic_config("data/part-*.csv"));
+    let first = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let v = first.json();
+    assert_eq!(v["status"], "created");
+    assert_eq!(v["rows"], 3000);
+    assert_eq!(v["files"], 3);
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 64);
+    assert_eq!(v["path"], format!(".retrain/snapshots/{id}.yaml"));
+    let path = repo.path().join(v["path"].as_str().unwrap());
+    let bytes = std::fs::read(&path).unwrap();
+
+    let second = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(second.json()["status"], "unchanged");
+    assert_eq!(second.json()["id"], id.as_str());
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "an unchanged re-run must not rewrite the manifest"
+    );
+    let text = repo.run(&["snapshot"]);
+    assert!(text.stdout.contains("data unchanged"), "{}", text.stdout);
+    assert_eq!(
+        repo.snapshot_files().len(),
+        1,
+        "no temporary files left: {:?}",
+        repo.snapshot_files()
+    );
+}
+
+#[test]
+fn id_depends_on_bytes_and_names_only() {
+    let a = Repo::new();
+    let b = Repo::new();
+    for r in [&a, &b] {
+        r.generate(&small_spec(500), "data", 2, OutputFormat::Parquet);
+        r.config(&basic_config("data/*.parquet"));
+    }
+    let id = |r: &Repo| {
+        r.run(&["snapshot", "--output", "json"]).json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let id_a = id(&a);
+    assert_eq!(
+        id_a,
+        id(&b),
+        "same bytes in another directory give the same id"
+    );
+
+    // Renaming a file changes the id.
+    std::fs::rename(
+        b.path().join("data/part-0001.parquet"),
+        b.path().join("data/part-0009.parquet"),
+    )
+    .unwrap();
+    let renamed = id(&b);
+    assert_ne!(renamed, id_a);
+
+    // Changing one byte changes the id (CSV, so the file stays readable).
+    let c = Repo::new();
+    c.write("data/a.csv", "x,label\n1.5,0\n2.5,1\n3.5,0\n");
+    c.config(&basic_config("data/a.csv").replace("    time_column: ts\n", ""));
+    let before = id(&c);
+    c.write("data/a.csv", "x,label\n1.5,0\n2.6,1\n3.5,0\n");
+    assert_ne!(id(&c), before);
+}
+
+#[test]
+fn profile_matches_the_generated_truth() {
+    let repo = Repo::new();
+    let spec = Spec {
+        rows: 20_000,
+        null_fraction: 0.1,
+        drifts: vec![
+            "num_01:mean:3@0".parse().unwrap(),
+            "num_02:scale:2@0".parse().unwrap(),
+        ],
+        ..Spec::default()
+    };
+    repo.generate(&spec, "data", 4, OutputFormat::Parquet);
+    repo.config(&basic_config("data/*.parquet"));
+    let run = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let m = manifest(&repo, run.json()["id"].as_str().unwrap());
+    assert_eq!(m["rows"].as_u64(), Some(20_000));
+
+    let num = |name: &str, key: &str| column(&m, name)["numeric"][key].as_f64().unwrap();
+    assert!(num("num_00", "mean").abs() < 0.05);
+    assert!((num("num_00", "std") - 1.0).abs() < 0.05);
+    assert!((num("num_01", "mean") - 3.0).abs() < 0.05);
+    assert!((num("num_02", "std") - 2.0).abs() < 0.1);
+    // ~10% nulls, counted apart from values
+    let c0 = column(&m, "num_00");
+    let nulls = c0["nulls"].as_u64().unwrap();
+    assert!((1700..2300).contains(&nulls), "nulls {nulls}");
+    assert_eq!(c0["count"].as_u64().unwrap() + nulls, 20_000);
+    // quantiles of N(0,1): median ~0, p95 ~1.645
+    let q = &c0["numeric"]["quantiles"];
+    assert!(q["p50"].as_f64().unwrap().abs() < 0.05);
+    assert!((q["p95"].as_f64().unwrap() - 1.645).abs() < 0.06);
+    let edges = c0["numeric"]["histogram"]["edges"].as_sequence().unwrap();
+    assert_eq!(edges.len(), 257);
+    assert!(edges.windows(2).all(|w| w[0].as_f64() <= w[1].as_f64()));
+
+    // categorical: frequencies sum to the count, Zipf order
+    let cat = column(&m, "cat_00");
+    assert_eq!(cat["type"], "categorical");
+    let top = cat["categorical"]["top"].as_sequence().unwrap();
+    assert_eq!(top.len(), 5);
+    assert_eq!(top[0][0], "c00");
+    let total: u64 = top.iter().map(|e| e[1].as_u64().unwrap()).sum();
+    assert_eq!(total, 20_000);
+
+    // roles, types, the target profiled too
+    assert_eq!(column(&m, "label")["role"]["m"], "target");
+    assert_eq!(column(&m, "ts")["role"]["m"], "time");
+    assert_eq!(column(&m, "ts")["type"], "datetime");
+    assert_eq!(column(&m, "num_03")["role"]["m"], "feature");
+    assert_eq!(column(&m, "label")["numeric"]["distinct"], 2);
+}
+
+#[test]
+fn type_overrides_and_top_k() {
+    let repo = Repo::new();
+    repo.generate(
+        &Spec {
+            rows: 1000,
+            categories: 12,
+            ..Spec::default()
+        },
+        "data",
+        1,
+        OutputFormat::Csv,
+    );
+    repo.config(&(basic_config("data/part.csv") + "    column_types: { label: categorical }\n    profile: { top_k: 3 }\n    ignore: [num_04]\n"));
+    let run = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let m = manifest(&repo, run.json()["id"].as_str().unwrap());
+    let label = column(&m, "label");
+    assert_eq!(label["type"], "categorical");
+    let cat = &column(&m, "cat_01")["categorical"];
+    assert_eq!(cat["top"].as_sequence().unwrap().len(), 3);
+    assert_eq!(cat["distinct"], 12);
+    let kept: u64 = cat["top"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| e[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(kept + cat["other"].as_u64().unwrap(), 1000);
+    assert_eq!(column(&m, "num_04")["role"]["m"], "ignored");
+}
+
+#[test]
+fn two_models_share_a_snapshot_and_record_both_roles() {
+    let repo = Repo::new();
+    repo.generate(&small_spec(400), "data", 1, OutputFormat::Csv);
+    repo.config(
+        "version: 1\nmodels:\n  - name: a\n    task: classification\n    target: label\n    data: { path: data/part.csv }\n  - name: b\n    task: regression\n    target: num_00\n    ignore: [label]\n    training: { algorithm: linear_regression }\n    data: { path: data/part.csv }\n",
+    );
+    let run = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    let snaps = v["snapshots"].as_array().unwrap();
+    assert_eq!(snaps[0]["status"], "created");
+    assert_eq!(snaps[1]["status"], "unchanged");
+    assert_eq!(snaps[0]["id"], snaps[1]["id"]);
+    let m = manifest(&repo, snaps[0]["id"].as_str().unwrap());
+    assert_eq!(column(&m, "num_00")["role"]["a"], "feature");
+    assert_eq!(column(&m, "num_00")["role"]["b"], "target");
+    assert_eq!(column(&m, "label")["role"]["b"], "ignored");
+    let only_b = repo.run(&["snapshot", "--model", "b", "--output", "json"]);
+    assert_eq!(only_b.json()["model"], "b");
+}
+
+// ---- bad data: a clear error naming the file, and no manifest written ----
+
+fn bad(setup: impl FnOnce(&Repo), path: &str) -> Run {
+    let repo = Repo::new();
+    setup(&repo);
+    repo.config(&basic_config(path).replace("    time_column: ts\n", ""));
+    let run = repo.run(&["snapshot"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        repo.snapshot_files().is_empty(),
+        "no manifest on failure: {:?}",
+        repo.snapshot_files()
+    );
+    run
+}
+
+#[test]
+fn glob_that_matches_nothing() {
+    let run = bad(
+        |r| {
+            r.write("data/a.csv", "x,label\n1,0\n");
+        },
+        "data/2024-*.parquet",
+    );
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.stderr, @r"
+    error: data.path `data/2024-*.parquet` matched no files under [REPO]
+    hint: check `data.path` in retrain.yaml; globs are relative to the repository root (`--repo`)
+    ");
+}
+
+#[test]
+fn corrupt_parquet_names_the_file() {
+    let run = bad(
+        |r| {
+            r.write("data/a.parquet", b"PAR1 this is not parquet at all PAR1");
+        },
+        "data/*.parquet",
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.starts_with("error: `data/a.parquet`: "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: fix or remove the file"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn truncated_parquet_names_the_file() {
+    let run = bad(
+        |r| {
+            let paths = r.generate(&small_spec(500), "data", 1, OutputFormat::Parquet);
+            let bytes = std::fs::read(&paths[0]).unwrap();
+            std::fs::write(&paths[0], &bytes[..bytes.len() / 2]).unwrap();
+        },
+        "data/*.parquet",
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("`data/part.parquet`"), "{}", run.stderr);
+}
+
+#[test]
+fn ragged_csv_names_the_file() {
+    let run = bad(
+        |r| {
+            r.write("data/a.csv", "x,label\n1,0\n2,1,7\n3,0\n");
+        },
+        "data/a.csv",
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.starts_with("error: `data/a.csv`: "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn empty_file() {
+    let run = bad(
+        |r| {
+            r.write("data/a.csv", "");
+        },
+        "data/a.csv",
+    );
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.stderr, @r"
+    error: `data/a.csv` is empty
+    hint: remove the empty file or fill it
+    ");
+}
+
+#[test]
+fn declared_column_absent_from_the_data() {
+    let run = bad(
+        |r| {
+            r.write("data/a.csv", "x,lable\n1,0\n");
+        },
+        "data/a.csv",
+    );
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.stderr, @r"
+    error: `data/a.csv` has no column `label` (declared as `target` in the config)
+    hint: did you mean `lable`? columns: x, lable
+    ");
+}
+
+#[test]
+fn partitions_with_different_columns() {
+    let run = bad(
+        |r| {
+            r.write("data/a.csv", "x,label\n1,0\n");
+            r.write("data/b.csv", "x,y,label\n1,2,0\n");
+        },
+        "data/*.csv",
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("`data/b.csv`: columns differ from `data/a.csv`: missing [], extra [y]"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_out_of_the_repository_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.csv"), "x,label\n1,0\n").unwrap();
+    let target = outside.path().join("secret.csv");
+    let run = bad(
+        move |r| {
+            std::fs::create_dir_all(r.path().join("data")).unwrap();
+            std::os::unix::fs::symlink(&target, r.path().join("data/a.csv")).unwrap();
+        },
+        "data/*.csv",
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("`data/a.csv` is outside the repository"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bad_type_override() {
+    let repo = Repo::new();
+    repo.write("data/a.csv", "x,label\nabc,0\n");
+    repo.config(
+        &(basic_config("data/a.csv").replace("    time_column: ts\n", "")
+            + "    column_types: { x: datetime }\n"),
+    );
+    let run = repo.run(&["snapshot"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("column `x` cannot be read as datetime"),
+        "{}",
+        run.stderr
+    );
+    assert!(repo.snapshot_files().is_empty());
+}
+
+#[test]
+fn corrupt_manifest_is_reported_with_a_way_out() {
+    let repo = Repo::new();
+    repo.write("data/a.csv", "x,label\n1,0\n2,1\n");
+    repo.config(&basic_config("data/a.csv").replace("    time_column: ts\n", ""));
+    let v = repo.run(&["snapshot", "--output", "json"]).json();
+    let path = repo.path().join(v["path"].as_str().unwrap());
+    std::fs::write(&path, "format: 1\nid: [broken\n").unwrap();
+    let run = repo.run(&["snapshot"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("hint: delete `.retrain/snapshots/"),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,0 +1,104 @@
+//! Test support: a temporary repository, running the real `retrain` binary, and
+//! seeded data from the library's generator.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use retrain::data::synth::{self, OutputFormat, Spec};
+
+pub struct Repo {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+impl Repo {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    pub fn config(&self, yaml: &str) {
+        self.write("retrain.yaml", yaml);
+    }
+
+    /// Generated data under `dir` (relative), `partitions` files named `part-NNNN`.
+    pub fn generate(
+        &self,
+        spec: &Spec,
+        dir: &str,
+        partitions: usize,
+        format: OutputFormat,
+    ) -> Vec<PathBuf> {
+        synth::write(spec, &self.path().join(dir), "part", partitions, format)
+            .expect("generate data")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_retrain"))
+            .arg("--repo")
+            .arg(self.path())
+            .args(args)
+            .env_remove("RETRAIN_LOG")
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run retrain");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr)
+                .replace(&self.path().display().to_string(), "[REPO]"),
+        }
+    }
+
+    /// Files under `.retrain/snapshots` (manifests and anything left behind).
+    pub fn snapshot_files(&self) -> Vec<String> {
+        let dir = self.path().join(".retrain/snapshots");
+        let mut names: Vec<String> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names
+    }
+}
+
+/// A minimal config for the generator's classification data.
+pub fn basic_config(path: &str) -> String {
+    format!(
+        "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    time_column: ts\n    data:\n      path: {path}\n"
+    )
+}
+
+pub fn small_spec(rows: usize) -> Spec {
+    Spec {
+        rows,
+        ..Spec::default()
+    }
+}
