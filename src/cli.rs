@@ -45,6 +45,24 @@ pub enum Command {
         #[arg(long)]
         model: Option<String>,
     },
+    /// Check new data against the champion's: validation, drift, and whether to retrain
+    Check {
+        /// Only this model (default: every model in the config).
+        #[arg(long)]
+        model: Option<String>,
+        /// Compare with this stored snapshot (id or unique prefix) instead of the champion's.
+        #[arg(long)]
+        reference: Option<String>,
+        /// Retrain regardless of the triggers (the manual trigger).
+        #[arg(long)]
+        force: bool,
+        /// Exit with code 10 when a retrain is due (for shell pipelines).
+        #[arg(long)]
+        exit_code: bool,
+        /// The current time (RFC 3339) the schedule and cooldown are judged at.
+        #[arg(long, hide = true, env = "RETRAIN_NOW")]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Print the JSON Schema of retrain.yaml
     Schema,
 }

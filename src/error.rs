@@ -1,6 +1,7 @@
 //! The library's top-level error and its mapping to exit codes (used once, in `main`).
 
 use crate::config::ConfigError;
+use crate::registry::RegistryError;
 use crate::snapshot::{SnapshotError, StoreError};
 
 /// Exit codes: 0 success, 1 the command ran and found a problem the user must fix,
@@ -10,6 +11,8 @@ pub mod exit {
     pub const PROBLEM: i32 = 1;
     pub const USAGE: i32 = 2;
     pub const FAILURE: i32 = 3;
+    /// `retrain check --exit-code`: the command ran and a retrain is due.
+    pub const RETRAIN_DUE: i32 = 10;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +21,8 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -35,7 +40,7 @@ impl Error {
             Error::Snapshot(SnapshotError::Store(StoreError::Write { .. })) | Error::Io { .. } => {
                 exit::FAILURE
             }
-            Error::Snapshot(_) => exit::PROBLEM,
+            Error::Snapshot(_) | Error::Registry(_) => exit::PROBLEM,
         }
     }
 
@@ -43,6 +48,9 @@ impl Error {
         match self {
             Error::Config(e) => e.hint.clone(),
             Error::Snapshot(e) => e.hint(),
+            Error::Registry(_) => {
+                Some("fix the registry pointer, or restore it from git history".into())
+            }
             Error::Usage(_) | Error::Io { .. } => None,
         }
     }

@@ -9,10 +9,13 @@
 // only, so their size does not matter and boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod decision;
 pub mod error;
 pub mod pipeline;
+pub mod registry;
 pub mod report;
 pub mod snapshot;

@@ -27,10 +27,10 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let json = cli.output == OutputFormat::Json;
     match run(&cli) {
-        Ok(out) => {
+        Ok((out, code)) => {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(out.as_bytes());
-            ExitCode::from(exit::OK as u8)
+            ExitCode::from(code as u8)
         }
         Err(e) => {
             let code = e.exit_code();
@@ -49,24 +49,52 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> Result<String, Error> {
+/// The text to print and the exit code.
+fn run(cli: &Cli) -> Result<(String, i32), Error> {
     let workspace = Workspace {
         repo: cli.repo.clone(),
         config: cli.config.clone(),
     };
     let json = cli.output == OutputFormat::Json;
     match &cli.command {
-        Command::Schema => Ok(retrain::config::json_schema()),
+        Command::Schema => Ok((retrain::config::json_schema(), exit::OK)),
+        Command::Check {
+            model,
+            reference,
+            force,
+            exit_code,
+            now,
+        } => {
+            let report = pipeline::check(&pipeline::CheckRequest {
+                workspace,
+                model: model.clone(),
+                reference: reference.clone(),
+                force: *force,
+                now: now.unwrap_or_else(chrono::Utc::now),
+            })?;
+            let code = if *exit_code && report.retrain_due() {
+                exit::RETRAIN_DUE
+            } else {
+                exit::OK
+            };
+            let text = if json {
+                report::check_json(&report)
+            } else {
+                report::check_text(&report)
+            };
+            Ok((text, code))
+        }
         Command::Snapshot { model } => {
             let report = pipeline::snapshot(&pipeline::SnapshotRequest {
                 workspace,
                 model: model.clone(),
             })?;
-            Ok(if json {
+            let text = if json {
                 report::snapshot_json(&report)
             } else {
                 report::snapshot_text(&report)
-            })
+            };
+            Ok((text, exit::OK))
         }
     }
 }

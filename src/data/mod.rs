@@ -260,7 +260,12 @@ impl DataFile {
 
     /// Reads `columns` of the whole file into memory, converted to their kinds
     /// (numeric -> Float64, categorical -> String, datetime -> as is).
-    pub fn read_columns(&self, columns: &[(String, ColumnKind)]) -> Result<DataFrame, DataError> {
+    /// `filter`, when given, keeps only the rows it selects.
+    pub fn read_columns(
+        &self,
+        columns: &[(String, ColumnKind)],
+        filter: Option<Expr>,
+    ) -> Result<DataFrame, DataError> {
         let exprs: Vec<Expr> = columns
             .iter()
             .map(|(name, kind)| match kind {
@@ -269,7 +274,11 @@ impl DataFile {
                 ColumnKind::Datetime => col(name.as_str()),
             })
             .collect();
-        self.scan()?.select(exprs).collect().map_err(|e| {
+        let mut lf = self.scan()?;
+        if let Some(f) = filter {
+            lf = lf.filter(f);
+        }
+        lf.select(exprs).collect().map_err(|e| {
             let message = clean_polars_message(&e.to_string());
             // A failed cast names its column; report it as a type problem.
             if let Some((name, kind)) = columns.iter().find(|(n, _)| {

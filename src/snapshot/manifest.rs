@@ -152,6 +152,64 @@ impl Store {
         Ok(manifest)
     }
 
+    /// Every manifest in the store, oldest first. Unreadable files are errors.
+    pub fn list(&self) -> Result<Vec<Manifest>, StoreError> {
+        let dir = self.root.join(DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(StoreError::Corrupt {
+                    path: DIR.to_string(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_suffix(".yaml").filter(|id| !id.starts_with('.')) {
+                out.push(self.read(id)?);
+            }
+        }
+        out.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    /// The id of a stored snapshot from its full id or a unique prefix (≥ 6 characters).
+    pub fn resolve_id(&self, prefix: &str) -> Result<String, StoreError> {
+        if self.exists(prefix) {
+            return Ok(prefix.to_string());
+        }
+        let not_found = || StoreError::NotFound {
+            id: prefix.to_string(),
+            dir: DIR.to_string(),
+        };
+        if prefix.len() < 6 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(not_found());
+        }
+        let dir = self.root.join(DIR);
+        let matches: Vec<String> = std::fs::read_dir(&dir)
+            .map_err(|_| not_found())?
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".yaml"))
+                    .map(str::to_string)
+            })
+            .filter(|id| id.starts_with(prefix))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => Err(not_found()),
+        }
+    }
+
     pub fn write(&self, manifest: &Manifest) -> Result<(), StoreError> {
         let text = serde_yaml::to_string(manifest).expect("manifest serialises");
         write_atomic(&self.path(&manifest.id), text.as_bytes()).map_err(|source| {

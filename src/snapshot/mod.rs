@@ -399,6 +399,8 @@ impl Part {
                 KindProfile::Datetime(DatetimeProfile {
                     min: None,
                     max: None,
+                    min_ms: None,
+                    max_ms: None,
                 }),
             ),
             Part::Numeric(p) => (p.count, p.nulls, KindProfile::Numeric(p.finish())),
@@ -407,11 +409,26 @@ impl Part {
                 p.count,
                 p.nulls,
                 KindProfile::Datetime(DatetimeProfile {
+                    min_ms: p.min.as_ref().and_then(epoch_ms),
+                    max_ms: p.max.as_ref().and_then(epoch_ms),
                     min: p.min.map(|v| v.to_string()),
                     max: p.max.map(|v| v.to_string()),
                 }),
             ),
         }
+    }
+}
+
+/// Milliseconds since the Unix epoch of a date or datetime value.
+pub fn epoch_ms(v: &AnyValue) -> Option<i64> {
+    match v {
+        AnyValue::Date(days) => Some(*days as i64 * 86_400_000),
+        AnyValue::Datetime(t, unit, _) | AnyValue::DatetimeOwned(t, unit, _) => Some(match unit {
+            TimeUnit::Nanoseconds => t.div_euclid(1_000_000),
+            TimeUnit::Microseconds => t.div_euclid(1_000),
+            TimeUnit::Milliseconds => *t,
+        }),
+        _ => None,
     }
 }
 
@@ -446,7 +463,7 @@ fn profile_file(file: &DataFile, columns: &[PlannedColumn]) -> Result<(u64, Vec<
     for chunk in columns.chunks(group) {
         let wanted: Vec<(String, ColumnKind)> =
             chunk.iter().map(|c| (c.name.clone(), c.kind)).collect();
-        let df = file.read_columns(&wanted)?;
+        let df = file.read_columns(&wanted, None)?;
         rows = Some(df.height() as u64);
         let chunk_parts: Result<Vec<Part>, DataError> = chunk
             .par_iter()

@@ -28,6 +28,8 @@ const CATEGORY_CAP: usize = 200_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NumericProfile {
+    /// Finite values (the statistics below are over these).
+    pub finite: u64,
     /// NaN values (counted in `count`, excluded from the statistics).
     pub nan: u64,
     /// +/- infinite values (counted in `count`, excluded from the statistics).
@@ -71,6 +73,11 @@ pub struct CategoricalProfile {
 pub struct DatetimeProfile {
     pub min: Option<String>,
     pub max: Option<String>,
+    /// `min` / `max` as milliseconds since the Unix epoch (UTC).
+    #[serde(default)]
+    pub min_ms: Option<i64>,
+    #[serde(default)]
+    pub max_ms: Option<i64>,
 }
 
 /// The per-kind part of a profile.
@@ -254,6 +261,7 @@ impl NumericPart {
             (None, _) => (self.distinct_lower.max(EXACT_VALUES as u64 + 1), false),
         };
         NumericProfile {
+            finite: self.finite,
             nan: self.nan,
             inf: self.inf,
             min: has.then_some(self.min),

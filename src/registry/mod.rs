@@ -1,0 +1,105 @@
+//! The registry pointer `models/<m>/registry.yaml`: which version is the champion,
+//! where its artifact is, what it was trained on, and the append-only history of
+//! earlier champions. What `main` says is what production serves. This module reads
+//! and (for publishing) serialises the pointer; it does not touch git.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Format version of registry pointers written by this retrain.
+pub const FORMAT: u32 = 1;
+/// File name inside the model's registry directory.
+pub const FILE: &str = "registry.yaml";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryPointer {
+    pub format: u32,
+    pub model: String,
+    /// The version production serves; `None` before the first promotion.
+    #[serde(default)]
+    pub champion: Option<ModelVersion>,
+    /// Earlier champions, oldest first. Append-only.
+    #[serde(default)]
+    pub history: Vec<ModelVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelVersion {
+    pub version: u32,
+    /// Id of the snapshot it was trained on.
+    pub snapshot: String,
+    pub trained_at: DateTime<Utc>,
+    pub algorithm: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub artifact: Artifact,
+    /// Metrics on its evaluation holdout.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    /// `retrain <version>` that trained it.
+    pub retrain_version: String,
+    #[serde(default)]
+    pub config_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    /// `versions/<v>/model.json` (store `git`), `dir:/path/...`, or a release asset URL.
+    pub uri: String,
+    /// `blake3:<hex>`.
+    pub digest: String,
+    pub size: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("`{path}`: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl RegistryPointer {
+    /// When each version (champion and history) was trained.
+    pub fn trained_times(&self) -> Vec<DateTime<Utc>> {
+        self.history
+            .iter()
+            .chain(self.champion.as_ref())
+            .map(|v| v.trained_at)
+            .collect()
+    }
+}
+
+/// Reads `<repo>/<registry_dir>/registry.yaml`; `None` when it does not exist yet.
+pub fn read(repo: &Path, registry_dir: &str) -> Result<Option<RegistryPointer>, RegistryError> {
+    let rel = format!("{registry_dir}/{FILE}");
+    let text = match std::fs::read_to_string(repo.join(&rel)) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(RegistryError::Invalid {
+                path: rel,
+                message: e.to_string(),
+            })
+        }
+    };
+    let pointer: RegistryPointer =
+        serde_yaml::from_str(&text).map_err(|e| RegistryError::Invalid {
+            path: rel.clone(),
+            message: e.to_string(),
+        })?;
+    if pointer.format != FORMAT {
+        return Err(RegistryError::Invalid {
+            path: rel,
+            message: format!(
+                "format {} is not supported (this retrain reads {FORMAT})",
+                pointer.format
+            ),
+        });
+    }
+    Ok(Some(pointer))
+}
