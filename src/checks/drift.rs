@@ -13,10 +13,12 @@
 //!   then computed on exactly the data Evidently / scipy see;
 //! - otherwise the reference is its 256-bin equi-depth histogram (257 quantiles, linear
 //!   between them): KS, Wasserstein, and the Sturges-binned proportions of PSI / JS /
-//!   Hellinger / KL are computed against that piecewise-linear CDF. Its rank error is
-//!   at most 1/256 per bin, so the KS statistic is within ~0.004 of the exact one and
-//!   the normalised Wasserstein distance within a few thousandths on smooth data
-//!   (checked against scipy in the tests);
+//!   Hellinger / KL are computed against that piecewise-linear CDF. Its error is at most
+//!   one bin (1/256) in rank; on the sampled cases of `tests/all/drift.rs` the KS
+//!   statistic stayed within 3e-4 of scipy's, the normalised Wasserstein distance within
+//!   0.006, JS and PSI within 0.004. Because that bound is known, the KS p-value is
+//!   computed from D minus the bound, so the histogram can never create a KS alarm
+//!   (it makes KS on large references slightly conservative);
 //! - categorical references keep the `top_k` most frequent values; the rest is one
 //!   `other` bucket, and current values outside the top are counted into it.
 //!
@@ -246,7 +248,18 @@ pub fn test_column(
                 unreachable!("checked by accepts")
             };
             let d = ks_statistic(r, c);
-            (stats::ks_two_sample_p(d, r.n as usize, c.len()), Some(d))
+            // Against a histogram, F_ref is known to within one bin (plus the summary's
+            // rank error): the p-value uses D less that bound, so the histogram's
+            // resolution alone can never raise a drift alarm.
+            let d_for_p = if r.is_exact() {
+                d
+            } else {
+                (d - r.cdf_error()).max(0.0)
+            };
+            (
+                stats::ks_two_sample_p(d_for_p, r.n as usize, c.len()),
+                Some(d),
+            )
         }
         DriftMethod::Wasserstein => {
             let Pair::Numeric(r, c) = &dist else {
@@ -351,6 +364,16 @@ impl<'a> RefNumeric<'a> {
         } else {
             let i = k - 1;
             ((i as f64) + (x - e[i]) / (e[k] - e[i])) / bins
+        }
+    }
+
+    /// Largest error of [`Self::cdf`]: zero for exact values, one histogram bin plus
+    /// the per-file summary's rank error otherwise.
+    pub fn cdf_error(&self) -> f64 {
+        if self.is_exact() {
+            0.0
+        } else {
+            1.0 / (self.edges.len() - 1) as f64 + 1.0 / 8192.0
         }
     }
 
@@ -498,8 +521,10 @@ impl Pair<'_> {
                     .max(cur[cur.len() - 1]);
                 let total = rn.n as f64 + cur.len() as f64;
                 let k = ((total.log2() + 1.0).ceil() as usize).max(1);
+                // numpy.linspace: start + i * step, the last edge exactly `hi`.
+                let step = (hi - lo) / k as f64;
                 let edges: Vec<f64> = (0..=k)
-                    .map(|i| lo + (hi - lo) * i as f64 / k as f64)
+                    .map(|i| if i == k { hi } else { lo + i as f64 * step })
                     .collect();
                 let mut rp = Vec::with_capacity(k);
                 let mut cp = Vec::with_capacity(k);

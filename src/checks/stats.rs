@@ -141,19 +141,33 @@ fn ks_exact_cdf(d: f64, m: usize, n: usize) -> f64 {
     let mut u: Vec<f64> = (0..=n)
         .map(|j| if j as f64 / nd > q { 0.0 } else { 1.0 })
         .collect();
+    // The row values shrink like 1 / C(i + n, i) and underflow for large samples:
+    // keep them near 1 and carry the scale in a logarithm.
+    let mut log_scale = 0.0f64;
     for i in 1..=m {
         let w = i as f64 / (i + n) as f64;
         let fi = i as f64 / md;
         u[0] = if fi > q { 0.0 } else { w * u[0] };
+        let mut max = u[0];
         for j in 1..=n {
             u[j] = if (fi - j as f64 / nd).abs() > q {
                 0.0
             } else {
                 w * u[j] + u[j - 1]
             };
+            max = max.max(u[j]);
+        }
+        if max > 0.0 && !(1e-100..=1e100).contains(&max) {
+            for v in u.iter_mut() {
+                *v /= max;
+            }
+            log_scale += max.ln();
         }
     }
-    u[n]
+    if u[n] <= 0.0 {
+        return 0.0;
+    }
+    (u[n].ln() + log_scale).exp()
 }
 
 #[cfg(test)]

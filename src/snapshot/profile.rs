@@ -275,9 +275,13 @@ impl NumericPart {
                 bins: HISTOGRAM_BINS,
                 edges,
             },
-            values: self
-                .values
-                .map(|m| m.into_iter().map(|(k, c)| (f64::from_bits(k), c)).collect()),
+            // Keys are f64 bits, whose order is not numeric for negatives: sort by value.
+            values: self.values.map(|m| {
+                let mut v: Vec<(f64, u64)> =
+                    m.into_iter().map(|(k, c)| (f64::from_bits(k), c)).collect();
+                v.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+                v
+            }),
         }
     }
 }
@@ -421,6 +425,12 @@ mod tests {
         assert_eq!(p.quantiles["p50"], 499.5);
         assert_eq!(p.distinct, 1000);
         assert!(p.values.is_some());
+        let neg = NumericPart::from_values(vec![-2.0, 3.0, -1.0, 0.0, -2.0], 0).finish();
+        // regression: value counts were ordered by f64 bits, not by value
+        assert_eq!(
+            neg.values.unwrap(),
+            vec![(-2.0, 2), (-1.0, 1), (0.0, 1), (3.0, 1)]
+        );
         assert_eq!(p.histogram.edges.len(), HISTOGRAM_BINS + 1);
     }
 

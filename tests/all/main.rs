@@ -2,6 +2,8 @@
 
 mod support;
 
+mod check;
 mod cli;
 mod config_errors;
+mod drift;
 mod snapshot;
