@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,9 +21,9 @@ pub struct Cli {
     /// The config file. Default: <repo>/retrain.yaml.
     #[arg(long, global = true, env = "RETRAIN_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Output format on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    /// Output on stdout: `text` or `json` (for `predict`: the file to write).
+    #[arg(long, global = true, default_value = "text", value_name = "text|json")]
+    pub output: String,
     /// More log lines on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -31,10 +31,21 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     Text,
     Json,
+}
+
+impl Cli {
+    /// `--output` as a format; `None` when it is neither `text` nor `json`.
+    pub fn format(&self) -> Option<OutputFormat> {
+        match self.output.as_str() {
+            "text" => Some(OutputFormat::Text),
+            "json" => Some(OutputFormat::Json),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +73,36 @@ pub enum Command {
         /// The current time (RFC 3339) the schedule and cooldown are judged at.
         #[arg(long, hide = true, env = "RETRAIN_NOW")]
         now: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Run the pipeline: snapshot, check, decide, train, evaluate, gate (--dry-run: no publishing)
+    Run {
+        /// Only this model (default: every model in the config).
+        #[arg(long)]
+        model: Option<String>,
+        /// Retrain regardless of the triggers (the manual trigger).
+        #[arg(long)]
+        force: bool,
+        /// Run every stage but publishing and print the result.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also write the candidate (`<model>/model.json`) and the report (`<model>/report.json`) here.
+        #[arg(long, value_name = "DIR")]
+        artifact_dir: Option<PathBuf>,
+        /// The current time (RFC 3339) the schedule and cooldown are judged at.
+        #[arg(long, hide = true, env = "RETRAIN_NOW")]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Score a CSV or Parquet file with a registered model (the champion, or --version)
+    Predict {
+        /// The model's registry pointer, e.g. models/elec/registry.yaml.
+        #[arg(long, value_name = "REGISTRY_YAML")]
+        model: PathBuf,
+        /// The rows to score (.csv or .parquet).
+        #[arg(long)]
+        input: PathBuf,
+        /// A version from the registry's history instead of the champion.
+        #[arg(long)]
+        version: Option<u32>,
     },
     /// Print the JSON Schema of retrain.yaml
     Schema,

@@ -23,6 +23,8 @@ pub enum Error {
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Train(#[from] crate::train::TrainError),
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -40,7 +42,8 @@ impl Error {
             Error::Snapshot(SnapshotError::Store(StoreError::Write { .. })) | Error::Io { .. } => {
                 exit::FAILURE
             }
-            Error::Snapshot(_) | Error::Registry(_) => exit::PROBLEM,
+            Error::Train(crate::train::TrainError::Param(_)) => exit::USAGE,
+            Error::Snapshot(_) | Error::Registry(_) | Error::Train(_) => exit::PROBLEM,
         }
     }
 
@@ -51,6 +54,8 @@ impl Error {
             Error::Registry(_) => {
                 Some("fix the registry pointer, or restore it from git history".into())
             }
+            Error::Train(crate::train::TrainError::Param(p)) => p.hint.clone(),
+            Error::Train(_) => None,
             Error::Usage(_) | Error::Io { .. } => None,
         }
     }

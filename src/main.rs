@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
-    let json = cli.output == OutputFormat::Json;
+    let json = cli.format() == Some(OutputFormat::Json);
     match run(&cli) {
         Ok((out, code)) => {
             let mut stdout = std::io::stdout().lock();
@@ -55,8 +55,74 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
         repo: cli.repo.clone(),
         config: cli.config.clone(),
     };
-    let json = cli.output == OutputFormat::Json;
+    let json = match (&cli.command, cli.format()) {
+        (Command::Predict { .. }, _) => false,
+        (_, Some(f)) => f == OutputFormat::Json,
+        (_, None) => {
+            return Err(Error::Usage(format!(
+                "--output must be `text` or `json`, got `{}` (a file name is only for `predict`)",
+                cli.output
+            )))
+        }
+    };
+    let now = |n: &Option<chrono::DateTime<chrono::Utc>>| n.unwrap_or_else(chrono::Utc::now);
     match &cli.command {
+        Command::Run {
+            model,
+            force,
+            dry_run,
+            artifact_dir,
+            now: at,
+        } => {
+            let report = pipeline::run(&pipeline::RunRequest {
+                check: pipeline::CheckRequest {
+                    workspace,
+                    model: model.clone(),
+                    reference: None,
+                    force: *force,
+                    now: now(at),
+                },
+                dry_run: *dry_run,
+            })?;
+            if let Some(dir) = artifact_dir {
+                report::write_artifacts(&report, dir)?;
+            }
+            let text = if json {
+                report::run_json(&report)
+            } else {
+                report::run_text(&report)
+            };
+            Ok((text, exit::OK))
+        }
+        Command::Predict {
+            model,
+            input,
+            version,
+        } => {
+            if cli.output == "text" || cli.output == "json" {
+                return Err(Error::Usage(
+                    "predict needs `--output FILE` (.csv or .parquet)".into(),
+                ));
+            }
+            let r = pipeline::predict(&pipeline::PredictRequest {
+                repo: cli.repo.clone(),
+                registry_file: model.clone(),
+                input: input.clone(),
+                output: cli.output.clone().into(),
+                version: *version,
+            })?;
+            Ok((
+                format!(
+                    "{} v{}: scored {} rows -> {} (columns: {})\n",
+                    r.model,
+                    r.version,
+                    r.rows,
+                    r.output,
+                    r.columns.join(", ")
+                ),
+                exit::OK,
+            ))
+        }
         Command::Schema => Ok((retrain::config::json_schema(), exit::OK)),
         Command::Check {
             model,

@@ -8,12 +8,22 @@ use serde::Serialize;
 
 use crate::config::{self, Config};
 use crate::error::Error;
+use std::collections::{BTreeMap, HashSet};
+
 use chrono::{DateTime, Utc};
 
 use crate::checks::{self, validation::Anomaly, DriftReport};
-use crate::decision::{self, Decision, DecisionInput};
+use crate::config::{Metric, ModelConfig};
+use crate::decision::{self, Decision, DecisionInput, PerformanceObservation};
+use crate::evaluate::{self, gate::Verdict, infra::InfraReport, Evaluation};
 use crate::registry;
+use crate::registry::ModelVersion;
+use crate::snapshot::Manifest;
 use crate::snapshot::{self, SnapshotOutcome, Store};
+use crate::train::{
+    self,
+    model::{ModelArtifact, Predictions},
+};
 
 /// Where the repository and its config are.
 #[derive(Debug, Clone)]
@@ -119,80 +129,594 @@ impl CheckReport {
 pub fn check(req: &CheckRequest) -> Result<CheckReport, Error> {
     let config = req.workspace.load_config()?;
     let models = config.select(req.model.as_deref())?;
-    let repo = &req.workspace.repo;
-    let store = Store::new(repo);
     let mut checks = Vec::with_capacity(models.len());
     for model in models {
-        let snap = snapshot::create(repo, model)?;
-        let pointer = registry::read(repo, &model.registry.path)?;
-        let champion = pointer.as_ref().and_then(|p| p.champion.as_ref());
-        let (reference, source) = match (&req.reference, champion) {
-            (Some(id), _) => {
-                let id = store
-                    .resolve_id(id)
-                    .map_err(snapshot::SnapshotError::from)?;
-                (
-                    store.read(&id).map_err(snapshot::SnapshotError::from)?,
-                    ReferenceSource::Given,
-                )
-            }
-            (None, Some(c)) => (
-                store
-                    .read(&c.snapshot)
-                    .map_err(snapshot::SnapshotError::from)?,
-                ReferenceSource::Champion,
-            ),
-            (None, None) => {
-                let first = store
-                    .list()
-                    .map_err(snapshot::SnapshotError::from)?
-                    .into_iter()
-                    .find(|m| {
-                        m.columns
-                            .iter()
-                            .any(|c| c.role.contains_key(model.name.as_str()))
-                    });
-                (
-                    first.unwrap_or_else(|| snap.manifest.clone()),
-                    ReferenceSource::FirstSnapshot,
-                )
-            }
-        };
-        let current = checks::current::load(repo, model, &reference, &snap.manifest)
-            .map_err(snapshot::SnapshotError::from)?;
-        let anomalies = checks::validation::validate(model, &reference, &snap.manifest, &current);
-        let drift = checks::drift_report(model, &reference, &current);
-        let decision = decision::decide(&DecisionInput {
-            triggers: &model.triggers,
-            champion_trained_at: champion.map(|c| c.trained_at),
-            trained_times: pointer
-                .as_ref()
-                .map(|p| p.trained_times())
-                .unwrap_or_default(),
-            now: req.now,
-            force: req.force,
-            new_rows: current.rows,
-            reference_rows: reference.rows,
-            drift: &drift,
-            performance: Err(
-                "scoring the champion on new labelled rows arrives with the training stage".into(),
-            ),
-            anomalies: &anomalies,
+        checks.push(check_model(req, model)?.check);
+    }
+    Ok(CheckReport { checks })
+}
+
+/// A model's check and what later stages reuse from it.
+struct Checked {
+    check: ModelCheck,
+    snapshot: Manifest,
+    champion: Option<Champion>,
+}
+
+/// The champion's registry entry and its artifact (or why it could not be loaded).
+struct Champion {
+    version: ModelVersion,
+    artifact: Result<ModelArtifact, String>,
+}
+
+fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error> {
+    let repo = &req.workspace.repo;
+    let store = Store::new(repo);
+    let snap = snapshot::create(repo, model)?;
+    let pointer = registry::read(repo, &model.registry.path)?;
+    let champion = pointer
+        .as_ref()
+        .and_then(|p| p.champion.clone())
+        .map(|version| Champion {
+            artifact: registry::load_artifact(
+                repo,
+                std::path::Path::new(&model.registry.path),
+                &version,
+            )
+            .map(|(a, _)| a),
+            version,
         });
-        checks.push(ModelCheck {
+    let (reference, source) = match (&req.reference, &champion) {
+        (Some(id), _) => {
+            let id = store
+                .resolve_id(id)
+                .map_err(snapshot::SnapshotError::from)?;
+            (
+                store.read(&id).map_err(snapshot::SnapshotError::from)?,
+                ReferenceSource::Given,
+            )
+        }
+        (None, Some(c)) => (
+            store
+                .read(&c.version.snapshot)
+                .map_err(snapshot::SnapshotError::from)?,
+            ReferenceSource::Champion,
+        ),
+        (None, None) => {
+            let first = store
+                .list()
+                .map_err(snapshot::SnapshotError::from)?
+                .into_iter()
+                .find(|m| {
+                    m.columns
+                        .iter()
+                        .any(|c| c.role.contains_key(model.name.as_str()))
+                });
+            (
+                first.unwrap_or_else(|| snap.manifest.clone()),
+                ReferenceSource::FirstSnapshot,
+            )
+        }
+    };
+    let current = checks::current::load(repo, model, &reference, &snap.manifest)
+        .map_err(snapshot::SnapshotError::from)?;
+    let anomalies = checks::validation::validate(model, &reference, &snap.manifest, &current);
+    let drift = checks::drift_report(model, &reference, &current);
+    let performance = match (&model.triggers.performance, &champion) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Err("no champion".to_string()),
+        (Some(p), Some(c)) => score_champion(
+            repo,
+            model,
+            &reference,
+            &snap.manifest,
+            &current,
+            c,
+            p.metric,
+        ),
+    };
+    let decision = decision::decide(&DecisionInput {
+        triggers: &model.triggers,
+        champion_trained_at: champion.as_ref().map(|c| c.version.trained_at),
+        trained_times: pointer
+            .as_ref()
+            .map(|p| p.trained_times())
+            .unwrap_or_default(),
+        now: req.now,
+        force: req.force,
+        new_rows: current.rows,
+        reference_rows: reference.rows,
+        drift: &drift,
+        performance,
+        anomalies: &anomalies,
+    });
+    Ok(Checked {
+        check: ModelCheck {
             model: model.name.to_string(),
             snapshot: snap.id.clone(),
             snapshot_status: snap.status,
             reference: reference.id.clone(),
             reference_source: source,
-            champion: champion.map(|c| c.version),
+            champion: champion.as_ref().map(|c| c.version.version),
             new_rows: current.rows,
             new_files: current.files.clone(),
             time_filter: current.time_filter.clone(),
             anomalies,
             drift,
             decision,
+        },
+        snapshot: snap.manifest,
+        champion,
+    })
+}
+
+/// The champion scored on the newly labelled rows (the performance trigger).
+fn score_champion(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    reference: &Manifest,
+    snapshot: &Manifest,
+    current: &checks::current::CurrentData,
+    champion: &Champion,
+    metric: Metric,
+) -> Result<Option<PerformanceObservation>, String> {
+    let artifact = champion
+        .artifact
+        .as_ref()
+        .map_err(|e| format!("the champion's artifact: {e}"))?;
+    if current.rows == 0 {
+        return Ok(None);
+    }
+    let files: HashSet<String> = current.files.iter().cloned().collect();
+    let (filter, _) = checks::current::time_filter(model, reference);
+    let table = train::table::load(repo, model, snapshot, Some(&files), filter)
+        .map_err(|e| e.to_string())?;
+    if table.rows() == 0 {
+        return Ok(None);
+    }
+    let rows: Vec<usize> = (0..table.rows()).collect();
+    let preds = artifact.predict_table(&table, &rows)?;
+    let truth = train::truth_of(&table, &rows);
+    let value = evaluate::metrics::Prepared::new(truth.view(), &preds)
+        .metric(metric, None)
+        .ok_or_else(|| format!("{metric} is undefined on the new rows"))?;
+    Ok(Some(PerformanceObservation {
+        metric,
+        value,
+        baseline: champion.version.metrics.get(metric.name()).copied(),
+        rows: table.rows() as u64,
+    }))
+}
+
+/// `retrain run`.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub check: CheckRequest,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// The decision said no.
+    NoRetrain,
+    /// Blocking anomalies: the data is not trusted.
+    Blocked,
+    /// A candidate was trained and evaluated.
+    Trained,
+}
+
+#[derive(Serialize)]
+pub struct ModelRun {
+    #[serde(flatten)]
+    pub check: ModelCheck,
+    pub outcome: RunOutcome,
+    pub dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training: Option<train::TrainingReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<Verdict>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infra: Option<InfraReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<CandidateInfo>,
+    #[serde(skip)]
+    pub artifact: Option<train::Candidate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateInfo {
+    pub digest: String,
+    pub bytes: usize,
+}
+
+#[derive(Serialize)]
+pub struct RunReport {
+    pub runs: Vec<ModelRun>,
+}
+
+pub fn run(req: &RunRequest) -> Result<RunReport, Error> {
+    if !req.dry_run {
+        return Err(Error::Usage(
+            "publishing (branch, commit, pull request) is not available in this version: run with --dry-run".into(),
+        ));
+    }
+    let config = req.check.workspace.load_config()?;
+    let models = config.select(req.check.model.as_deref())?;
+    let mut runs = Vec::with_capacity(models.len());
+    for model in models {
+        runs.push(run_model(req, model)?);
+    }
+    Ok(RunReport { runs })
+}
+
+fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
+    let checked = check_model(&req.check, model)?;
+    let mut out = ModelRun {
+        outcome: RunOutcome::NoRetrain,
+        dry_run: req.dry_run,
+        training: None,
+        evaluation: None,
+        gate: None,
+        infra: None,
+        candidate: None,
+        artifact: None,
+        check: checked.check,
+    };
+    if out.check.decision.blocked {
+        out.outcome = RunOutcome::Blocked;
+        return Ok(out);
+    }
+    if !out.check.decision.retrain {
+        return Ok(out);
+    }
+    let repo = &req.check.workspace.repo;
+    tracing::info!(model = %model.name, "loading training data");
+    let table = train::table::load(repo, model, &checked.snapshot, None, None)
+        .map_err(snapshot::SnapshotError::from)?;
+    let split = train::split(model, &table);
+    let champion_artifact = checked
+        .champion
+        .as_ref()
+        .and_then(|c| c.artifact.as_ref().ok());
+    tracing::info!(model = %model.name, rows = split.pool.len(), holdout = split.holdout.len(), "training");
+    let candidate = train::train(
+        model,
+        &table,
+        &split.pool,
+        &out.check.snapshot,
+        champion_artifact,
+        req.check.now,
+    )?;
+    tracing::info!(model = %model.name, ms = candidate.report.duration_ms, "trained; evaluating");
+
+    let preds = candidate
+        .artifact
+        .predict_table(&table, &split.holdout)
+        .map_err(|e| Error::Train(train::TrainError::Predict(e)))?;
+    let (champion_preds, champion_error) = match &checked.champion {
+        None => (None, None),
+        Some(c) => match &c.artifact {
+            Err(e) => (None, Some(format!("the champion's artifact: {e}"))),
+            Ok(a) => match a.predict_table(&table, &split.holdout) {
+                Ok(p) => (Some(p), None),
+                Err(e) => (
+                    None,
+                    Some(format!("the champion cannot score the holdout: {e}")),
+                ),
+            },
+        },
+    };
+    let truth = train::truth_of(&table, &split.holdout);
+    let metrics = &model.evaluation.metrics;
+    let comparisons = evaluate::compare(
+        truth.view(),
+        &preds,
+        champion_preds.as_ref(),
+        metrics,
+        &model.evaluation.intervals,
+        model.evaluation.holdout.seed,
+    );
+    let has_champion = checked.champion.is_some();
+    let mut evaluation = Evaluation::new(
+        split.holdout.len(),
+        model.evaluation.primary,
+        comparisons,
+        champion_preds.is_some(),
+        &model.evaluation.intervals,
+    );
+    evaluation.champion_error = champion_error.clone();
+    if let train::TruthOwned::Classes { index, classes } = &truth {
+        evaluation.confusion = Some(evaluate::metrics::confusion(index, &preds, *classes));
+    }
+    evaluation.slices = slice_metrics(
+        &table,
+        &split.holdout,
+        &preds,
+        champion_preds.as_ref(),
+        model,
+    );
+    let mut gate = evaluate::gate::judge(&model.evaluation.gates, &evaluation, has_champion);
+    if let Some(e) = champion_error {
+        gate.blessed = false;
+        gate.notes.push(format!("not blessed: {e}"));
+    }
+    let x = candidate
+        .artifact
+        .preprocessing
+        .transform(&table.features, &split.holdout)
+        .map_err(|e| Error::Train(train::TrainError::Predict(e.to_string())))?;
+    let infra = evaluate::infra::check(&candidate.artifact, &candidate.bytes, &x, &preds);
+    if !infra.passed {
+        gate.blessed = false;
+        gate.notes
+            .push(format!("not blessed: infra check failed: {}", infra.detail));
+    }
+    out.outcome = RunOutcome::Trained;
+    out.training = Some(candidate.report.clone());
+    out.candidate = Some(CandidateInfo {
+        digest: candidate.digest.clone(),
+        bytes: candidate.bytes.len(),
+    });
+    out.evaluation = Some(evaluation);
+    out.gate = Some(gate);
+    out.infra = Some(infra);
+    out.artifact = Some(candidate);
+    Ok(out)
+}
+
+/// Metrics of both models per value of each slice column (values with ≥ 1 row).
+fn slice_metrics(
+    table: &train::table::Table,
+    holdout: &[usize],
+    cand: &Predictions,
+    champ: Option<&Predictions>,
+    model: &ModelConfig,
+) -> BTreeMap<String, BTreeMap<String, evaluate::SliceMetrics>> {
+    let mut out = BTreeMap::new();
+    for col in &model.evaluation.slices {
+        let Some(f) = table.features.iter().find(|f| &f.name == col) else {
+            continue;
+        };
+        let key = |r: usize| match &f.values {
+            train::table::Values::Categorical { codes, dict } => codes[r]
+                .map(|c| dict[c as usize].clone())
+                .unwrap_or_else(|| "(null)".into()),
+            train::table::Values::Numeric(v) => format!("{}", v[r]),
+        };
+        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, r) in holdout.iter().enumerate() {
+            groups.entry(key(*r)).or_default().push(i);
+        }
+        let mut per_value = BTreeMap::new();
+        for (value, idx) in groups.into_iter().take(50) {
+            let rows: Vec<usize> = idx.iter().map(|i| holdout[*i]).collect();
+            let truth = train::truth_of(table, &rows);
+            let subset = |p: &Predictions| match p {
+                Predictions::Classes(a) => Predictions::Classes(a.select(ndarray::Axis(0), &idx)),
+                Predictions::Values(v) => Predictions::Values(idx.iter().map(|i| v[*i]).collect()),
+            };
+            let score = |p: &Predictions| -> BTreeMap<String, f64> {
+                let sp = subset(p);
+                let prep = evaluate::metrics::Prepared::new(truth.view(), &sp);
+                model
+                    .evaluation
+                    .metrics
+                    .iter()
+                    .filter_map(|m| prep.metric(*m, None).map(|v| (m.name().to_string(), v)))
+                    .collect()
+            };
+            per_value.insert(
+                value,
+                evaluate::SliceMetrics {
+                    rows: rows.len(),
+                    candidate: score(cand),
+                    champion: champ.map(score).unwrap_or_default(),
+                },
+            );
+        }
+        out.insert(col.clone(), per_value);
+    }
+    out
+}
+
+/// `retrain predict`.
+#[derive(Debug, Clone)]
+pub struct PredictRequest {
+    pub repo: PathBuf,
+    /// `models/<m>/registry.yaml`.
+    pub registry_file: PathBuf,
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub version: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictReport {
+    pub model: String,
+    pub version: u32,
+    pub rows: usize,
+    pub output: String,
+    pub columns: Vec<String>,
+}
+
+pub fn predict(req: &PredictRequest) -> Result<PredictReport, Error> {
+    use polars::prelude::*;
+    let usage = |m: String| Error::Usage(m);
+    let text = std::fs::read_to_string(&req.registry_file).map_err(|e| {
+        usage(format!(
+            "cannot read `{}`: {e}",
+            req.registry_file.display()
+        ))
+    })?;
+    let pointer: registry::RegistryPointer = serde_yaml::from_str(&text).map_err(|e| {
+        Error::Registry(registry::RegistryError::Invalid {
+            path: req.registry_file.display().to_string(),
+            message: e.to_string(),
+        })
+    })?;
+    let version = match req.version {
+        None => pointer.champion.clone().ok_or_else(|| {
+            usage(format!(
+                "`{}` has no champion yet",
+                req.registry_file.display()
+            ))
+        })?,
+        Some(v) => pointer
+            .champion
+            .iter()
+            .chain(&pointer.history)
+            .find(|m| m.version == v)
+            .cloned()
+            .ok_or_else(|| {
+                usage(format!(
+                    "version {v} is not in `{}`",
+                    req.registry_file.display()
+                ))
+            })?,
+    };
+    let dir = req
+        .registry_file
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let (artifact, _) = registry::load_artifact(&req.repo, dir, &version).map_err(|e| {
+        Error::Registry(registry::RegistryError::Invalid {
+            path: req.registry_file.display().to_string(),
+            message: e,
+        })
+    })?;
+    let input_err = |e: &dyn std::fmt::Display| {
+        Error::Snapshot(snapshot::SnapshotError::Data(
+            crate::data::DataError::Read {
+                path: req.input.display().to_string(),
+                message: e.to_string(),
+            },
+        ))
+    };
+    let input = req
+        .input
+        .to_str()
+        .ok_or_else(|| usage("the input path is not UTF-8".into()))?;
+    let lower = input.to_ascii_lowercase();
+    let lf = if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+        LazyFrame::scan_parquet(PlRefPath::new(input), ScanArgsParquet::default())
+    } else {
+        LazyCsvReader::new(PlRefPath::new(input))
+            .with_has_header(true)
+            .finish()
+    }
+    .map_err(|e| input_err(&e))?;
+    let mut df = lf.collect().map_err(|e| input_err(&e))?;
+    // The model's input columns as retrain reads them.
+    let mut features = Vec::new();
+    for step in &artifact.preprocessing.steps {
+        let name = step.column();
+        let s = df
+            .column(name)
+            .map_err(|_| {
+                input_err(&format!(
+                    "the model needs column `{name}`, which the file lacks"
+                ))
+            })?
+            .as_materialized_series()
+            .clone();
+        let values = match step {
+            train::preprocess::Step::Numeric { .. } => train::table::Values::Numeric(
+                s.cast(&DataType::Float64)
+                    .map_err(|e| input_err(&e))?
+                    .f64()
+                    .map_err(|e| input_err(&e))?
+                    .iter()
+                    .map(|v| v.unwrap_or(f64::NAN))
+                    .collect(),
+            ),
+            train::preprocess::Step::OneHot { .. } => {
+                let s = s.cast(&DataType::String).map_err(|e| input_err(&e))?;
+                let mut dict: Vec<String> = Vec::new();
+                let mut index: std::collections::HashMap<String, u32> = Default::default();
+                let codes = s
+                    .str()
+                    .map_err(|e| input_err(&e))?
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            *index.entry(v.to_string()).or_insert_with(|| {
+                                dict.push(v.to_string());
+                                (dict.len() - 1) as u32
+                            })
+                        })
+                    })
+                    .collect();
+                train::table::Values::Categorical { codes, dict }
+            }
+        };
+        features.push(train::table::Feature {
+            name: name.to_string(),
+            values,
         });
     }
-    Ok(CheckReport { checks })
+    let rows: Vec<usize> = (0..df.height()).collect();
+    let x = artifact
+        .preprocessing
+        .transform(&features, &rows)
+        .map_err(|e| input_err(&e))?;
+    let preds = artifact
+        .predict_matrix(&x)
+        .map_err(|e| Error::Train(train::TrainError::Predict(e)))?;
+    let mut added = Vec::new();
+    match &preds {
+        Predictions::Values(v) => {
+            df.with_column(Column::new("prediction".into(), v.clone()))
+                .map_err(|e| input_err(&e))?;
+            added.push("prediction".to_string());
+        }
+        Predictions::Classes(p) => {
+            let labels: Vec<String> = preds
+                .labels()
+                .iter()
+                .map(|i| artifact.classes[*i as usize].clone())
+                .collect();
+            df.with_column(Column::new("prediction".into(), labels))
+                .map_err(|e| input_err(&e))?;
+            added.push("prediction".to_string());
+            for (k, class) in artifact.classes.iter().enumerate() {
+                let name = format!("proba_{class}");
+                df.with_column(Column::new(name.as_str().into(), p.column(k).to_vec()))
+                    .map_err(|e| input_err(&e))?;
+                added.push(name);
+            }
+        }
+    }
+    let out = &req.output;
+    let tmp = out.with_extension("retrain-tmp");
+    let mut write = || -> Result<(), String> {
+        let file = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
+        let lower = out.to_string_lossy().to_ascii_lowercase();
+        if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+            ParquetWriter::new(file)
+                .finish(&mut df)
+                .map_err(|e| e.to_string())?;
+        } else {
+            CsvWriter::new(file)
+                .finish(&mut df)
+                .map_err(|e| e.to_string())?;
+        }
+        std::fs::rename(&tmp, out).map_err(|e| e.to_string())
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io {
+            context: format!("cannot write `{}`", out.display()),
+            source: std::io::Error::other(e),
+        }
+    })?;
+    Ok(PredictReport {
+        model: pointer.model,
+        version: version.version,
+        rows: df.height(),
+        output: out.display().to_string(),
+        columns: added,
+    })
 }

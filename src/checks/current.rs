@@ -119,7 +119,8 @@ pub fn load(
     Ok(out)
 }
 
-fn time_filter(model: &ModelConfig, reference: &Manifest) -> (Option<Expr>, Option<String>) {
+/// The filter that keeps rows newer than the reference's newest time (and its words).
+pub fn time_filter(model: &ModelConfig, reference: &Manifest) -> (Option<Expr>, Option<String>) {
     let Some(t) = &model.time_column else {
         return (None, None);
     };

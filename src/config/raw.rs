@@ -478,7 +478,6 @@ pub enum Algorithm {
     ElasticNet,
     DecisionTree,
     GaussianNb,
-    RandomForest,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

@@ -446,9 +446,10 @@ fn validate_training(
 ) -> Result<Training, ConfigError> {
     let tb = key(base, &["training"]);
     let fits = match t.algorithm {
-        Algorithm::LogisticRegression | Algorithm::GaussianNb => task == Task::Classification,
+        Algorithm::LogisticRegression | Algorithm::GaussianNb | Algorithm::DecisionTree => {
+            task == Task::Classification
+        }
         Algorithm::LinearRegression | Algorithm::ElasticNet => task == Task::Regression,
-        Algorithm::DecisionTree | Algorithm::RandomForest => true,
     };
     if !fits && t.command.is_none() {
         return Err(cx.err(

@@ -266,7 +266,17 @@ impl DataFile {
         columns: &[(String, ColumnKind)],
         filter: Option<Expr>,
     ) -> Result<DataFrame, DataError> {
-        let exprs: Vec<Expr> = columns
+        self.read_exprs(columns, Vec::new(), filter)
+    }
+
+    /// [`Self::read_columns`] plus extra computed columns (`extra`, already aliased).
+    pub fn read_exprs(
+        &self,
+        columns: &[(String, ColumnKind)],
+        extra: Vec<Expr>,
+        filter: Option<Expr>,
+    ) -> Result<DataFrame, DataError> {
+        let mut exprs: Vec<Expr> = columns
             .iter()
             .map(|(name, kind)| match kind {
                 ColumnKind::Numeric => col(name.as_str()).strict_cast(DataType::Float64),
@@ -274,6 +284,7 @@ impl DataFile {
                 ColumnKind::Datetime => col(name.as_str()),
             })
             .collect();
+        exprs.extend(extra);
         let mut lf = self.scan()?;
         if let Some(f) = filter {
             lf = lf.filter(f);

@@ -103,3 +103,33 @@ pub fn read(repo: &Path, registry_dir: &str) -> Result<Option<RegistryPointer>, 
     }
     Ok(Some(pointer))
 }
+
+/// Loads a version's artifact and checks its digest. The URI is relative to the
+/// model's registry directory (store `git`), or `dir:<path>` (relative to the
+/// repository, or absolute).
+pub fn load_artifact(
+    repo: &Path,
+    registry_dir: &Path,
+    version: &ModelVersion,
+) -> Result<(crate::train::model::ModelArtifact, Vec<u8>), String> {
+    let uri = &version.artifact.uri;
+    let path = match uri.strip_prefix("dir:") {
+        Some(p) => repo.join(p),
+        None if uri.contains("://") => {
+            return Err(format!("artifact `{uri}` is remote; download it first"))
+        }
+        None => repo.join(registry_dir).join(uri),
+    };
+    let bytes =
+        std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+    if digest != version.artifact.digest {
+        return Err(format!(
+            "`{uri}` has digest {digest}, the registry says {}: the artifact was changed or replaced",
+            version.artifact.digest
+        ));
+    }
+    let artifact = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("`{uri}` is not a retrain model: {e}"))?;
+    Ok((artifact, bytes))
+}

@@ -4,7 +4,9 @@
 
 use crate::checks::validation::Severity;
 use crate::decision::fmt_num;
-use crate::pipeline::{CheckReport, ModelCheck, ReferenceSource, SnapshotReport};
+use crate::pipeline::{
+    CheckReport, ModelCheck, ModelRun, ReferenceSource, RunOutcome, RunReport, SnapshotReport,
+};
 use crate::snapshot::Status;
 
 /// One JSON object: the snapshot's fields for one model, `{ "snapshots": [...] }` for several.
@@ -196,4 +198,192 @@ fn check_one(out: &mut String, c: &ModelCheck) {
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// One JSON object: the run of one model, `{ "runs": [...] }` for several.
+pub fn run_json(report: &RunReport) -> String {
+    let value = match report.runs.as_slice() {
+        [one] => serde_json::to_value(one),
+        _ => serde_json::to_value(report),
+    }
+    .expect("report serialises");
+    format!("{value}\n")
+}
+
+pub fn run_text(report: &RunReport) -> String {
+    let mut out = String::new();
+    for (i, r) in report.runs.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        check_one(&mut out, &r.check);
+        run_one(&mut out, r);
+    }
+    out
+}
+
+fn run_one(out: &mut String, r: &ModelRun) {
+    use std::fmt::Write;
+    match r.outcome {
+        RunOutcome::NoRetrain => {
+            let _ = writeln!(out, "\nnothing to train.");
+            return;
+        }
+        RunOutcome::Blocked => {
+            let _ = writeln!(out, "\nnot training on data with blocking anomalies.");
+            return;
+        }
+        RunOutcome::Trained => {}
+    }
+    if let Some(t) = &r.training {
+        let _ = writeln!(
+            out,
+            "\ntraining: {} on {} rows ({}), {} ms{}",
+            t.algorithm,
+            t.rows,
+            t.window,
+            t.duration_ms,
+            if t.warm_start {
+                ", warm start from the champion"
+            } else {
+                ""
+            }
+        );
+        for w in &t.windows {
+            let _ = writeln!(
+                out,
+                "  window {:<16} {:>8} rows  {} {}{}",
+                w.window,
+                w.rows,
+                w.metric,
+                w.score.map(fmt_num).unwrap_or_else(|| "-".into()),
+                if w.chosen { "  <- chosen" } else { "" }
+            );
+        }
+    }
+    if let Some(e) = &r.evaluation {
+        let _ = writeln!(
+            out,
+            "\nevaluation on the same holdout ({} rows; {:.0}% intervals, {} paired bootstrap resamples):",
+            e.holdout_rows,
+            100.0 * e.confidence,
+            e.resamples
+        );
+        if let Some(err) = &e.champion_error {
+            let _ = writeln!(out, "  champion not scored: {err}");
+        }
+        let _ = writeln!(
+            out,
+            "  {:<18} {:>10} {:>10} {:>10}  {:<24}",
+            "metric", "champion", "candidate", "change", "change interval"
+        );
+        for m in &e.metrics {
+            let f = |v: Option<f64>| v.map(fmt_num).unwrap_or_else(|| "-".into());
+            let iv = m
+                .diff_interval
+                .map(|iv| {
+                    format!(
+                        "[{}, {}]{}",
+                        fmt_num(iv.low),
+                        fmt_num(iv.high),
+                        if m.significant == Some(true) {
+                            " *"
+                        } else {
+                            ""
+                        }
+                    )
+                })
+                .unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                out,
+                "  {:<18} {:>10} {:>10} {:>10}  {}",
+                format!(
+                    "{}{}",
+                    m.metric,
+                    if m.metric == e.primary {
+                        " (primary)"
+                    } else {
+                        ""
+                    }
+                ),
+                f(m.champion),
+                f(m.candidate),
+                m.diff
+                    .map(|d| if d >= 0.0 {
+                        format!("+{}", fmt_num(d))
+                    } else {
+                        fmt_num(d)
+                    })
+                    .unwrap_or_else(|| "-".into()),
+                iv
+            );
+        }
+    }
+    if let Some(g) = &r.gate {
+        let _ = writeln!(
+            out,
+            "\ngate: {}",
+            if g.blessed { "BLESSED" } else { "not blessed" }
+        );
+        for c in &g.checks {
+            let mark = if c.waived {
+                "[~]"
+            } else if c.passed {
+                "[x]"
+            } else {
+                "[ ]"
+            };
+            let slice = c
+                .slice
+                .as_ref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {mark} {}{slice}", c.detail);
+        }
+        for n in &g.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+    }
+    if let Some(i) = &r.infra {
+        let _ = writeln!(
+            out,
+            "\ninfra check: {} ({}; {:.0} rows/s)",
+            if i.passed { "passed" } else { "FAILED" },
+            i.detail,
+            i.predict_rows_per_second
+        );
+    }
+    if let Some(c) = &r.candidate {
+        let _ = writeln!(
+            out,
+            "candidate: {} ({} bytes){}",
+            c.digest,
+            c.bytes,
+            if r.dry_run {
+                "; dry run: nothing published"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+/// `--artifact-dir`: `<dir>/<model>/model.json` and `<dir>/<model>/report.json`.
+pub fn write_artifacts(
+    report: &RunReport,
+    dir: &std::path::Path,
+) -> Result<(), crate::error::Error> {
+    for r in &report.runs {
+        let d = dir.join(&r.check.model);
+        let io = |e: std::io::Error| crate::error::Error::Io {
+            context: format!("cannot write to `{}`", d.display()),
+            source: e,
+        };
+        if let Some(c) = &r.artifact {
+            crate::snapshot::manifest::write_atomic(&d.join("model.json"), &c.bytes).map_err(io)?;
+        }
+        let json = serde_json::to_vec_pretty(r).expect("report serialises");
+        crate::snapshot::manifest::write_atomic(&d.join("report.json"), &json).map_err(io)?;
+    }
+    Ok(())
 }

@@ -1,0 +1,341 @@
+//! Training a candidate: data in memory ([`table`]), preprocessing that travels with
+//! the model ([`preprocess`]), the built-in linfa trainers and the artifact format
+//! ([`model`]), hyper-parameters ([`params`]), and windows. Pure with respect to the
+//! outside world: reads data, writes nothing.
+
+pub mod model;
+pub mod params;
+pub mod preprocess;
+pub mod table;
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::config::{HoldoutKind, ModelConfig, Task, Window, WindowSize};
+use crate::evaluate::metrics::{Prepared, Truth};
+use model::{FitError, ModelArtifact, Predictions, TrainingFacts};
+use params::ParamError;
+use preprocess::Preprocessor;
+use table::{Table, Target};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error(transparent)]
+    Fit(#[from] FitError),
+    #[error("{0}")]
+    Predict(String),
+}
+
+/// What training reports (the `training` object of `retrain run --output json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainingReport {
+    pub algorithm: String,
+    pub window: String,
+    pub rows: usize,
+    pub duration_ms: u64,
+    pub warm_start: bool,
+    /// Input columns used.
+    pub features: Vec<String>,
+    /// Columns left out, with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    /// Dynamic windows: every candidate window with its score on the validation slice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<WindowScore>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowScore {
+    pub window: String,
+    pub rows: usize,
+    pub metric: String,
+    pub score: Option<f64>,
+    pub chosen: bool,
+}
+
+/// A trained candidate and its serialised artifact.
+pub struct Candidate {
+    pub artifact: ModelArtifact,
+    pub bytes: Vec<u8>,
+    /// `blake3:<hex>` of `bytes`.
+    pub digest: String,
+    pub report: TrainingReport,
+}
+
+/// Rows for training (`pool`, oldest first) and the evaluation holdout.
+#[derive(Debug, Clone)]
+pub struct Split {
+    pub pool: Vec<usize>,
+    pub holdout: Vec<usize>,
+}
+
+/// `time`: the newest fraction of rows by time (row order without a time column);
+/// `random`: a seeded sample. The pool stays in time order.
+pub fn split(model: &ModelConfig, table: &Table) -> Split {
+    let order = table.time_order();
+    let n = order.len();
+    let h = ((n as f64) * model.evaluation.holdout.fraction.get()).round() as usize;
+    let h = h.clamp(usize::from(n > 1), n.saturating_sub(1));
+    match model.evaluation.holdout.kind {
+        HoldoutKind::Time => Split {
+            pool: order[..n - h].to_vec(),
+            holdout: order[n - h..].to_vec(),
+        },
+        HoldoutKind::Random => {
+            let mut shuffled = order.clone();
+            let mut rng = ChaCha8Rng::seed_from_u64(model.evaluation.holdout.seed);
+            shuffled.shuffle(&mut rng);
+            let mut holdout: Vec<usize> = shuffled[..h].to_vec();
+            holdout.sort_unstable();
+            let set: std::collections::HashSet<usize> = holdout.iter().copied().collect();
+            Split {
+                pool: order.into_iter().filter(|r| !set.contains(r)).collect(),
+                holdout,
+            }
+        }
+    }
+}
+
+/// The rows of `pool` (time-ordered) inside a window.
+pub fn window_rows(table: &Table, pool: &[usize], size: WindowSize) -> Vec<usize> {
+    match size {
+        WindowSize::All => pool.to_vec(),
+        WindowSize::Rows(n) => pool[pool.len().saturating_sub(n as usize)..].to_vec(),
+        WindowSize::Span(d) => match (&table.time, pool.last()) {
+            (Some(t), Some(last)) => {
+                let from = t[*last] - d.as_secs() as f64 * 1000.0;
+                pool.iter().copied().filter(|r| t[*r] > from).collect()
+            }
+            _ => pool.to_vec(),
+        },
+    }
+}
+
+/// Trains a candidate on `pool` with the model's window policy.
+pub fn train(
+    model: &ModelConfig,
+    table: &Table,
+    pool: &[usize],
+    snapshot: &str,
+    champion: Option<&ModelArtifact>,
+    now: DateTime<Utc>,
+) -> Result<Candidate, TrainError> {
+    let started = Instant::now();
+    let (hyper, max_categories) =
+        model::hyper_params(model.training.algorithm, &model.training.params)?;
+    let warm = if model.training.warm_start {
+        champion
+            .filter(|c| c.algorithm == model.training.algorithm && c.classes == classes_of(table))
+    } else {
+        None
+    };
+    let fit_rows = |rows: &[usize]| -> Result<(ModelArtifact, bool), TrainError> {
+        let pre = match warm {
+            Some(c) => c.preprocessing.clone(),
+            None => Preprocessor::fit(&table.features, rows, max_categories),
+        };
+        let x = pre
+            .transform(&table.features, rows)
+            .map_err(|e| TrainError::Predict(e.to_string()))?;
+        let fitted = match &table.target {
+            Target::Classes { index, classes } => {
+                let y: Vec<u32> = rows.iter().map(|r| index[*r]).collect();
+                model::fit(
+                    model.training.algorithm,
+                    &hyper,
+                    &x,
+                    &model::Target::Classes {
+                        index: &y,
+                        classes: classes.len(),
+                    },
+                    warm.map(|c| &c.estimator),
+                )?
+            }
+            Target::Values(v) => {
+                let y: Vec<f64> = rows.iter().map(|r| v[*r]).collect();
+                model::fit(
+                    model.training.algorithm,
+                    &hyper,
+                    &x,
+                    &model::Target::Values(&y),
+                    warm.map(|c| &c.estimator),
+                )?
+            }
+        };
+        let artifact = ModelArtifact {
+            format: model::FORMAT,
+            algorithm: model.training.algorithm,
+            task: model.task,
+            params: model.training.params.clone(),
+            features: table.features.iter().map(|f| f.name.clone()).collect(),
+            classes: classes_of(table),
+            preprocessing: pre,
+            estimator: fitted.estimator,
+            training: TrainingFacts {
+                snapshot: snapshot.to_string(),
+                rows: rows.len(),
+                window: String::new(),
+                trained_at: now,
+                duration_ms: fitted.duration_ms,
+                warm_start: fitted.warm_started,
+                retrain_version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+        };
+        Ok((artifact, fitted.warm_started))
+    };
+
+    let mut windows = Vec::new();
+    let chosen: WindowSize = match &model.training.window {
+        Window::All => WindowSize::All,
+        Window::Fixed(w) => *w,
+        Window::Dynamic(candidates) => {
+            // Choose on the newest slice of the pool; the evaluation holdout stays unseen.
+            let v =
+                ((pool.len() as f64) * model.evaluation.holdout.fraction.get()).round() as usize;
+            let v = v.clamp(1, pool.len().saturating_sub(1).max(1));
+            let (fit_pool, validation) = pool.split_at(pool.len() - v);
+            let primary = model.evaluation.primary;
+            let mut best: Option<(usize, f64)> = None;
+            for (i, w) in candidates.iter().enumerate() {
+                let rows = window_rows(table, fit_pool, *w);
+                let score = fit_rows(&rows).ok().and_then(|(a, _)| {
+                    let preds = a.predict_table(table, validation).ok()?;
+                    score_rows(table, validation, &preds, primary)
+                });
+                if let Some(s) = score {
+                    let better = match best {
+                        None => true,
+                        Some((_, b)) => {
+                            if primary.higher_is_better() {
+                                s > b
+                            } else {
+                                s < b
+                            }
+                        }
+                    };
+                    if better {
+                        best = Some((i, s));
+                    }
+                }
+                windows.push(WindowScore {
+                    window: w.to_string(),
+                    rows: rows.len(),
+                    metric: primary.name().to_string(),
+                    score,
+                    chosen: false,
+                });
+            }
+            let i = best.map(|b| b.0).unwrap_or(0);
+            windows[i].chosen = true;
+            candidates[i]
+        }
+    };
+    let rows = window_rows(table, pool, chosen);
+    let (mut artifact, warm_started) = fit_rows(&rows)?;
+    artifact.training.window = chosen.to_string();
+    let mut bytes = serde_json::to_vec_pretty(&artifact).expect("artifact serialises");
+    bytes.push(b'\n');
+    let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+    let report = TrainingReport {
+        algorithm: model::algorithm_name(model.training.algorithm).to_string(),
+        window: chosen.to_string(),
+        rows: rows.len(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        warm_start: warm_started,
+        features: artifact
+            .preprocessing
+            .steps
+            .iter()
+            .map(|s| s.column().to_string())
+            .collect(),
+        skipped: table.skipped.clone(),
+        windows,
+    };
+    Ok(Candidate {
+        artifact,
+        bytes,
+        digest,
+        report,
+    })
+}
+
+fn classes_of(table: &Table) -> Vec<String> {
+    match &table.target {
+        Target::Classes { classes, .. } => classes.clone(),
+        Target::Values(_) => Vec::new(),
+    }
+}
+
+/// The truth of `rows` in `table`.
+pub fn truth_of(table: &Table, rows: &[usize]) -> TruthOwned {
+    match &table.target {
+        Target::Classes { index, classes } => TruthOwned::Classes {
+            index: rows.iter().map(|r| index[*r]).collect(),
+            classes: classes.len(),
+        },
+        Target::Values(v) => TruthOwned::Values(rows.iter().map(|r| v[*r]).collect()),
+    }
+}
+
+/// Owned truth of a set of rows; borrow it as [`Truth`] with [`TruthOwned::view`].
+pub enum TruthOwned {
+    Classes { index: Vec<u32>, classes: usize },
+    Values(Vec<f64>),
+}
+
+impl TruthOwned {
+    pub fn view(&self) -> Truth<'_> {
+        match self {
+            TruthOwned::Classes { index, classes } => Truth::Classes {
+                index,
+                classes: *classes,
+            },
+            TruthOwned::Values(v) => Truth::Values(v),
+        }
+    }
+}
+
+fn score_rows(
+    table: &Table,
+    rows: &[usize],
+    preds: &Predictions,
+    metric: crate::config::Metric,
+) -> Option<f64> {
+    let truth = truth_of(table, rows);
+    Prepared::new(truth.view(), preds).metric(metric, None)
+}
+
+impl ModelArtifact {
+    /// Predicts `rows` of `table`; class probabilities come in `table`'s class order.
+    pub fn predict_table(&self, table: &Table, rows: &[usize]) -> Result<Predictions, String> {
+        let x = self
+            .preprocessing
+            .transform(&table.features, rows)
+            .map_err(|e| e.to_string())?;
+        let preds = self.predict_matrix(&x)?;
+        match (preds, &table.target) {
+            (Predictions::Classes(p), Target::Classes { classes, .. })
+                if self.task == Task::Classification =>
+            {
+                if *classes == self.classes {
+                    return Ok(Predictions::Classes(p));
+                }
+                let mut out = ndarray::Array2::<f64>::zeros((p.nrows(), classes.len()));
+                for (j, c) in self.classes.iter().enumerate() {
+                    if let Some(k) = classes.iter().position(|t| t == c) {
+                        out.column_mut(k).assign(&p.column(j));
+                    }
+                }
+                Ok(Predictions::Classes(out))
+            }
+            (p, _) => Ok(p),
+        }
+    }
+}

@@ -1,0 +1,652 @@
+//! The model artifact (`model.json`, format 1) and the built-in trainers on linfa.
+//!
+//! The artifact is a JSON document: `format`, `algorithm`, `task`, `params`,
+//! `features` (input columns), `classes`, `preprocessing` (see [`super::preprocess`]),
+//! `estimator`, and `training` facts. Estimators are stored as plain numbers, not as
+//! linfa's internal types, so that any tool can read them and predictions after a
+//! reload are bit-identical:
+//! - `linear`: `y = w·x + b` (regression), `P(classes[1]) = σ(w·x + b)` (binary logistic);
+//! - `softmax`: `P(classes[k]) ∝ exp(W[k]·x + b[k])` (multinomial logistic);
+//! - `tree`: nodes `split {feature, threshold, left, right}` (go left when
+//!   `x[feature] < threshold`) and `leaf {probabilities}` (class shares of the training
+//!   rows that reach it) or `leaf {value}` (regression);
+//! - `gaussian_nb`: linfa's serialised Gaussian naive Bayes.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use linfa::prelude::*;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use super::params::{ParamError, Params};
+use super::preprocess::Preprocessor;
+use crate::config::{Algorithm, Task};
+
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelArtifact {
+    pub format: u32,
+    pub algorithm: Algorithm,
+    pub task: Task,
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Input columns, in order.
+    pub features: Vec<String>,
+    /// Class labels (classification), sorted; `classes[i]` is class index `i`.
+    pub classes: Vec<String>,
+    pub preprocessing: Preprocessor,
+    pub estimator: Estimator,
+    pub training: TrainingFacts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingFacts {
+    pub snapshot: String,
+    pub rows: usize,
+    /// The training window, in words.
+    pub window: String,
+    pub trained_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub warm_start: bool,
+    pub retrain_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Estimator {
+    Linear {
+        weights: Vec<f64>,
+        intercept: f64,
+    },
+    Softmax {
+        weights: Vec<Vec<f64>>,
+        intercepts: Vec<f64>,
+    },
+    Tree {
+        nodes: Vec<TreeNode>,
+    },
+    GaussianNb {
+        model: serde_json::Value,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "node", rename_all = "snake_case")]
+pub enum TreeNode {
+    Split {
+        feature: usize,
+        threshold: f64,
+        left: usize,
+        right: usize,
+    },
+    Leaf {
+        probabilities: Vec<f64>,
+        value: f64,
+    },
+}
+
+/// Model outputs for a batch of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predictions {
+    /// Class probabilities, rows × classes.
+    Classes(Array2<f64>),
+    Values(Vec<f64>),
+}
+
+impl Predictions {
+    pub fn len(&self) -> usize {
+        match self {
+            Predictions::Classes(p) => p.nrows(),
+            Predictions::Values(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Predicted class per row (highest probability; ties -> lowest index).
+    pub fn labels(&self) -> Vec<u32> {
+        match self {
+            Predictions::Classes(p) => p
+                .rows()
+                .into_iter()
+                .map(|r| {
+                    let mut best = 0;
+                    for (i, v) in r.iter().enumerate() {
+                        if *v > r[best] {
+                            best = i;
+                        }
+                    }
+                    best as u32
+                })
+                .collect(),
+            Predictions::Values(_) => Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FitError {
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error("{algorithm:?} failed to fit: {message}")]
+    Fit {
+        algorithm: Algorithm,
+        message: String,
+    },
+    #[error("the training window has {rows} rows and {classes} class(es); {needed}")]
+    NotEnoughData {
+        rows: usize,
+        classes: usize,
+        needed: String,
+    },
+}
+
+/// Validated hyper-parameters of an algorithm.
+#[derive(Debug, Clone)]
+pub enum Hyper {
+    Logistic {
+        alpha: f64,
+        max_iterations: u64,
+        gradient_tolerance: f64,
+        fit_intercept: bool,
+    },
+    Linear {
+        fit_intercept: bool,
+    },
+    ElasticNet {
+        penalty: f64,
+        l1_ratio: f64,
+        max_iterations: u64,
+        tolerance: f64,
+        fit_intercept: bool,
+    },
+    Tree {
+        max_depth: Option<u64>,
+        min_weight_split: f64,
+        min_weight_leaf: f64,
+        min_impurity_decrease: f64,
+        entropy: bool,
+    },
+    GaussianNb {
+        var_smoothing: f64,
+    },
+}
+
+/// Reads and checks `training.params`; also returns `max_categories` (preprocessing).
+pub fn hyper_params(
+    algorithm: Algorithm,
+    map: &BTreeMap<String, serde_json::Value>,
+) -> Result<(Hyper, usize), ParamError> {
+    let mut p = Params::new(map);
+    let max_categories = p.u64("max_categories", 20, 1)? as usize;
+    let pos = |x: f64| x > 0.0;
+    let nonneg = |x: f64| x >= 0.0;
+    let hyper = match algorithm {
+        Algorithm::LogisticRegression => Hyper::Logistic {
+            alpha: p.f64("alpha", 1.0, nonneg, "a number ≥ 0 (L2 penalty)")?,
+            max_iterations: p.u64("max_iterations", 100, 1)?,
+            gradient_tolerance: p.f64("gradient_tolerance", 1e-4, pos, "a number > 0")?,
+            fit_intercept: p.bool("fit_intercept", true)?,
+        },
+        Algorithm::LinearRegression => Hyper::Linear {
+            fit_intercept: p.bool("fit_intercept", true)?,
+        },
+        Algorithm::ElasticNet => Hyper::ElasticNet {
+            penalty: p.f64("penalty", 1.0, nonneg, "a number ≥ 0")?,
+            l1_ratio: p.f64(
+                "l1_ratio",
+                0.5,
+                |x| (0.0..=1.0).contains(&x),
+                "a number in [0, 1]",
+            )?,
+            max_iterations: p.u64("max_iterations", 1000, 1)?,
+            tolerance: p.f64("tolerance", 1e-4, pos, "a number > 0")?,
+            fit_intercept: p.bool("fit_intercept", true)?,
+        },
+        Algorithm::DecisionTree => Hyper::Tree {
+            max_depth: p.opt_u64("max_depth", Some(10), 1)?,
+            min_weight_split: p.f64("min_weight_split", 2.0, pos, "a number > 0")?,
+            min_weight_leaf: p.f64("min_weight_leaf", 1.0, pos, "a number > 0")?,
+            min_impurity_decrease: p.f64("min_impurity_decrease", 1e-5, nonneg, "a number ≥ 0")?,
+            entropy: p.choice("criterion", "gini", &["gini", "entropy"])? == "entropy",
+        },
+        Algorithm::GaussianNb => Hyper::GaussianNb {
+            var_smoothing: p.f64("var_smoothing", 1e-9, nonneg, "a number ≥ 0")?,
+        },
+    };
+    p.finish(algorithm_name(algorithm))?;
+    Ok((hyper, max_categories))
+}
+
+pub fn algorithm_name(a: Algorithm) -> &'static str {
+    match a {
+        Algorithm::LogisticRegression => "logistic_regression",
+        Algorithm::LinearRegression => "linear_regression",
+        Algorithm::ElasticNet => "elastic_net",
+        Algorithm::DecisionTree => "decision_tree",
+        Algorithm::GaussianNb => "gaussian_nb",
+    }
+}
+
+/// What a fit produced.
+pub struct Fitted {
+    pub estimator: Estimator,
+    pub duration_ms: u64,
+    pub warm_started: bool,
+}
+
+/// Fits `hyper` on `x` with class indices (`classes` of them) or values `y`.
+pub fn fit(
+    algorithm: Algorithm,
+    hyper: &Hyper,
+    x: &Array2<f64>,
+    y: &Target<'_>,
+    warm: Option<&Estimator>,
+) -> Result<Fitted, FitError> {
+    let started = Instant::now();
+    let fail = |e: &dyn std::fmt::Display| FitError::Fit {
+        algorithm,
+        message: e.to_string(),
+    };
+    let mut warm_started = false;
+    let estimator = match (hyper, y) {
+        (
+            Hyper::Logistic {
+                alpha,
+                max_iterations,
+                gradient_tolerance,
+                fit_intercept,
+            },
+            Target::Classes { index, classes },
+        ) => {
+            let present = count_classes(index, *classes);
+            if present < 2 {
+                return Err(FitError::NotEnoughData {
+                    rows: index.len(),
+                    classes: present,
+                    needed: "logistic regression needs two classes or more".into(),
+                });
+            }
+            if *classes == 2 {
+                let targets: Array1<usize> = index.iter().map(|c| *c as usize).collect();
+                let data = Dataset::new(x.clone(), targets);
+                let mut params = linfa_logistic::LogisticRegression::default()
+                    .alpha(*alpha)
+                    .max_iterations(*max_iterations)
+                    .gradient_tolerance(*gradient_tolerance)
+                    .with_intercept(*fit_intercept);
+                if let Some(Estimator::Linear { weights, intercept }) = warm {
+                    if weights.len() == x.ncols() {
+                        // linfa's positive class is the majority class of this data.
+                        let sign = if linfa_positive_class(index) == 1 {
+                            1.0
+                        } else {
+                            -1.0
+                        };
+                        let mut init: Vec<f64> = weights.iter().map(|w| sign * w).collect();
+                        if *fit_intercept {
+                            init.push(sign * intercept);
+                        }
+                        params = params.initial_params(Array1::from(init));
+                        warm_started = true;
+                    }
+                }
+                let fitted = params.fit(&data).map_err(|e| fail(&e))?;
+                let sign = if fitted.labels().pos.class == 1 {
+                    1.0
+                } else {
+                    -1.0
+                };
+                Estimator::Linear {
+                    weights: fitted.params().iter().map(|w| sign * w).collect(),
+                    intercept: sign * fitted.intercept(),
+                }
+            } else {
+                let targets: Array1<usize> = index.iter().map(|c| *c as usize).collect();
+                let data = Dataset::new(x.clone(), targets);
+                let mut params = linfa_logistic::MultiLogisticRegression::default()
+                    .alpha(*alpha)
+                    .max_iterations(*max_iterations)
+                    .gradient_tolerance(*gradient_tolerance)
+                    .with_intercept(*fit_intercept);
+                if let Some(Estimator::Softmax {
+                    weights,
+                    intercepts,
+                }) = warm
+                {
+                    if weights.len() == *classes
+                        && present == *classes
+                        && weights.iter().all(|w| w.len() == x.ncols())
+                    {
+                        let rows = x.ncols() + usize::from(*fit_intercept);
+                        let mut init = Array2::<f64>::zeros((rows, *classes));
+                        for (k, w) in weights.iter().enumerate() {
+                            for (j, v) in w.iter().enumerate() {
+                                init[[j, k]] = *v;
+                            }
+                            if *fit_intercept {
+                                init[[x.ncols(), k]] = intercepts[k];
+                            }
+                        }
+                        params = params.initial_params(init);
+                        warm_started = true;
+                    }
+                }
+                let fitted = params.fit(&data).map_err(|e| fail(&e))?;
+                // linfa orders classes by their sorted labels: the class indices present.
+                let mut present_classes: Vec<usize> = index.iter().map(|c| *c as usize).collect();
+                present_classes.sort_unstable();
+                present_classes.dedup();
+                let w = fitted.params();
+                let b = fitted.intercept();
+                let mut weights = vec![vec![0.0; x.ncols()]; *classes];
+                let mut intercepts = vec![-1e9; *classes];
+                for (col, class) in present_classes.iter().enumerate() {
+                    weights[*class] = w.column(col).to_vec();
+                    intercepts[*class] = b[col];
+                }
+                Estimator::Softmax {
+                    weights,
+                    intercepts,
+                }
+            }
+        }
+        (Hyper::Linear { fit_intercept }, Target::Values(v)) => {
+            let data = Dataset::new(x.clone(), Array1::from(v.to_vec()));
+            let fitted = linfa_linear::LinearRegression::new()
+                .with_intercept(*fit_intercept)
+                .fit(&data)
+                .map_err(|e| fail(&e))?;
+            Estimator::Linear {
+                weights: fitted.params().to_vec(),
+                intercept: fitted.intercept(),
+            }
+        }
+        (
+            Hyper::ElasticNet {
+                penalty,
+                l1_ratio,
+                max_iterations,
+                tolerance,
+                fit_intercept,
+            },
+            Target::Values(v),
+        ) => {
+            let data = Dataset::new(x.clone(), Array1::from(v.to_vec()));
+            let fitted = linfa_elasticnet::ElasticNet::params()
+                .penalty(*penalty)
+                .l1_ratio(*l1_ratio)
+                .max_iterations(*max_iterations as u32)
+                .tolerance(*tolerance)
+                .with_intercept(*fit_intercept)
+                .fit(&data)
+                .map_err(|e| fail(&e))?;
+            Estimator::Linear {
+                weights: fitted.hyperplane().to_vec(),
+                intercept: fitted.intercept(),
+            }
+        }
+        (
+            Hyper::Tree {
+                max_depth,
+                min_weight_split,
+                min_weight_leaf,
+                min_impurity_decrease,
+                entropy,
+            },
+            Target::Classes { index, classes },
+        ) => {
+            let targets: Array1<usize> = index.iter().map(|c| *c as usize).collect();
+            let data = Dataset::new(x.clone(), targets);
+            let fitted = linfa_trees::DecisionTree::params()
+                .max_depth(max_depth.map(|d| d as usize))
+                .min_weight_split(*min_weight_split as f32)
+                .min_weight_leaf(*min_weight_leaf as f32)
+                .min_impurity_decrease(*min_impurity_decrease)
+                .split_quality(if *entropy {
+                    linfa_trees::SplitQuality::Entropy
+                } else {
+                    linfa_trees::SplitQuality::Gini
+                })
+                .fit(&data)
+                .map_err(|e| fail(&e))?;
+            let mut nodes = Vec::new();
+            flatten(fitted.root_node(), &mut nodes);
+            leaf_probabilities(&mut nodes, x.view(), index, *classes);
+            Estimator::Tree { nodes }
+        }
+        (Hyper::GaussianNb { var_smoothing }, Target::Classes { index, .. }) => {
+            let targets: Array1<usize> = index.iter().map(|c| *c as usize).collect();
+            let data = Dataset::new(x.clone(), targets);
+            let fitted = linfa_bayes::GaussianNb::params()
+                .var_smoothing(*var_smoothing)
+                .fit(&data)
+                .map_err(|e| fail(&e))?;
+            Estimator::GaussianNb {
+                model: serde_json::to_value(&fitted).map_err(|e| fail(&e))?,
+            }
+        }
+        _ => {
+            return Err(FitError::Fit {
+                algorithm,
+                message: "does not fit this task".into(),
+            })
+        }
+    };
+    Ok(Fitted {
+        estimator,
+        duration_ms: started.elapsed().as_millis() as u64,
+        warm_started,
+    })
+}
+
+/// The training target handed to [`fit`].
+pub enum Target<'a> {
+    Classes { index: &'a [u32], classes: usize },
+    Values(&'a [f64]),
+}
+
+fn count_classes(index: &[u32], classes: usize) -> usize {
+    let mut seen = vec![false; classes.max(1)];
+    for c in index {
+        if let Some(s) = seen.get_mut(*c as usize) {
+            *s = true;
+        }
+    }
+    seen.iter().filter(|s| **s).count()
+}
+
+/// linfa-logistic's positive class: the first class seen, unless the other is more frequent.
+fn linfa_positive_class(index: &[u32]) -> u32 {
+    let first = index.first().copied().unwrap_or(0);
+    let n_first = index.iter().filter(|c| **c == first).count();
+    if n_first * 2 < index.len() {
+        1 - first
+    } else {
+        first
+    }
+}
+
+fn flatten(node: &linfa_trees::TreeNode<f64, usize>, out: &mut Vec<TreeNode>) -> usize {
+    let at = out.len();
+    if node.is_leaf() {
+        out.push(TreeNode::Leaf {
+            probabilities: Vec::new(),
+            value: node.prediction().unwrap_or(0) as f64,
+        });
+        return at;
+    }
+    let (feature, threshold, _) = node.split();
+    out.push(TreeNode::Split {
+        feature,
+        threshold,
+        left: 0,
+        right: 0,
+    });
+    let children = node.children();
+    let left = children[0].as_ref().map(|c| flatten(c, out));
+    let right = children[1].as_ref().map(|c| flatten(c, out));
+    // A split with a missing child behaves like a leaf of the other side (linfa never
+    // produces one, but do not panic on it).
+    let (left, right) = match (left, right) {
+        (Some(l), Some(r)) => (l, r),
+        (Some(l), None) => (l, l),
+        (None, Some(r)) => (r, r),
+        (None, None) => {
+            out[at] = TreeNode::Leaf {
+                probabilities: Vec::new(),
+                value: 0.0,
+            };
+            return at;
+        }
+    };
+    out[at] = TreeNode::Split {
+        feature,
+        threshold,
+        left,
+        right,
+    };
+    at
+}
+
+fn leaf_of(nodes: &[TreeNode], row: ndarray::ArrayView1<f64>) -> usize {
+    let mut i = 0;
+    loop {
+        match &nodes[i] {
+            TreeNode::Leaf { .. } => return i,
+            TreeNode::Split {
+                feature,
+                threshold,
+                left,
+                right,
+            } => {
+                i = if row[*feature] < *threshold {
+                    *left
+                } else {
+                    *right
+                }
+            }
+        }
+    }
+}
+
+/// Class shares of the training rows reaching each leaf (its prediction when none do).
+fn leaf_probabilities(nodes: &mut [TreeNode], x: ArrayView2<f64>, y: &[u32], classes: usize) {
+    let mut counts = vec![vec![0u64; classes]; nodes.len()];
+    for (row, class) in x.rows().into_iter().zip(y) {
+        counts[leaf_of(nodes, row)][*class as usize] += 1;
+    }
+    for (node, c) in nodes.iter_mut().zip(counts) {
+        if let TreeNode::Leaf {
+            probabilities,
+            value,
+        } = node
+        {
+            let total: u64 = c.iter().sum();
+            *probabilities = if total == 0 {
+                (0..classes)
+                    .map(|k| if k == *value as usize { 1.0 } else { 0.0 })
+                    .collect()
+            } else {
+                c.iter().map(|n| *n as f64 / total as f64).collect()
+            };
+        }
+    }
+}
+
+impl ModelArtifact {
+    /// Predicts on a preprocessed design matrix.
+    pub fn predict_matrix(&self, x: &Array2<f64>) -> Result<Predictions, String> {
+        let k = self.classes.len();
+        Ok(match (&self.estimator, self.task) {
+            (Estimator::Linear { weights, intercept }, Task::Regression) => Predictions::Values(
+                x.rows()
+                    .into_iter()
+                    .map(|r| dot(r, weights) + intercept)
+                    .collect(),
+            ),
+            (Estimator::Linear { weights, intercept }, Task::Classification) => {
+                let mut p = Array2::<f64>::zeros((x.nrows(), 2));
+                for (i, r) in x.rows().into_iter().enumerate() {
+                    let p1 = sigmoid(dot(r, weights) + intercept);
+                    p[[i, 0]] = 1.0 - p1;
+                    p[[i, 1]] = p1;
+                }
+                Predictions::Classes(p)
+            }
+            (
+                Estimator::Softmax {
+                    weights,
+                    intercepts,
+                },
+                _,
+            ) => {
+                let mut p = Array2::<f64>::zeros((x.nrows(), k));
+                for (i, r) in x.rows().into_iter().enumerate() {
+                    let z: Vec<f64> = weights
+                        .iter()
+                        .zip(intercepts)
+                        .map(|(w, b)| dot(r, w) + b)
+                        .collect();
+                    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let e: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
+                    let s: f64 = e.iter().sum();
+                    for (j, v) in e.iter().enumerate() {
+                        p[[i, j]] = v / s;
+                    }
+                }
+                Predictions::Classes(p)
+            }
+            (Estimator::Tree { nodes }, Task::Classification) => {
+                let mut p = Array2::<f64>::zeros((x.nrows(), k));
+                for (i, r) in x.rows().into_iter().enumerate() {
+                    if let TreeNode::Leaf { probabilities, .. } = &nodes[leaf_of(nodes, r)] {
+                        for (j, v) in probabilities.iter().enumerate() {
+                            p[[i, j]] = *v;
+                        }
+                    }
+                }
+                Predictions::Classes(p)
+            }
+            (Estimator::Tree { nodes }, Task::Regression) => Predictions::Values(
+                x.rows()
+                    .into_iter()
+                    .map(|r| match &nodes[leaf_of(nodes, r)] {
+                        TreeNode::Leaf { value, .. } => *value,
+                        TreeNode::Split { .. } => f64::NAN,
+                    })
+                    .collect(),
+            ),
+            (Estimator::GaussianNb { model }, _) => {
+                let nb: linfa_bayes::GaussianNb<f64, usize> = serde_json::from_value(model.clone())
+                    .map_err(|e| format!("gaussian_nb: {e}"))?;
+                let (proba, labels) = linfa_bayes::NaiveBayes::predict_proba(&nb, x.view());
+                let mut p = Array2::<f64>::zeros((x.nrows(), k));
+                for (col, label) in labels.iter().enumerate() {
+                    if **label < k {
+                        p.column_mut(**label)
+                            .assign(&proba.index_axis(Axis(1), col));
+                    }
+                }
+                Predictions::Classes(p)
+            }
+        })
+    }
+}
+
+fn dot(r: ndarray::ArrayView1<f64>, w: &[f64]) -> f64 {
+    r.iter().zip(w).map(|(a, b)| a * b).sum()
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
