@@ -326,6 +326,36 @@ pub struct ModelRun {
     pub artifact: Option<train::Candidate>,
 }
 
+impl ModelRun {
+    /// The registry change that would promote this run's candidate.
+    pub fn proposal(
+        &self,
+        repo: &std::path::Path,
+        model: &ModelConfig,
+    ) -> Result<Option<registry::Proposal>, Error> {
+        let (Some(c), Some(e)) = (&self.artifact, &self.evaluation) else {
+            return Ok(None);
+        };
+        let previous = registry::read(repo, &model.registry.path)?;
+        Ok(Some(registry::propose(
+            previous.as_ref(),
+            &registry::ProposedVersion {
+                model,
+                artifact_bytes: &c.bytes,
+                digest: &c.digest,
+                artifact: &c.artifact,
+                metrics: e.candidate.clone(),
+                report: serde_json::json!({
+                    "evaluation": e,
+                    "gate": self.gate,
+                    "training": self.training,
+                    "infra": self.infra,
+                }),
+            },
+        )))
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CandidateInfo {
     pub digest: String,

@@ -457,11 +457,9 @@ fn validate_training(
             format!("{:?} does not fit a {} task", t.algorithm, task_name(task)),
             Some(match task {
                 Task::Classification => {
-                    "use logistic_regression, decision_tree, gaussian_nb or random_forest".into()
+                    "use logistic_regression, decision_tree or gaussian_nb".into()
                 }
-                Task::Regression => {
-                    "use linear_regression, elastic_net, decision_tree or random_forest".into()
-                }
+                Task::Regression => "use linear_regression or elastic_net".into(),
             }),
         ));
     }

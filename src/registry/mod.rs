@@ -133,3 +133,92 @@ pub fn load_artifact(
         .map_err(|e| format!("`{uri}` is not a retrain model: {e}"))?;
     Ok((artifact, bytes))
 }
+
+/// The registry change that promotes a candidate: the new pointer and the files to
+/// write, relative to the repository root. Pure: publishing writes them to a branch.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub version: u32,
+    pub pointer: RegistryPointer,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// What is recorded about a candidate when it is proposed.
+pub struct ProposedVersion<'a> {
+    pub model: &'a crate::config::ModelConfig,
+    pub artifact_bytes: &'a [u8],
+    pub digest: &'a str,
+    pub artifact: &'a crate::train::model::ModelArtifact,
+    pub metrics: BTreeMap<String, f64>,
+    /// The full evaluation, written as `metrics.json`.
+    pub report: serde_json::Value,
+}
+
+pub fn propose(previous: Option<&RegistryPointer>, new: &ProposedVersion) -> Proposal {
+    let model = new.model;
+    let version = previous
+        .map(|p| {
+            p.history
+                .iter()
+                .chain(&p.champion)
+                .map(|v| v.version)
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
+        + 1;
+    let dir = format!("{}/versions/{version}", model.registry.path);
+    let uri = match &model.registry.artifacts {
+        crate::config::ArtifactStore::Git => format!("versions/{version}/model.json"),
+        crate::config::ArtifactStore::Dir(d) => format!(
+            "dir:{}/{}/{version}/model.json",
+            d.trim_end_matches('/'),
+            model.name
+        ),
+        crate::config::ArtifactStore::Release => {
+            format!("release:model/{}/v{version}/model.json", model.name)
+        }
+    };
+    let champion = ModelVersion {
+        version,
+        snapshot: new.artifact.training.snapshot.clone(),
+        trained_at: new.artifact.training.trained_at,
+        algorithm: crate::train::model::algorithm_name(new.artifact.algorithm).to_string(),
+        params: new.artifact.params.clone(),
+        artifact: Artifact {
+            uri,
+            digest: new.digest.to_string(),
+            size: new.artifact_bytes.len() as u64,
+        },
+        metrics: new.metrics.clone(),
+        retrain_version: new.artifact.training.retrain_version.clone(),
+        config_hash: Some(model.config_hash.clone()),
+    };
+    let mut history = previous.map(|p| p.history.clone()).unwrap_or_default();
+    if let Some(old) = previous.and_then(|p| p.champion.clone()) {
+        history.push(old);
+    }
+    let pointer = RegistryPointer {
+        format: FORMAT,
+        model: model.name.to_string(),
+        champion: Some(champion),
+        history,
+    };
+    let mut files = vec![(
+        format!("{}/{FILE}", model.registry.path),
+        serde_yaml::to_string(&pointer)
+            .expect("pointer serialises")
+            .into_bytes(),
+    )];
+    if model.registry.artifacts == crate::config::ArtifactStore::Git {
+        files.push((format!("{dir}/model.json"), new.artifact_bytes.to_vec()));
+    }
+    let mut metrics = serde_json::to_vec_pretty(&new.report).expect("report serialises");
+    metrics.push(b'\n');
+    files.push((format!("{dir}/metrics.json"), metrics));
+    Proposal {
+        version,
+        pointer,
+        files,
+    }
+}

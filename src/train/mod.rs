@@ -156,6 +156,7 @@ pub fn train(
                         classes: classes.len(),
                     },
                     warm.map(|c| &c.estimator),
+                    &pre.onehot_groups(),
                 )?
             }
             Target::Values(v) => {
@@ -166,6 +167,7 @@ pub fn train(
                     &x,
                     &model::Target::Values(&y),
                     warm.map(|c| &c.estimator),
+                    &pre.onehot_groups(),
                 )?
             }
         };

@@ -246,6 +246,7 @@ pub fn fit(
     x: &Array2<f64>,
     y: &Target<'_>,
     warm: Option<&Estimator>,
+    onehot_groups: &[std::ops::Range<usize>],
 ) -> Result<Fitted, FitError> {
     let started = Instant::now();
     let fail = |e: &dyn std::fmt::Display| FitError::Fit {
@@ -356,13 +357,22 @@ pub fn fit(
             }
         }
         (Hyper::Linear { fit_intercept }, Target::Values(v)) => {
-            let data = Dataset::new(x.clone(), Array1::from(v.to_vec()));
+            // Least squares needs a full-rank design: leave out all-zero columns and, with
+            // an intercept, one column of each one-hot group (they sum to 1 on every row).
+            // Left-out columns get weight 0, which predicts exactly as the reduced model.
+            let keep = full_rank_columns(x, onehot_groups, *fit_intercept);
+            let reduced = x.select(Axis(1), &keep);
+            let data = Dataset::new(reduced, Array1::from(v.to_vec()));
             let fitted = linfa_linear::LinearRegression::new()
                 .with_intercept(*fit_intercept)
                 .fit(&data)
                 .map_err(|e| fail(&e))?;
+            let mut weights = vec![0.0; x.ncols()];
+            for (w, j) in fitted.params().iter().zip(&keep) {
+                weights[*j] = *w;
+            }
             Estimator::Linear {
-                weights: fitted.params().to_vec(),
+                weights,
                 intercept: fitted.intercept(),
             }
         }
@@ -442,6 +452,31 @@ pub fn fit(
         duration_ms: started.elapsed().as_millis() as u64,
         warm_started,
     })
+}
+
+/// Columns of `x` that keep it full rank for least squares (see [`fit`]).
+fn full_rank_columns(
+    x: &Array2<f64>,
+    onehot_groups: &[std::ops::Range<usize>],
+    intercept: bool,
+) -> Vec<usize> {
+    let nonzero: Vec<bool> = x
+        .columns()
+        .into_iter()
+        .map(|c| c.iter().any(|v| *v != 0.0))
+        .collect();
+    let mut drop = vec![false; x.ncols()];
+    for (j, nz) in nonzero.iter().enumerate() {
+        drop[j] = !nz;
+    }
+    if intercept {
+        for g in onehot_groups {
+            if let Some(first) = g.clone().find(|j| nonzero[*j]) {
+                drop[first] = true;
+            }
+        }
+    }
+    (0..x.ncols()).filter(|j| !drop[*j]).collect()
 }
 
 /// The training target handed to [`fit`].

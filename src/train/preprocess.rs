@@ -114,6 +114,19 @@ impl Preprocessor {
         self.steps.iter().map(Step::width).sum()
     }
 
+    /// Column ranges of each one-hot group in the design matrix.
+    pub fn onehot_groups(&self) -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for s in &self.steps {
+            if let Step::OneHot { .. } = s {
+                out.push(offset..offset + s.width());
+            }
+            offset += s.width();
+        }
+        out
+    }
+
     /// Names of the model's input columns after preprocessing.
     pub fn output_names(&self) -> Vec<String> {
         let mut out = Vec::with_capacity(self.width());

@@ -7,3 +7,4 @@ mod cli;
 mod config_errors;
 mod drift;
 mod snapshot;
+mod train;

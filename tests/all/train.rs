@@ -1,0 +1,410 @@
+//! `retrain run --dry-run`: learning a known concept, champion vs candidate on the same
+//! holdout, the gate, reload, `retrain predict`.
+
+use std::path::Path;
+
+use retrain::data::synth::{Drift, OutputFormat, Spec};
+use retrain::pipeline::{self, CheckRequest, RunRequest, Workspace};
+
+use crate::support::*;
+
+const NOW: &str = "2025-06-01T00:00:00Z";
+
+fn config(extra: &str) -> String {
+    format!(
+        "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    time_column: ts\n    data:\n      path: data/*.parquet\n    evaluation:\n      holdout: {{ kind: time, fraction: 0.2 }}\n      metrics: [accuracy, f1, roc_auc, log_loss]\n      intervals: {{ resamples: 200 }}\n      gates:\n        - {{ metric: accuracy, min: 0.6 }}\n        - {{ metric: accuracy, min_change: -0.005 }}\n{extra}"
+    )
+}
+
+fn spec(rows: usize, seed: u64, noise: f64, drifts: Vec<Drift>) -> Spec {
+    Spec {
+        rows,
+        seed,
+        label_noise: noise,
+        drifts,
+        ..Spec::default()
+    }
+}
+
+fn run_lib(repo: &Path, force: bool) -> pipeline::ModelRun {
+    let report = pipeline::run(&RunRequest {
+        check: CheckRequest {
+            workspace: Workspace {
+                repo: repo.to_path_buf(),
+                config: None,
+            },
+            model: None,
+            reference: None,
+            force,
+            now: NOW.parse().unwrap(),
+        },
+        dry_run: true,
+    })
+    .unwrap();
+    report.runs.into_iter().next().unwrap()
+}
+
+/// Writes the run's proposal to disk, as merging its pull request would.
+fn promote(repo: &Repo, run: &pipeline::ModelRun) {
+    let config = retrain::config::load(&repo.path().join("retrain.yaml")).unwrap();
+    let proposal = run
+        .proposal(repo.path(), &config.models[0])
+        .unwrap()
+        .expect("a proposal");
+    for (path, bytes) in &proposal.files {
+        repo.write(path, bytes);
+    }
+}
+
+fn metric(run: &pipeline::ModelRun, who: &str, name: &str) -> f64 {
+    let e = run.evaluation.as_ref().unwrap();
+    match who {
+        "candidate" => e.candidate[name],
+        _ => e.champion.as_ref().unwrap()[name],
+    }
+}
+
+#[test]
+fn linearly_separable_concept_is_learned() {
+    let repo = Repo::new();
+    repo.generate(
+        &spec(4000, 1, 0.0, vec![]),
+        "data",
+        4,
+        OutputFormat::Parquet,
+    );
+    repo.config(&config(
+        "    training: { algorithm: logistic_regression, params: { max_iterations: 300 } }\n",
+    ));
+    let run = repo.run(&["run", "--dry-run", "--output", "json", "--now", NOW]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    assert_eq!(v["outcome"], "trained");
+    assert_eq!(v["training"]["algorithm"], "logistic_regression");
+    assert_eq!(v["training"]["rows"], 3200);
+    assert_eq!(v["training"]["warm_start"], false);
+    assert!(v["training"]["duration_ms"].is_u64());
+    let acc = v["evaluation"]["candidate"]["accuracy"].as_f64().unwrap();
+    assert!(acc > 0.97, "a separable concept is learned: accuracy {acc}");
+    assert!(v["evaluation"]["candidate"]["roc_auc"].as_f64().unwrap() > 0.99);
+    assert!(v["evaluation"]["champion"].is_null());
+    let iv = &v["evaluation"]["intervals"]["accuracy"]["candidate"];
+    assert!(iv["low"].as_f64().unwrap() <= acc && acc <= iv["high"].as_f64().unwrap());
+    assert_eq!(
+        v["gate"]["blessed"], true,
+        "no champion: change gate waived"
+    );
+    assert!(v["gate"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["waived"] == true));
+    assert_eq!(v["infra"]["passed"], true);
+    assert!(v["candidate"]["digest"]
+        .as_str()
+        .unwrap()
+        .starts_with("blake3:"));
+    // the text report shows the table and the verdict
+    let text = repo.run(&["run", "--dry-run", "--now", NOW]).stdout;
+    assert!(
+        text.contains("gate: BLESSED") && text.contains("accuracy (primary)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn concept_drift_makes_the_candidate_better_and_blessed() {
+    let repo = Repo::new();
+    // Champion: trained on the old concept.
+    retrain::data::synth::write(
+        &spec(6000, 1, 0.02, vec![]),
+        &repo.path().join("data"),
+        "a",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    repo.config(&config(
+        "    training: { algorithm: logistic_regression, window: { kind: fixed, last: 3000 } }\n    triggers:\n      new_data: { min_rows: 1000 }\n      performance: { metric: accuracy, max_drop: 0.05 }\n",
+    ));
+    let first = run_lib(repo.path(), false);
+    assert_eq!(first.outcome, pipeline::RunOutcome::Trained);
+    promote(&repo, &first);
+
+    // New data: the label relation changed.
+    let mut late = spec(6000, 2, 0.02, vec!["concept@0".parse().unwrap()]);
+    late.start += 6000 * 3600;
+    retrain::data::synth::write(
+        &late,
+        &repo.path().join("data"),
+        "b",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    let run = run_lib(repo.path(), false);
+    let d = &run.check.decision;
+    assert!(d.retrain, "{:?}", d.reasons);
+    let perf = d
+        .reasons
+        .iter()
+        .find(|r| r.detail.contains("new labelled rows"))
+        .expect("performance scored");
+    assert!(
+        perf.fired,
+        "the champion got worse on the new rows: {}",
+        perf.detail
+    );
+    let champ = metric(&run, "champion", "accuracy");
+    let cand = metric(&run, "candidate", "accuracy");
+    assert!(
+        champ < 0.7 && cand > 0.9,
+        "champion {champ}, candidate {cand}"
+    );
+    let e = run.evaluation.as_ref().unwrap();
+    assert_eq!(e.intervals["accuracy"].significant, Some(true));
+    let gate = run.gate.as_ref().unwrap();
+    assert!(gate.blessed, "{:?}", gate.checks);
+}
+
+#[test]
+fn unchanged_concept_gives_no_significant_difference() {
+    let repo = Repo::new();
+    retrain::data::synth::write(
+        &spec(5000, 1, 0.1, vec![]),
+        &repo.path().join("data"),
+        "a",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    repo.config(&config("    triggers: { new_data: { min_rows: 100 } }\n"));
+    let first = run_lib(repo.path(), false);
+    promote(&repo, &first);
+    let mut late = spec(5000, 2, 0.1, vec![]);
+    late.start += 5000 * 3600;
+    retrain::data::synth::write(
+        &late,
+        &repo.path().join("data"),
+        "b",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    let run = run_lib(repo.path(), false);
+    let e = run.evaluation.as_ref().unwrap();
+    let iv = e.intervals["accuracy"].diff.unwrap();
+    assert!(
+        iv.low < 0.0 && iv.high > 0.0,
+        "difference not significant: {iv:?}"
+    );
+    assert_eq!(e.intervals["accuracy"].significant, Some(false));
+}
+
+#[test]
+fn a_worse_candidate_is_not_blessed() {
+    let repo = Repo::new();
+    retrain::data::synth::write(
+        &spec(6000, 1, 0.05, vec![]),
+        &repo.path().join("data"),
+        "a",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    repo.config(&config(""));
+    let first = run_lib(repo.path(), true);
+    promote(&repo, &first);
+    // The next candidate may only learn from 30 rows.
+    repo.config(&config(
+        "    training: { window: { kind: fixed, last: 30 }, params: { max_iterations: 3 } }\n",
+    ));
+    let run = run_lib(repo.path(), true);
+    let gate = run.gate.as_ref().unwrap();
+    assert!(!gate.blessed, "{:?}", gate.checks);
+    let change = gate
+        .checks
+        .iter()
+        .find(|c| c.kind == retrain::evaluate::gate::CheckKind::MinChange)
+        .unwrap();
+    assert!(!change.passed && !change.waived, "{change:?}");
+}
+
+#[test]
+fn no_gates_bless_nothing() {
+    let repo = Repo::new();
+    repo.generate(
+        &spec(1000, 1, 0.0, vec![]),
+        "data",
+        1,
+        OutputFormat::Parquet,
+    );
+    repo.config("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/*.parquet }\n    evaluation: { intervals: { resamples: 50 } }\n");
+    let run = run_lib(repo.path(), false);
+    let gate = run.gate.as_ref().unwrap();
+    assert!(!gate.blessed);
+    assert!(
+        gate.notes[0].contains("no gates configured"),
+        "{:?}",
+        gate.notes
+    );
+}
+
+#[test]
+fn every_builtin_trainer_runs_and_reloads_bit_identically() {
+    for (task, algorithm, params, bound) in [
+        ("classification", "logistic_regression", "{}", 0.9),
+        ("classification", "decision_tree", "{ max_depth: 6 }", 0.75),
+        ("classification", "gaussian_nb", "{}", 0.8),
+        ("regression", "linear_regression", "{}", 0.95),
+        ("regression", "elastic_net", "{ penalty: 0.01 }", 0.9),
+    ] {
+        let repo = Repo::new();
+        let target = if task == "regression" { "y" } else { "label" };
+        let mut s = spec(3000, 3, 0.02, vec![]);
+        if task == "regression" {
+            s.task = retrain::config::Task::Regression;
+        }
+        repo.generate(&s, "data", 2, OutputFormat::Parquet);
+        let metrics = if task == "regression" {
+            "[r2, rmse, mae, mape]"
+        } else {
+            "[accuracy, balanced_accuracy, precision, recall, f1, roc_auc, log_loss]"
+        };
+        repo.config(&format!(
+            "version: 1\nmodels:\n  - name: m\n    task: {task}\n    target: {target}\n    data: {{ path: data/*.parquet }}\n    training: {{ algorithm: {algorithm}, params: {params} }}\n    evaluation: {{ metrics: {metrics}, intervals: {{ resamples: 50 }}, gates: [ {{ metric: {}, min: {bound} }} ] }}\n",
+            if task == "regression" { "r2" } else { "accuracy" }
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let run = repo.run(&[
+            "run",
+            "--dry-run",
+            "--output",
+            "json",
+            "--artifact-dir",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "{algorithm}: {}", run.stderr);
+        let v = run.json();
+        assert_eq!(v["infra"]["passed"], true, "{algorithm}: {}", v["infra"]);
+        assert_eq!(v["gate"]["blessed"], true, "{algorithm}: {}", v["gate"]);
+        let model: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("m/model.json")).unwrap())
+                .unwrap();
+        assert_eq!(model["format"], 1);
+        assert_eq!(model["algorithm"], algorithm);
+        assert!(dir.path().join("m/report.json").is_file());
+    }
+}
+
+#[test]
+fn bad_params_name_the_key() {
+    let repo = Repo::new();
+    repo.generate(&spec(500, 1, 0.0, vec![]), "data", 1, OutputFormat::Parquet);
+    repo.config(&config(
+        "    training: { algorithm: logistic_regression, params: { max_iteration: 10 } }\n",
+    ));
+    let run = repo.run(&["run", "--dry-run", "--force"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("training.params.max_iteration: unknown parameter for logistic_regression"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `max_iterations`?"),
+        "{}",
+        run.stderr
+    );
+    repo.config(&config(
+        "    training: { algorithm: decision_tree, params: { max_depth: deep } }\n",
+    ));
+    let run = repo.run(&["run", "--dry-run", "--force"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("training.params.max_depth: expected a whole number"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn predict_scores_a_file_with_the_champion() {
+    let repo = Repo::new();
+    retrain::data::synth::write(
+        &spec(3000, 1, 0.0, vec![]),
+        &repo.path().join("data"),
+        "a",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    repo.config(&config(""));
+    let first = run_lib(repo.path(), false);
+    promote(&repo, &first);
+    retrain::data::synth::write(
+        &spec(200, 9, 0.0, vec![]),
+        &repo.path().join("new"),
+        "rows",
+        1,
+        OutputFormat::Csv,
+    )
+    .unwrap();
+    let out = repo.path().join("scored.csv");
+    let run = repo.run(&[
+        "predict",
+        "--model",
+        repo.path().join("models/m/registry.yaml").to_str().unwrap(),
+        "--input",
+        repo.path().join("new/rows.csv").to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("m v1: scored 200 rows"),
+        "{}",
+        run.stdout
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(header.ends_with("prediction,proba_0,proba_1"), "{header}");
+    // predictions agree with the truth of a separable concept
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let cols: Vec<&str> = header.split(',').collect();
+    let (li, pi) = (
+        cols.iter().position(|c| *c == "label").unwrap(),
+        cols.iter().position(|c| *c == "prediction").unwrap(),
+    );
+    let right = rows.iter().filter(|r| r[li] == r[pi]).count();
+    assert!(right >= 190, "{right}/200");
+    // a tampered artifact is refused
+    repo.write("models/m/versions/1/model.json", "{}");
+    let run = repo.run(&[
+        "predict",
+        "--model",
+        repo.path().join("models/m/registry.yaml").to_str().unwrap(),
+        "--input",
+        repo.path().join("new/rows.csv").to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("digest"), "{}", run.stderr);
+}
+
+#[test]
+fn run_without_dry_run_says_publishing_is_not_available() {
+    let repo = Repo::new();
+    repo.generate(&spec(300, 1, 0.0, vec![]), "data", 1, OutputFormat::Parquet);
+    repo.config(&config(""));
+    let run = repo.run(&["run"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--dry-run"), "{}", run.stderr);
+}
