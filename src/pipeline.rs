@@ -275,7 +275,7 @@ fn score_champion(
         return Ok(None);
     }
     let rows: Vec<usize> = (0..table.rows()).collect();
-    let preds = artifact.predict_table(&table, &rows)?;
+    let preds = artifact.predict_table(repo, &table, &rows)?;
     let truth = train::truth_of(&table, &rows);
     let value = evaluate::metrics::Prepared::new(truth.view(), &preds)
         .metric(metric, None)
@@ -413,6 +413,7 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
         .and_then(|c| c.artifact.as_ref().ok());
     tracing::info!(model = %model.name, rows = split.pool.len(), holdout = split.holdout.len(), "training");
     let candidate = train::train(
+        repo,
         model,
         &table,
         &split.pool,
@@ -424,13 +425,13 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
 
     let preds = candidate
         .artifact
-        .predict_table(&table, &split.holdout)
+        .predict_table(repo, &table, &split.holdout)
         .map_err(|e| Error::Train(train::TrainError::Predict(e)))?;
     let (champion_preds, champion_error) = match &checked.champion {
         None => (None, None),
         Some(c) => match &c.artifact {
             Err(e) => (None, Some(format!("the champion's artifact: {e}"))),
-            Ok(a) => match a.predict_table(&table, &split.holdout) {
+            Ok(a) => match a.predict_table(repo, &table, &split.holdout) {
                 Ok(p) => (Some(p), None),
                 Err(e) => (
                     None,
@@ -473,12 +474,13 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
         gate.blessed = false;
         gate.notes.push(format!("not blessed: {e}"));
     }
-    let x = candidate
-        .artifact
-        .preprocessing
-        .transform(&table.features, &split.holdout)
-        .map_err(|e| Error::Train(train::TrainError::Predict(e.to_string())))?;
-    let infra = evaluate::infra::check(&candidate.artifact, &candidate.bytes, &x, &preds);
+    let infra = evaluate::infra::check(
+        &candidate.artifact,
+        &candidate.bytes,
+        split.holdout.len(),
+        &preds,
+        |a| a.predict_table(repo, &table, &split.holdout),
+    );
     if !infra.passed {
         gate.blessed = false;
         gate.notes

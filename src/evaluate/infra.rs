@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use ndarray::Array2;
 use serde::Serialize;
 
 use crate::train::model::{ModelArtifact, Predictions};
@@ -19,13 +18,15 @@ pub struct InfraReport {
     pub detail: String,
 }
 
+/// `predict` scores the holdout with a model (the reloaded one, here).
 pub fn check(
     artifact: &ModelArtifact,
     bytes: &[u8],
-    x: &Array2<f64>,
+    rows: usize,
     expected: &Predictions,
+    predict: impl Fn(&ModelArtifact) -> Result<Predictions, String>,
 ) -> InfraReport {
-    let sample = x.nrows().min(1000);
+    let sample = rows.min(1000);
     let fail = |detail: String| InfraReport {
         passed: false,
         artifact_bytes: bytes.len(),
@@ -41,31 +42,31 @@ pub fn check(
         return fail("the reloaded artifact differs from the trained one".into());
     }
     let started = Instant::now();
-    let again = match reloaded.predict_matrix(x) {
+    let again = match predict(&reloaded) {
         Ok(p) => p,
         Err(e) => return fail(format!("the reloaded model cannot predict: {e}")),
     };
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     let same = match (&again, expected) {
-        (Predictions::Classes(a), Predictions::Classes(b)) => a
-            .slice(ndarray::s![..sample, ..])
-            .iter()
-            .zip(b.slice(ndarray::s![..sample, ..]).iter())
-            .all(|(p, q)| p.to_bits() == q.to_bits()),
-        (Predictions::Values(a), Predictions::Values(b)) => a[..sample]
-            .iter()
-            .zip(&b[..sample])
-            .all(|(p, q)| p.to_bits() == q.to_bits()),
+        (Predictions::Classes(a), Predictions::Classes(b)) => {
+            a.shape() == b.shape()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|(p, q)| p.to_bits() == q.to_bits())
+        }
+        (Predictions::Values(a), Predictions::Values(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits())
+        }
         _ => false,
     };
     InfraReport {
         passed: same,
         artifact_bytes: bytes.len(),
-        sample_rows: sample,
-        predict_rows_per_second: x.nrows() as f64 / secs,
+        sample_rows: rows,
+        predict_rows_per_second: rows as f64 / secs,
         detail: if same {
             format!(
-                "reloaded from {} bytes; {sample} predictions bit-identical",
+                "reloaded from {} bytes; {rows} predictions bit-identical",
                 bytes.len()
             )
         } else {

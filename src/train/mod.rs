@@ -3,6 +3,7 @@
 //! ([`model`]), hyper-parameters ([`params`]), and windows. Pure with respect to the
 //! outside world: reads data, writes nothing.
 
+pub mod external;
 pub mod model;
 pub mod params;
 pub mod preprocess;
@@ -31,6 +32,8 @@ pub enum TrainError {
     Fit(#[from] FitError),
     #[error("{0}")]
     Predict(String),
+    #[error(transparent)]
+    External(#[from] external::ExternalError),
 }
 
 /// What training reports (the `training` object of `retrain run --output json`).
@@ -120,6 +123,7 @@ pub fn window_rows(table: &Table, pool: &[usize], size: WindowSize) -> Vec<usize
 
 /// Trains a candidate on `pool` with the model's window policy.
 pub fn train(
+    repo: &std::path::Path,
     model: &ModelConfig,
     table: &Table,
     pool: &[usize],
@@ -128,8 +132,14 @@ pub fn train(
     now: DateTime<Utc>,
 ) -> Result<Candidate, TrainError> {
     let started = Instant::now();
-    let (hyper, max_categories) =
-        model::hyper_params(model.training.algorithm, &model.training.params)?;
+    // An external trainer's params are its own business: they are passed through as JSON.
+    let (hyper, max_categories) = match &model.training.command {
+        Some(_) => (None, 20),
+        None => {
+            let (h, m) = model::hyper_params(model.training.algorithm, &model.training.params)?;
+            (Some(h), m)
+        }
+    };
     let warm = if model.training.warm_start {
         champion
             .filter(|c| c.algorithm == model.training.algorithm && c.classes == classes_of(table))
@@ -141,35 +151,58 @@ pub fn train(
             Some(c) => c.preprocessing.clone(),
             None => Preprocessor::fit(&table.features, rows, max_categories),
         };
-        let x = pre
-            .transform(&table.features, rows)
-            .map_err(|e| TrainError::Predict(e.to_string()))?;
-        let fitted = match &table.target {
-            Target::Classes { index, classes } => {
-                let y: Vec<u32> = rows.iter().map(|r| index[*r]).collect();
-                model::fit(
-                    model.training.algorithm,
-                    &hyper,
-                    &x,
-                    &model::Target::Classes {
-                        index: &y,
-                        classes: classes.len(),
-                    },
-                    warm.map(|c| &c.estimator),
-                    &pre.onehot_groups(),
-                )?
+        let fitted = if let Some(cmd) = &model.training.command {
+            let started = Instant::now();
+            let files = external::train(
+                cmd,
+                repo,
+                table,
+                rows,
+                &model.target,
+                model.task,
+                &model.training.params,
+            )?;
+            model::Fitted {
+                estimator: model::Estimator::External {
+                    predict: cmd.predict.clone(),
+                    timeout_seconds: cmd.timeout.map(|t| t.as_secs()),
+                    files,
+                },
+                duration_ms: started.elapsed().as_millis() as u64,
+                warm_started: false,
             }
-            Target::Values(v) => {
-                let y: Vec<f64> = rows.iter().map(|r| v[*r]).collect();
-                model::fit(
-                    model.training.algorithm,
-                    &hyper,
-                    &x,
-                    &model::Target::Values(&y),
-                    warm.map(|c| &c.estimator),
-                    &pre.onehot_groups(),
-                )?
-            }
+        } else {
+            let x = pre
+                .transform(&table.features, rows)
+                .map_err(|e| TrainError::Predict(e.to_string()))?;
+            let target = match &table.target {
+                Target::Classes { index, classes } => (
+                    Some(rows.iter().map(|r| index[*r]).collect::<Vec<u32>>()),
+                    None,
+                    classes.len(),
+                ),
+                Target::Values(v) => (
+                    None,
+                    Some(rows.iter().map(|r| v[*r]).collect::<Vec<f64>>()),
+                    0,
+                ),
+            };
+            let y = match &target {
+                (Some(index), _, classes) => model::Target::Classes {
+                    index,
+                    classes: *classes,
+                },
+                (_, Some(values), _) => model::Target::Values(values),
+                _ => unreachable!("one of the two"),
+            };
+            model::fit(
+                model.training.algorithm,
+                hyper.as_ref().expect("parsed for built-in trainers"),
+                &x,
+                &y,
+                warm.map(|c| &c.estimator),
+                &pre.onehot_groups(),
+            )?
         };
         let artifact = ModelArtifact {
             format: model::FORMAT,
@@ -208,7 +241,7 @@ pub fn train(
             for (i, w) in candidates.iter().enumerate() {
                 let rows = window_rows(table, fit_pool, *w);
                 let score = fit_rows(&rows).ok().and_then(|(a, _)| {
-                    let preds = a.predict_table(table, validation).ok()?;
+                    let preds = a.predict_table(repo, table, validation).ok()?;
                     score_rows(table, validation, &preds, primary)
                 });
                 if let Some(s) = score {
@@ -316,12 +349,36 @@ fn score_rows(
 
 impl ModelArtifact {
     /// Predicts `rows` of `table`; class probabilities come in `table`'s class order.
-    pub fn predict_table(&self, table: &Table, rows: &[usize]) -> Result<Predictions, String> {
-        let x = self
-            .preprocessing
-            .transform(&table.features, rows)
-            .map_err(|e| e.to_string())?;
-        let preds = self.predict_matrix(&x)?;
+    /// `repo` is where external predict commands run.
+    pub fn predict_table(
+        &self,
+        repo: &std::path::Path,
+        table: &Table,
+        rows: &[usize],
+    ) -> Result<Predictions, String> {
+        let preds = match &self.estimator {
+            model::Estimator::External {
+                predict,
+                timeout_seconds,
+                files,
+            } => external::predict(
+                predict,
+                files,
+                repo,
+                table,
+                rows,
+                &self.classes,
+                timeout_seconds.map(std::time::Duration::from_secs),
+            )
+            .map_err(|e| e.to_string())?,
+            _ => {
+                let x = self
+                    .preprocessing
+                    .transform(&table.features, rows)
+                    .map_err(|e| e.to_string())?;
+                self.predict_matrix(&x)?
+            }
+        };
         match (preds, &table.target) {
             (Predictions::Classes(p), Target::Classes { classes, .. })
                 if self.task == Task::Classification =>

@@ -10,7 +10,9 @@
 //! - `tree`: nodes `split {feature, threshold, left, right}` (go left when
 //!   `x[feature] < threshold`) and `leaf {probabilities}` (class shares of the training
 //!   rows that reach it) or `leaf {value}` (regression);
-//! - `gaussian_nb`: linfa's serialised Gaussian naive Bayes.
+//! - `gaussian_nb`: linfa's serialised Gaussian naive Bayes;
+//! - `external`: the files of a model trained by `training.command`, and its `predict`
+//!   command.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -69,6 +71,13 @@ pub enum Estimator {
     },
     GaussianNb {
         model: serde_json::Value,
+    },
+    /// A model trained by `training.command`: its files (base64) and the command that
+    /// scores with them (see [`super::external`]).
+    External {
+        predict: String,
+        timeout_seconds: Option<u64>,
+        files: BTreeMap<String, String>,
     },
 }
 
@@ -656,6 +665,9 @@ impl ModelArtifact {
                     })
                     .collect(),
             ),
+            (Estimator::External { .. }, _) => {
+                return Err("an external model predicts through its command".into())
+            }
             (Estimator::GaussianNb { model }, _) => {
                 let nb: linfa_bayes::GaussianNb<f64, usize> = serde_json::from_value(model.clone())
                     .map_err(|e| format!("gaussian_nb: {e}"))?;

@@ -408,3 +408,109 @@ fn run_without_dry_run_says_publishing_is_not_available() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--dry-run"), "{}", run.stderr);
 }
+
+const TRAIN_PY: &str = r#"
+import csv, json, os, sys
+target = os.environ["RETRAIN_TARGET"]
+rows = list(csv.DictReader(open(os.environ["RETRAIN_DATA"])))
+
+def num(v):
+    try:
+        return float(v)
+    except ValueError:
+        return None
+cols = [c for c in rows[0] if c != target and num(rows[0][c]) is not None]
+sums, counts = {}, {}
+for r in rows:
+    k = r[target]
+    counts[k] = counts.get(k, 0) + 1
+    s = sums.setdefault(k, [0.0] * len(cols))
+    for i, c in enumerate(cols):
+        s[i] += num(r[c]) or 0.0
+centroids = {k: [v / counts[k] for v in s] for k, s in sums.items()}
+json.dump({"columns": cols, "centroids": centroids, "params": json.loads(sys.argv[1])}, open(os.path.join(os.environ["RETRAIN_OUTPUT_DIR"], "model.json"), "w"))
+"#;
+
+const PREDICT_PY: &str = r#"
+import csv, json, os, sys
+model = json.load(open(os.path.join(sys.argv[1], "model.json")))
+cols, cents = model["columns"], model["centroids"]
+out = csv.writer(open(sys.argv[3], "w", newline=""))
+out.writerow(["prediction"])
+for r in csv.DictReader(open(sys.argv[2])):
+    x = [float(r[c]) if r[c] != "" else 0.0 for c in cols]
+    best = min(cents, key=lambda k: sum((a - b) ** 2 for a, b in zip(x, cents[k])))
+    out.writerow([best])
+"#;
+
+#[test]
+fn external_trainer_is_trained_evaluated_and_gated_by_retrain() {
+    let repo = Repo::new();
+    retrain::data::synth::write(
+        &spec(2000, 1, 0.0, vec![]),
+        &repo.path().join("data"),
+        "a",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    repo.write("trainer/train.py", TRAIN_PY);
+    repo.write("trainer/predict.py", PREDICT_PY);
+    repo.config(&config(
+        "    training:\n      params: { k: 1 }\n      command:\n        train: python3 trainer/train.py {{ params }}\n        predict: python3 trainer/predict.py {{ model_dir }} {{ input }} {{ predictions }}\n        timeout: 2m\n",
+    ));
+    let run = run_lib(repo.path(), false);
+    assert_eq!(run.outcome, pipeline::RunOutcome::Trained);
+    let acc = metric(&run, "candidate", "accuracy");
+    assert!(acc > 0.7, "nearest centroid on a linear concept: {acc}");
+    assert!(run.infra.as_ref().unwrap().passed, "{:?}", run.infra);
+    assert!(run.gate.as_ref().unwrap().blessed);
+    let artifact: serde_json::Value =
+        serde_json::from_slice(&run.artifact.as_ref().unwrap().bytes).unwrap();
+    assert_eq!(artifact["estimator"]["kind"], "external");
+    assert!(artifact["estimator"]["files"]["model.json"].is_string());
+    // The external champion is scored again on the next run.
+    promote(&repo, &run);
+    let mut late = spec(1000, 2, 0.0, vec![]);
+    late.start += 2000 * 3600;
+    retrain::data::synth::write(
+        &late,
+        &repo.path().join("data"),
+        "b",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    let again = run_lib(repo.path(), true);
+    assert!(metric(&again, "champion", "accuracy") > 0.7);
+
+    // A failing command is reported with its stderr.
+    repo.write(
+        "trainer/train.py",
+        "import sys\nprint('no GPU here', file=sys.stderr)\nsys.exit(3)\n",
+    );
+    let out = repo.run(&["run", "--dry-run", "--force"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the `train` command failed") && out.stderr.contains("no GPU here"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn warm_start_continues_from_the_champion() {
+    let repo = Repo::new();
+    retrain::data::synth::write(&spec(4000, 1, 0.02, vec![]), &repo.path().join("data"), "a", 1, OutputFormat::Parquet).unwrap();
+    repo.config(&config("    training: { algorithm: logistic_regression, warm_start: true }\n"));
+    let first = run_lib(repo.path(), false);
+    assert!(!first.training.as_ref().unwrap().warm_start, "no champion: cold start");
+    promote(&repo, &first);
+    let mut late = spec(2000, 2, 0.02, vec![]);
+    late.start += 4000 * 3600;
+    retrain::data::synth::write(&late, &repo.path().join("data"), "b", 1, OutputFormat::Parquet).unwrap();
+    let warm = run_lib(repo.path(), true);
+    assert!(warm.training.as_ref().unwrap().warm_start, "{:?}", warm.training);
+    let (c, h) = (metric(&warm, "candidate", "accuracy"), metric(&warm, "champion", "accuracy"));
+    assert!((c - h).abs() < 0.02, "same concept, same quality: {c} vs {h}");
+}
