@@ -87,7 +87,12 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
                 dry_run: *dry_run,
             })?;
             if let Some(dir) = artifact_dir {
-                report::write_artifacts(&report, dir)?;
+                let config = Workspace {
+                    repo: cli.repo.clone(),
+                    config: cli.config.clone(),
+                }
+                .load_config()?;
+                report::write_artifacts(&report, dir, &cli.repo, &config)?;
             }
             let text = if json {
                 report::run_json(&report)

@@ -102,6 +102,8 @@ pub struct ModelCheck {
     pub model: String,
     pub snapshot: String,
     pub snapshot_status: snapshot::Status,
+    pub snapshot_rows: u64,
+    pub snapshot_files: usize,
     pub reference: String,
     pub reference_source: ReferenceSource,
     /// The champion's version, if there is one.
@@ -235,6 +237,8 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
             model: model.name.to_string(),
             snapshot: snap.id.clone(),
             snapshot_status: snap.status,
+            snapshot_rows: snap.rows,
+            snapshot_files: snap.files,
             reference: reference.id.clone(),
             reference_source: source,
             champion: champion.as_ref().map(|c| c.version.version),
@@ -337,7 +341,7 @@ impl ModelRun {
             return Ok(None);
         };
         let previous = registry::read(repo, &model.registry.path)?;
-        Ok(Some(registry::propose(
+        let mut proposal = registry::propose(
             previous.as_ref(),
             &registry::ProposedVersion {
                 model,
@@ -352,7 +356,32 @@ impl ModelRun {
                     "infra": self.infra,
                 }),
             },
-        )))
+        );
+        let card = crate::report::documents::model_card(self, model, &proposal);
+        proposal.files.push((
+            format!(
+                "{}/versions/{}/MODEL_CARD.md",
+                model.registry.path, proposal.version
+            ),
+            card.into_bytes(),
+        ));
+        Ok(Some(proposal))
+    }
+
+    /// The pull-request body of this run's proposal.
+    pub fn pr_body(
+        &self,
+        repo: &std::path::Path,
+        model: &ModelConfig,
+        proposal: &registry::Proposal,
+    ) -> Result<String, Error> {
+        let previous = registry::read(repo, &model.registry.path)?;
+        Ok(crate::report::documents::pr_body(
+            self,
+            model,
+            proposal,
+            previous.as_ref(),
+        ))
     }
 }
 

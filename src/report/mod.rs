@@ -9,6 +9,8 @@ use crate::pipeline::{
 };
 use crate::snapshot::Status;
 
+pub mod documents;
+
 /// One JSON object: the snapshot's fields for one model, `{ "snapshots": [...] }` for several.
 pub fn snapshot_json(report: &SnapshotReport) -> String {
     let value = match report.snapshots.as_slice() {
@@ -368,10 +370,13 @@ fn run_one(out: &mut String, r: &ModelRun) {
     }
 }
 
-/// `--artifact-dir`: `<dir>/<model>/model.json` and `<dir>/<model>/report.json`.
+/// `--artifact-dir`: `<dir>/<model>/model.json`, `report.json`, and the documents a
+/// pull request would carry: `MODEL_CARD.md`, `PR_BODY.md`.
 pub fn write_artifacts(
     report: &RunReport,
     dir: &std::path::Path,
+    repo: &std::path::Path,
+    config: &crate::config::Config,
 ) -> Result<(), crate::error::Error> {
     for r in &report.runs {
         let d = dir.join(&r.check.model);
@@ -379,11 +384,29 @@ pub fn write_artifacts(
             context: format!("cannot write to `{}`", d.display()),
             source: e,
         };
+        let write = |name: &str, bytes: &[u8]| {
+            crate::snapshot::manifest::write_atomic(&d.join(name), bytes).map_err(io)
+        };
         if let Some(c) = &r.artifact {
-            crate::snapshot::manifest::write_atomic(&d.join("model.json"), &c.bytes).map_err(io)?;
+            write("model.json", &c.bytes)?;
         }
-        let json = serde_json::to_vec_pretty(r).expect("report serialises");
-        crate::snapshot::manifest::write_atomic(&d.join("report.json"), &json).map_err(io)?;
+        write(
+            "report.json",
+            &serde_json::to_vec_pretty(r).expect("report serialises"),
+        )?;
+        let Ok(models) = config.select(Some(&r.check.model)) else {
+            continue;
+        };
+        if let Some(p) = r.proposal(repo, models[0])? {
+            if let Some((_, card)) = p
+                .files
+                .iter()
+                .find(|(path, _)| path.ends_with("MODEL_CARD.md"))
+            {
+                write("MODEL_CARD.md", card)?;
+            }
+            write("PR_BODY.md", r.pr_body(repo, models[0], &p)?.as_bytes())?;
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ mod support;
 mod check;
 mod cli;
 mod config_errors;
+mod documents;
 mod drift;
 mod snapshot;
 mod train;

@@ -501,16 +501,45 @@ fn external_trainer_is_trained_evaluated_and_gated_by_retrain() {
 #[test]
 fn warm_start_continues_from_the_champion() {
     let repo = Repo::new();
-    retrain::data::synth::write(&spec(4000, 1, 0.02, vec![]), &repo.path().join("data"), "a", 1, OutputFormat::Parquet).unwrap();
-    repo.config(&config("    training: { algorithm: logistic_regression, warm_start: true }\n"));
+    retrain::data::synth::write(
+        &spec(4000, 1, 0.02, vec![]),
+        &repo.path().join("data"),
+        "a",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    repo.config(&config(
+        "    training: { algorithm: logistic_regression, warm_start: true }\n",
+    ));
     let first = run_lib(repo.path(), false);
-    assert!(!first.training.as_ref().unwrap().warm_start, "no champion: cold start");
+    assert!(
+        !first.training.as_ref().unwrap().warm_start,
+        "no champion: cold start"
+    );
     promote(&repo, &first);
     let mut late = spec(2000, 2, 0.02, vec![]);
     late.start += 4000 * 3600;
-    retrain::data::synth::write(&late, &repo.path().join("data"), "b", 1, OutputFormat::Parquet).unwrap();
+    retrain::data::synth::write(
+        &late,
+        &repo.path().join("data"),
+        "b",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
     let warm = run_lib(repo.path(), true);
-    assert!(warm.training.as_ref().unwrap().warm_start, "{:?}", warm.training);
-    let (c, h) = (metric(&warm, "candidate", "accuracy"), metric(&warm, "champion", "accuracy"));
-    assert!((c - h).abs() < 0.02, "same concept, same quality: {c} vs {h}");
+    assert!(
+        warm.training.as_ref().unwrap().warm_start,
+        "{:?}",
+        warm.training
+    );
+    let (c, h) = (
+        metric(&warm, "candidate", "accuracy"),
+        metric(&warm, "champion", "accuracy"),
+    );
+    assert!(
+        (c - h).abs() < 0.02,
+        "same concept, same quality: {c} vs {h}"
+    );
 }
