@@ -16,6 +16,7 @@ pub mod data;
 pub mod decision;
 pub mod error;
 pub mod evaluate;
+pub mod forge;
 pub mod pipeline;
 pub mod registry;
 pub mod report;

@@ -7,5 +7,6 @@ mod cli;
 mod config_errors;
 mod documents;
 mod drift;
+mod git;
 mod snapshot;
 mod train;

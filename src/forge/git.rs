@@ -1,0 +1,279 @@
+//! git with libgit2: build the proposal's commit from the base branch without touching
+//! the working tree, and push it to the PR branch — unless someone else committed on
+//! that branch, whose work is never overwritten.
+//!
+//! The commit is made from the object database: the base commit's tree plus the
+//! proposal's files, committed by the bot identity. Re-running on the same data gives
+//! the same tree: the branch is left `unchanged`.
+
+use std::path::Path;
+
+use git2::{
+    build::TreeUpdateBuilder, Cred, FetchOptions, FileMode, Oid, PushOptions, RemoteCallbacks,
+    Repository, Signature,
+};
+use serde::Serialize;
+
+/// A token for HTTPS remotes; never printed.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(token: String) -> Self {
+        Self(token)
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// Who commits.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Self {
+            name: "retrain[bot]".into(),
+            email: "retrain[bot]@users.noreply.github.com".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("git: {context}: {message}")]
+    Git { context: String, message: String },
+    #[error("git: the base branch `{0}` exists neither on the remote nor locally")]
+    NoBase(String),
+    #[error("git: pushing `{branch}` was rejected: {message}")]
+    Rejected { branch: String, message: String },
+}
+
+fn git(context: &str) -> impl Fn(git2::Error) -> GitError + '_ {
+    move |e| GitError::Git {
+        context: context.to_string(),
+        message: e.message().to_string(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BranchOperation {
+    Created,
+    Updated,
+    Unchanged,
+    /// The branch has commits from someone else: left alone.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchOutcome {
+    pub branch: String,
+    pub operation: BranchOperation,
+    /// The branch head after the operation.
+    pub commit: String,
+    pub base_commit: String,
+    /// Why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What to publish.
+pub struct BranchRequest<'a> {
+    pub remote: &'a str,
+    pub base: &'a str,
+    pub branch: &'a str,
+    pub files: &'a [(String, Vec<u8>)],
+    pub message: &'a str,
+    pub identity: &'a Identity,
+    pub token: Option<&'a Token>,
+}
+
+fn callbacks<'a>(token: Option<&'a Token>) -> RemoteCallbacks<'a> {
+    let mut cb = RemoteCallbacks::new();
+    if let Some(t) = token {
+        cb.credentials(move |_url, _user, _allowed| {
+            Cred::userpass_plaintext("x-access-token", &t.0)
+        });
+    }
+    cb
+}
+
+/// Commits the files on top of the base branch and pushes them to the branch.
+pub fn publish_branch(repo_dir: &Path, req: &BranchRequest) -> Result<BranchOutcome, GitError> {
+    let repo = Repository::discover(repo_dir).map_err(git("open the repository"))?;
+    let mut remote = repo
+        .find_remote(req.remote)
+        .map_err(git("find the remote"))?;
+    // Fetch the base and the PR branch (the latter may not exist yet).
+    let base_ref = format!("refs/remotes/{}/{}", req.remote, req.base);
+    let branch_ref = format!("refs/remotes/{}/{}", req.remote, req.branch);
+    let refspecs = [
+        format!("+refs/heads/{}:{base_ref}", req.base),
+        format!("+refs/heads/{}:{branch_ref}", req.branch),
+    ];
+    let mut fo = FetchOptions::new();
+    fo.remote_callbacks(callbacks(req.token));
+    // A missing PR branch makes the second refspec fail on some servers: fetch apart.
+    remote
+        .fetch(&[refspecs[0].as_str()], Some(&mut fo), None)
+        .map_err(git("fetch the base branch"))?;
+    let mut fo = FetchOptions::new();
+    fo.remote_callbacks(callbacks(req.token));
+    let _ = remote.fetch(&[refspecs[1].as_str()], Some(&mut fo), None);
+    let has_remote_branch = remote_has_branch(&repo, req.remote, req.branch, req.token)?;
+
+    let base = repo
+        .find_reference(&base_ref)
+        .or_else(|_| repo.find_reference(&format!("refs/heads/{}", req.base)))
+        .map_err(|_| GitError::NoBase(req.base.to_string()))?
+        .peel_to_commit()
+        .map_err(git("read the base commit"))?;
+
+    // Whose commits are on the branch already?
+    let existing = if has_remote_branch {
+        repo.find_reference(&branch_ref)
+            .ok()
+            .and_then(|r| r.peel_to_commit().ok())
+    } else {
+        None
+    };
+    if let Some(head) = &existing {
+        let foreign = foreign_commits(&repo, head.id(), base.id(), &req.identity.email)?;
+        if let Some((id, who)) = foreign.first() {
+            return Ok(BranchOutcome {
+                branch: req.branch.to_string(),
+                operation: BranchOperation::Skipped,
+                commit: head.id().to_string(),
+                base_commit: base.id().to_string(),
+                reason: Some(format!(
+                    "the branch has {} commit(s) not made by retrain (e.g. {} by {who}); they are left as they are",
+                    foreign.len(),
+                    &id.to_string()[..8]
+                )),
+            });
+        }
+    }
+
+    // The tree: the base's plus the proposal's files.
+    let base_tree = base.tree().map_err(git("read the base tree"))?;
+    let mut update = TreeUpdateBuilder::new();
+    for (path, bytes) in req.files {
+        let blob = repo.blob(bytes).map_err(git("write a blob"))?;
+        update.upsert(path.as_str(), blob, FileMode::Blob);
+    }
+    let tree_id = update
+        .create_updated(&repo, &base_tree)
+        .map_err(git("build the tree"))?;
+    if let Some(head) = &existing {
+        if head.tree_id() == tree_id {
+            return Ok(BranchOutcome {
+                branch: req.branch.to_string(),
+                operation: BranchOperation::Unchanged,
+                commit: head.id().to_string(),
+                base_commit: base.id().to_string(),
+                reason: None,
+            });
+        }
+    }
+    let tree = repo.find_tree(tree_id).map_err(git("read the tree"))?;
+    let sig =
+        Signature::now(&req.identity.name, &req.identity.email).map_err(git("the bot identity"))?;
+    let commit = repo
+        .commit(None, &sig, &sig, req.message, &tree, &[&base])
+        .map_err(git("commit"))?;
+
+    // Push through a private ref (libgit2 pushes references, not bare ids).
+    let local = format!("refs/retrain/{}", req.branch);
+    repo.reference(&local, commit, true, "retrain: proposal")
+        .map_err(git("create a ref"))?;
+    let rejected = std::cell::RefCell::new(None::<String>);
+    {
+        let mut cb = callbacks(req.token);
+        cb.push_update_reference(|_name, status| {
+            if let Some(msg) = status {
+                *rejected.borrow_mut() = Some(msg.to_string());
+            }
+            Ok(())
+        });
+        let mut po = PushOptions::new();
+        po.remote_callbacks(cb);
+        // Force: the branch holds only retrain's commits (checked above), so it may be
+        // rewritten onto the current base.
+        let spec = format!("+{local}:refs/heads/{}", req.branch);
+        remote
+            .push(&[spec.as_str()], Some(&mut po))
+            .map_err(|e| GitError::Rejected {
+                branch: req.branch.to_string(),
+                message: e.message().to_string(),
+            })?;
+    }
+    if let Some(message) = rejected.into_inner() {
+        return Err(GitError::Rejected {
+            branch: req.branch.to_string(),
+            message,
+        });
+    }
+    Ok(BranchOutcome {
+        branch: req.branch.to_string(),
+        operation: if existing.is_some() {
+            BranchOperation::Updated
+        } else {
+            BranchOperation::Created
+        },
+        commit: commit.to_string(),
+        base_commit: base.id().to_string(),
+        reason: None,
+    })
+}
+
+fn remote_has_branch(
+    repo: &Repository,
+    remote: &str,
+    branch: &str,
+    token: Option<&Token>,
+) -> Result<bool, GitError> {
+    let mut r = repo.find_remote(remote).map_err(git("find the remote"))?;
+    let conn = r
+        .connect_auth(git2::Direction::Fetch, Some(callbacks(token)), None)
+        .map_err(git("connect to the remote"))?;
+    let want = format!("refs/heads/{branch}");
+    let found = conn
+        .list()
+        .map_err(git("list remote branches"))?
+        .iter()
+        .any(|h| h.name() == want);
+    Ok(found)
+}
+
+/// Commits reachable from `head` but not from `base` whose author or committer is not `bot_email`.
+fn foreign_commits(
+    repo: &Repository,
+    head: Oid,
+    base: Oid,
+    bot_email: &str,
+) -> Result<Vec<(Oid, String)>, GitError> {
+    let mut walk = repo.revwalk().map_err(git("walk the branch"))?;
+    walk.push(head).map_err(git("walk the branch"))?;
+    let _ = walk.hide(base);
+    let mut out = Vec::new();
+    for id in walk {
+        let id = id.map_err(git("walk the branch"))?;
+        let c = repo.find_commit(id).map_err(git("read a commit"))?;
+        for who in [c.author(), c.committer()] {
+            let email = who.email().unwrap_or_default().to_string();
+            if email != bot_email {
+                out.push((id, format!("{} <{email}>", who.name().unwrap_or_default())));
+                break;
+            }
+        }
+    }
+    Ok(out)
+}

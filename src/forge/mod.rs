@@ -1,0 +1,4 @@
+//! Side effects on git and GitHub. Everything before this module is a function of its
+//! inputs; this is where branches are pushed and pull requests opened.
+
+pub mod git;

@@ -1,0 +1,240 @@
+//! Publishing the proposal's branch to a real (bare, on-disk) remote with libgit2.
+
+use std::path::Path;
+use std::process::Command;
+
+use retrain::forge::git::{publish_branch, BranchOperation, BranchRequest, GitError, Identity};
+
+fn sh(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A bare remote with `main`, and a clone of it (the user's repository).
+fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let origin = root.path().join("origin.git");
+    let work = root.path().join("work");
+    sh(
+        root.path(),
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            origin.to_str().unwrap(),
+        ],
+    );
+    sh(
+        root.path(),
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(work.join("retrain.yaml"), "version: 1\n").unwrap();
+    sh(&work, &["checkout", "-q", "-b", "main"]);
+    sh(&work, &["add", "."]);
+    sh(&work, &["commit", "-q", "-m", "init"]);
+    sh(&work, &["push", "-q", "origin", "main"]);
+    (root, origin, work)
+}
+
+fn request<'a>(files: &'a [(String, Vec<u8>)], identity: &'a Identity) -> BranchRequest<'a> {
+    BranchRequest {
+        remote: "origin",
+        base: "main",
+        branch: "retrain/m/abcdef123456",
+        files,
+        message: "retrain: m v1",
+        identity,
+        token: None,
+    }
+}
+
+#[test]
+fn creates_then_leaves_unchanged_then_updates() {
+    let (_root, origin, work) = setup();
+    let id = Identity::default();
+    let files = vec![(
+        "models/m/registry.yaml".to_string(),
+        b"format: 1\n".to_vec(),
+    )];
+    let first = publish_branch(&work, &request(&files, &id)).unwrap();
+    assert_eq!(first.operation, BranchOperation::Created);
+    // the remote has the branch, the file and the bot as author; main is untouched
+    assert_eq!(
+        sh(
+            &origin,
+            &["show", "retrain/m/abcdef123456:models/m/registry.yaml"]
+        ),
+        "format: 1"
+    );
+    assert_eq!(
+        sh(
+            &origin,
+            &["log", "-1", "--format=%an <%ae>", "retrain/m/abcdef123456"]
+        ),
+        "retrain[bot] <retrain[bot]@users.noreply.github.com>"
+    );
+    assert_eq!(
+        sh(&origin, &["show", "retrain/m/abcdef123456:retrain.yaml"]),
+        "version: 1"
+    );
+    assert_eq!(sh(&origin, &["rev-list", "--count", "main"]), "1");
+    // the user's working tree is not touched
+    assert!(!work.join("models").exists());
+
+    let again = publish_branch(&work, &request(&files, &id)).unwrap();
+    assert_eq!(again.operation, BranchOperation::Unchanged);
+    assert_eq!(again.commit, first.commit);
+
+    let changed = vec![(
+        "models/m/registry.yaml".to_string(),
+        b"format: 1\nmodel: m\n".to_vec(),
+    )];
+    let updated = publish_branch(&work, &request(&changed, &id)).unwrap();
+    assert_eq!(updated.operation, BranchOperation::Updated);
+    assert_eq!(
+        sh(&origin, &["rev-list", "--count", "retrain/m/abcdef123456"]),
+        "2",
+        "one proposal commit on the base"
+    );
+}
+
+#[test]
+fn a_human_commit_on_the_branch_is_never_overwritten() {
+    let (root, origin, work) = setup();
+    let id = Identity::default();
+    let files = vec![(
+        "models/m/registry.yaml".to_string(),
+        b"format: 1\n".to_vec(),
+    )];
+    publish_branch(&work, &request(&files, &id)).unwrap();
+    // A reviewer edits the model card on the branch.
+    let other = root.path().join("other");
+    sh(
+        root.path(),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            "retrain/m/abcdef123456",
+            origin.to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(other.join("NOTE.md"), "careful\n").unwrap();
+    sh(&other, &["add", "."]);
+    sh(&other, &["commit", "-q", "-m", "reviewer note"]);
+    sh(&other, &["push", "-q", "origin", "retrain/m/abcdef123456"]);
+    let human = sh(&origin, &["rev-parse", "retrain/m/abcdef123456"]);
+
+    let changed = vec![(
+        "models/m/registry.yaml".to_string(),
+        b"format: 1\nmodel: m\n".to_vec(),
+    )];
+    let outcome = publish_branch(&work, &request(&changed, &id)).unwrap();
+    assert_eq!(outcome.operation, BranchOperation::Skipped);
+    assert!(outcome.reason.unwrap().contains("Ada <ada@example.com>"));
+    assert_eq!(
+        sh(&origin, &["rev-parse", "retrain/m/abcdef123456"]),
+        human,
+        "the human commit is still the head"
+    );
+}
+
+/// `git daemon` serving the remote over git:// (hooks run there, unlike local pushes).
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(root: &Path) -> (Daemon, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Run git-daemon itself (not `git daemon`, which would leave it orphaned on kill).
+    let exec_path = sh(root, &["--exec-path"]);
+    let child = Command::new(Path::new(&exec_path).join("git-daemon"))
+        .args([
+            "--reuseaddr",
+            "--export-all",
+            "--enable=receive-pack",
+            "--listen=127.0.0.1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .arg(format!("--port={port}"))
+        .arg(format!("--base-path={}", root.display()))
+        .arg(root)
+        .spawn()
+        .expect("git daemon starts");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (Daemon(child), format!("git://127.0.0.1:{port}/origin.git"))
+}
+
+#[test]
+fn a_rejected_push_is_an_error_and_changes_nothing() {
+    let (root, origin, work) = setup();
+    let hook = origin.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'branch protection: retrain/* is read-only' >&2\nexit 1\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (_daemon, url) = serve(root.path());
+    sh(&work, &["remote", "set-url", "origin", &url]);
+    let id = Identity::default();
+    let files = vec![("a.txt".to_string(), b"x".to_vec())];
+    let err = publish_branch(&work, &request(&files, &id)).unwrap_err();
+    assert!(matches!(err, GitError::Rejected { .. }), "{err}");
+    assert!(sh(&origin, &["branch", "--list", "retrain/*"]).is_empty());
+    // Without the hook, the same push over git:// goes through.
+    std::fs::remove_file(&hook).unwrap();
+    let ok = publish_branch(&work, &request(&files, &id)).unwrap();
+    assert_eq!(ok.operation, BranchOperation::Created);
+}
+
+#[test]
+fn a_missing_base_branch_is_named() {
+    let (_root, _origin, work) = setup();
+    let id = Identity::default();
+    let files = vec![("a.txt".to_string(), b"x".to_vec())];
+    let mut req = request(&files, &id);
+    req.base = "develop";
+    let err = publish_branch(&work, &req).unwrap_err();
+    assert!(err.to_string().contains("`develop`"), "{err}");
+}
