@@ -543,3 +543,85 @@ fn warm_start_continues_from_the_champion() {
         "same concept, same quality: {c} vs {h}"
     );
 }
+
+#[test]
+fn dynamic_window_picks_the_recent_concept_and_records_every_candidate() {
+    let repo = Repo::new();
+    // 6000 rows of the old concept, then 3000 of the new one.
+    retrain::data::synth::write(
+        &spec(6000, 1, 0.02, vec![]),
+        &repo.path().join("data"),
+        "a",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    let mut late = spec(3000, 2, 0.02, vec!["concept@0".parse().unwrap()]);
+    late.start += 6000 * 3600;
+    retrain::data::synth::write(
+        &late,
+        &repo.path().join("data"),
+        "b",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    repo.config(&config(
+        "    training: { window: { kind: dynamic, candidates: [all, 1500, 30d] } }\n",
+    ));
+    let run = run_lib(repo.path(), true);
+    let t = run.training.as_ref().unwrap();
+    assert_eq!(t.windows.len(), 3, "{:?}", t.windows);
+    assert!(t.windows.iter().all(|w| w.score.is_some()));
+    let chosen: Vec<&str> = t
+        .windows
+        .iter()
+        .filter(|w| w.chosen)
+        .map(|w| w.window.as_str())
+        .collect();
+    assert_eq!(chosen.len(), 1);
+    assert_ne!(
+        chosen[0], "all",
+        "the mixed-concept window loses: {:?}",
+        t.windows
+    );
+    assert!(metric(&run, "candidate", "accuracy") > 0.9);
+}
+
+#[test]
+fn slice_gates_check_every_slice_value() {
+    let repo = Repo::new();
+    repo.generate(
+        &spec(3000, 1, 0.0, vec![]),
+        "data",
+        1,
+        OutputFormat::Parquet,
+    );
+    repo.config(
+        "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/*.parquet }\n    evaluation:\n      intervals: { resamples: 20 }\n      slices: [cat_01]\n      gates:\n        - { metric: accuracy, min: 0.8, slice: cat_01 }\n        - { metric: accuracy, min: 0.999, slice: cat_01 }\n",
+    );
+    let run = run_lib(repo.path(), false);
+    let gate = run.gate.as_ref().unwrap();
+    let e = run.evaluation.as_ref().unwrap();
+    let values = e.slices["cat_01"].len();
+    assert_eq!(values, 5, "{:?}", e.slices.keys());
+    assert_eq!(
+        gate.checks.len(),
+        2 * values,
+        "one check per slice value and gate"
+    );
+    assert!(gate
+        .checks
+        .iter()
+        .all(|c| c.slice.as_deref().is_some_and(|s| s.starts_with("cat_01="))));
+    assert!(gate
+        .checks
+        .iter()
+        .filter(|c| c.threshold == 0.8)
+        .all(|c| c.passed));
+    assert!(
+        !gate.blessed,
+        "the 0.999 bar fails on some slice: {:?}",
+        gate.checks
+    );
+}
