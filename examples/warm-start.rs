@@ -34,7 +34,12 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let repo = tempfile::tempdir()?;
-    let name = a.data.file_name().and_then(|n| n.to_str()).unwrap_or("data.parquet").to_string();
+    let name = a
+        .data
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("data.parquet")
+        .to_string();
     std::fs::create_dir_all(repo.path().join("data"))?;
     std::fs::copy(&a.data, repo.path().join("data").join(&name))?;
     let yaml = |warm: bool| {
@@ -53,14 +58,35 @@ fn main() -> anyhow::Result<()> {
     let split = retrain::train::split(model, &table);
     let now = chrono::Utc::now();
     let k = (split.pool.len() as f64 * a.champion_fraction) as usize;
-    let champion = retrain::train::train(repo.path(), model, &table, &split.pool[..k], &snap.id, None, now)?;
+    let champion = retrain::train::train(
+        repo.path(),
+        model,
+        &table,
+        &split.pool[..k],
+        &snap.id,
+        None,
+        now,
+    )?;
     let score = |c: &retrain::train::Candidate| -> anyhow::Result<f64> {
-        let p = c.artifact.predict_table(repo.path(), &table, &split.holdout).map_err(anyhow::Error::msg)?;
+        let p = c
+            .artifact
+            .predict_table(repo.path(), &table, &split.holdout)
+            .map_err(anyhow::Error::msg)?;
         let truth = retrain::train::truth_of(&table, &split.holdout);
-        Ok(Prepared::new(truth.view(), &p).metric(retrain::config::Metric::Accuracy, None).unwrap_or(f64::NAN))
+        Ok(Prepared::new(truth.view(), &p)
+            .metric(retrain::config::Metric::Accuracy, None)
+            .unwrap_or(f64::NAN))
     };
     let cold = retrain::train::train(repo.path(), model, &table, &split.pool, &snap.id, None, now)?;
-    let warm = retrain::train::train(repo.path(), &warm_cfg.models[0], &table, &split.pool, &snap.id, Some(&champion.artifact), now)?;
+    let warm = retrain::train::train(
+        repo.path(),
+        &warm_cfg.models[0],
+        &table,
+        &split.pool,
+        &snap.id,
+        Some(&champion.artifact),
+        now,
+    )?;
     println!(
         "{}",
         serde_json::json!({
