@@ -155,13 +155,7 @@ fn accumulate(acc: &mut Acc, series: &Series) -> PolarsResult<()> {
     match acc {
         Acc::Numeric { values, nulls } => {
             *nulls += series.null_count() as u64;
-            let ca = series.f64()?;
-            for arr in ca.downcast_iter() {
-                match arr.validity() {
-                    None => values.extend_from_slice(arr.values().as_slice()),
-                    Some(_) => values.extend(arr.iter().flatten().copied()),
-                }
-            }
+            data::extend_non_null(values, series)?;
         }
         Acc::Categorical { counts, nulls } => {
             *nulls += series.null_count() as u64;

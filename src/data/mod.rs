@@ -312,6 +312,18 @@ impl DataFile {
     }
 }
 
+/// Appends the non-null values of a Float64 column to `values` (one copy per chunk
+/// when the chunk has no nulls).
+pub fn extend_non_null(values: &mut Vec<f64>, series: &Series) -> PolarsResult<()> {
+    for arr in series.f64()?.downcast_iter() {
+        match arr.validity() {
+            None => values.extend_from_slice(arr.values().as_slice()),
+            Some(_) => values.extend(arr.iter().flatten().copied()),
+        }
+    }
+    Ok(())
+}
+
 /// The logical kind of a polars dtype; `None` for types retrain cannot use.
 pub fn kind_of(dtype: &DataType) -> Option<ColumnKind> {
     if dtype.is_primitive_numeric() {

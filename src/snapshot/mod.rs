@@ -493,14 +493,8 @@ fn profile_series(series: &Series, kind: ColumnKind) -> PolarsResult<Part> {
     let nulls = series.null_count() as u64;
     Ok(match kind {
         ColumnKind::Numeric => {
-            let ca = series.f64()?;
-            let mut values = Vec::with_capacity(ca.len() - ca.null_count());
-            for arr in ca.downcast_iter() {
-                match arr.validity() {
-                    None => values.extend_from_slice(arr.values().as_slice()),
-                    Some(_) => values.extend(arr.iter().flatten().copied()),
-                }
-            }
+            let mut values = Vec::with_capacity(series.len() - series.null_count());
+            data::extend_non_null(&mut values, series)?;
             Part::Numeric(NumericPart::from_values(values, nulls))
         }
         ColumnKind::Categorical => {
