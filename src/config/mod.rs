@@ -118,7 +118,11 @@ pub enum DataSource {
         pattern: String,
         format: DataFormat,
     },
-    Dvc(String),
+    /// A `.dvc` file; its outputs are read from the working tree.
+    Dvc {
+        file: String,
+        format: DataFormat,
+    },
     Url(String),
 }
 
@@ -126,7 +130,7 @@ impl fmt::Display for DataSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DataSource::Files { pattern, .. } => f.write_str(pattern),
-            DataSource::Dvc(p) => write!(f, "dvc:{p}"),
+            DataSource::Dvc { file, .. } => write!(f, "dvc:{file}"),
             DataSource::Url(u) => f.write_str(u),
         }
     }

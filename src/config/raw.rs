@@ -109,7 +109,7 @@ pub struct RawData {
     /// File or glob of partitions relative to the repository root, e.g. `data/2024-*.parquet`.
     #[serde(default)]
     pub path: Option<String>,
-    /// A DVC-tracked file (`data/x.dvc`). Not supported yet.
+    /// A `.dvc` file (`data/x.dvc`); its outputs must be checked out (`dvc pull`).
     #[serde(default)]
     pub dvc: Option<String>,
     /// An HTTP(S) URL. Not supported yet.

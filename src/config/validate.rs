@@ -283,7 +283,10 @@ fn validate_data(cx: &Ctx, base: &[Seg], d: RawData) -> Result<DataSource, Confi
     }
     if let Some(dvc) = d.dvc {
         check_relative(&dvc).map_err(|e| cx.err(&key(base, &["data", "dvc"]), e, None))?;
-        return Ok(DataSource::Dvc(dvc));
+        return Ok(DataSource::Dvc {
+            file: dvc,
+            format: d.format,
+        });
     }
     let url = d.url.unwrap_or_default();
     if !(url.starts_with("https://") || url.starts_with("http://")) {

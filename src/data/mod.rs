@@ -96,19 +96,81 @@ impl DataError {
 
 /// The files of a source, sorted by relative path.
 pub fn resolve(repo: &Path, source: &DataSource) -> Result<Vec<DataFile>, DataError> {
-    let (pattern, format) = match source {
-        DataSource::Files { pattern, format } => (pattern, *format),
-        DataSource::Dvc(_) => {
-            return Err(DataError::Unsupported {
-                source_kind: "dvc".into(),
-            })
+    match source {
+        DataSource::Files { pattern, format } => resolve_pattern(repo, pattern, *format),
+        DataSource::Dvc { file, format } => {
+            let mut files = Vec::new();
+            for pattern in dvc_outputs(repo, file)? {
+                files.extend(resolve_pattern(repo, &pattern, *format)?);
+            }
+            files.sort_by(|a, b| a.rel.cmp(&b.rel));
+            files.dedup_by(|a, b| a.rel == b.rel);
+            Ok(files)
         }
-        DataSource::Url(_) => {
-            return Err(DataError::Unsupported {
-                source_kind: "url".into(),
-            })
-        }
+        DataSource::Url(_) => Err(DataError::Unsupported {
+            source_kind: "url".into(),
+        }),
+    }
+}
+
+/// The outputs a `.dvc` file tracks, as patterns relative to the repository root
+/// (a tracked directory becomes `dir/**/*`). The data itself must be checked out
+/// (`dvc pull`); retrain hashes the files, it does not read DVC's cache.
+fn dvc_outputs(repo: &Path, dvc_file: &str) -> Result<Vec<String>, DataError> {
+    #[derive(serde::Deserialize)]
+    struct DvcFile {
+        outs: Vec<DvcOut>,
+    }
+    #[derive(serde::Deserialize)]
+    struct DvcOut {
+        path: String,
+        #[serde(default)]
+        md5: Option<String>,
+    }
+    let read_err = |message: String| DataError::Read {
+        path: dvc_file.to_string(),
+        message,
     };
+    let text = std::fs::read_to_string(repo.join(dvc_file))
+        .map_err(|e| read_err(format!("cannot read the .dvc file: {e}")))?;
+    let parsed: DvcFile =
+        serde_yaml::from_str(&text).map_err(|e| read_err(format!("not a .dvc file: {e}")))?;
+    let dir = Path::new(dvc_file)
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for o in parsed.outs {
+        let rel = if dir.is_empty() {
+            o.path.clone()
+        } else {
+            format!("{dir}/{}", o.path)
+        };
+        crate::config::check_path_inside(&rel).map_err(|_| DataError::OutsideRepo {
+            path: rel.clone(),
+            root: repo.to_path_buf(),
+        })?;
+        let full = repo.join(&rel);
+        let is_dir = o.md5.as_deref().is_some_and(|m| m.ends_with(".dir")) || full.is_dir();
+        if !full.exists() {
+            return Err(read_err(format!(
+                "`{rel}` is tracked by DVC but not checked out; run `dvc pull` first"
+            )));
+        }
+        out.push(if is_dir {
+            format!("{}/**/*", rel.trim_end_matches('/'))
+        } else {
+            rel
+        });
+    }
+    Ok(out)
+}
+
+fn resolve_pattern(
+    repo: &Path,
+    pattern: &String,
+    format: DataFormat,
+) -> Result<Vec<DataFile>, DataError> {
     let root = repo.canonicalize().map_err(|e| DataError::Read {
         path: repo.display().to_string(),
         message: format!("cannot open the repository directory: {e}"),

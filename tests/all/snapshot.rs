@@ -387,3 +387,40 @@ fn corrupt_manifest_is_reported_with_a_way_out() {
         run.stderr
     );
 }
+
+#[test]
+fn dvc_tracked_files_and_directories() {
+    let repo = Repo::new();
+    repo.write("data/elec.csv", "x,label\n1,0\n2,1\n3,0\n");
+    repo.write("data/elec.csv.dvc", "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 22\n  hash: md5\n  path: elec.csv\n");
+    repo.config("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { dvc: data/elec.csv.dvc }\n");
+    let v = repo.run(&["snapshot", "--output", "json"]).json();
+    assert_eq!(v["rows"], 3, "{v}");
+    // a tracked directory of partitions
+    repo.write("parts/a.csv", "x,label\n1,0\n");
+    repo.write("parts/more/b.csv", "x,label\n2,1\n");
+    repo.write(
+        "parts.dvc",
+        "outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: parts\n",
+    );
+    repo.config("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { dvc: parts.dvc }\n");
+    let v = repo.run(&["snapshot", "--output", "json"]).json();
+    assert_eq!(
+        (v["rows"].as_u64(), v["files"].as_u64()),
+        (Some(2), Some(2)),
+        "{v}"
+    );
+    // not pulled yet
+    repo.write(
+        "gone.dvc",
+        "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: missing.parquet\n",
+    );
+    repo.config("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { dvc: gone.dvc }\n");
+    let run = repo.run(&["snapshot"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("run `dvc pull` first"),
+        "{}",
+        run.stderr
+    );
+}
