@@ -22,6 +22,11 @@ impl Token {
     pub fn new(token: String) -> Self {
         Self(token)
     }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Token {

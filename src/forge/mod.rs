@@ -2,3 +2,4 @@
 //! inputs; this is where branches are pushed and pull requests opened.
 
 pub mod git;
+pub mod github;

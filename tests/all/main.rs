@@ -8,5 +8,6 @@ mod config_errors;
 mod documents;
 mod drift;
 mod git;
+mod github;
 mod snapshot;
 mod train;

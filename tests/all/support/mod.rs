@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod github;
+pub mod openapi;
+
 use retrain::data::synth::{self, OutputFormat, Spec};
 
 pub struct Repo {

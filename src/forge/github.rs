@@ -1,0 +1,379 @@
+//! The GitHub REST API, through octocrab's HTTP client: pull requests, labels,
+//! reviewers, comments, check runs. Requests go to a configurable base URL (GitHub
+//! Enterprise, tests). Every error names the method, the endpoint, the status and
+//! GitHub's message; a 403 says which token permission is likely missing; 5xx, 429
+//! and secondary rate limits are retried with backoff, honouring `Retry-After`.
+
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::git::Token;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    #[error("GitHub {method} {endpoint}: {status} {message}")]
+    Http {
+        method: String,
+        endpoint: String,
+        status: u16,
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("GitHub {method} {endpoint}: {message}")]
+    Transport {
+        method: String,
+        endpoint: String,
+        message: String,
+    },
+    #[error("GitHub {endpoint}: unexpected response: {message}")]
+    Decode { endpoint: String, message: String },
+    #[error("GitHub client: {0}")]
+    Setup(String),
+}
+
+impl GitHubError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            GitHubError::Http { hint, .. } => hint.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// Where and as whom to talk to GitHub.
+#[derive(Debug, Clone)]
+pub struct GitHubConfig {
+    /// `https://api.github.com`, or `GITHUB_API_URL`.
+    pub api_url: String,
+    /// `owner/repo`, or `GITHUB_REPOSITORY`.
+    pub repository: String,
+    pub token: Token,
+    /// Attempts per request (first try included).
+    pub attempts: u32,
+    /// Longest wait between attempts.
+    pub max_backoff: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PullRequest {
+    pub number: u64,
+    pub html_url: String,
+    pub state: String,
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub draft: Option<bool>,
+    pub head: BranchRef,
+    #[serde(default)]
+    pub merged_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct BranchRef {
+    #[serde(rename = "ref")]
+    pub name: String,
+    pub sha: String,
+}
+
+pub struct GitHub {
+    client: octocrab::Octocrab,
+    api: String,
+    owner: String,
+    repo: String,
+    attempts: u32,
+    max_backoff: Duration,
+}
+
+/// Which permission a 403 on an endpoint most likely lacks.
+fn permission_hint(endpoint: &str) -> String {
+    let perm = if endpoint.contains("/check-runs") {
+        "checks: write"
+    } else if endpoint.contains("/pulls") || endpoint.contains("/requested_reviewers") {
+        "pull-requests: write"
+    } else if endpoint.contains("/issues") {
+        "issues: write (labels and comments on pull requests need pull-requests: write)"
+    } else if endpoint.contains("/releases") || endpoint.contains("/git/") {
+        "contents: write"
+    } else {
+        "the permission this endpoint needs"
+    };
+    format!("the token lacks {perm}; in a workflow set `permissions:` accordingly, or use a GitHub App token")
+}
+
+impl GitHub {
+    pub fn new(cfg: &GitHubConfig) -> Result<Self, GitHubError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (owner, repo) = cfg
+            .repository
+            .split_once('/')
+            .filter(|(o, r)| !o.is_empty() && !r.is_empty() && !r.contains('/'))
+            .ok_or_else(|| {
+                GitHubError::Setup(format!(
+                    "repository `{}` must be `owner/repo`",
+                    cfg.repository
+                ))
+            })?;
+        let client = octocrab::Octocrab::builder()
+            .base_uri(cfg.api_url.as_str())
+            .map_err(|e| GitHubError::Setup(format!("API URL `{}`: {e}", cfg.api_url)))?
+            .personal_token(cfg.token.expose().to_string())
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .build()
+            .map_err(|e| GitHubError::Setup(e.to_string()))?;
+        Ok(Self {
+            client,
+            api: cfg.api_url.trim_end_matches('/').to_string(),
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+            attempts: cfg.attempts.max(1),
+            max_backoff: cfg.max_backoff,
+        })
+    }
+
+    fn repo_path(&self, rest: &str) -> String {
+        format!("/repos/{}/{}{rest}", self.owner, self.repo)
+    }
+
+    /// Sends a request with retries; returns the JSON body (`null` for 204).
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, GitHubError> {
+        let uri = format!("{}{path}", self.api);
+        let endpoint = path.split('?').next().unwrap_or(path).to_string();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let sent = match method {
+                Method::GET => self.client._get(uri.as_str()).await,
+                Method::POST => self.client._post(uri.as_str(), body).await,
+                Method::PATCH => self.client._patch(uri.as_str(), body).await,
+                Method::PUT => self.client._put(uri.as_str(), body).await,
+                _ => self.client._delete(uri.as_str(), body).await,
+            };
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    if attempt < self.attempts {
+                        tokio::time::sleep(self.backoff(attempt, None)).await;
+                        continue;
+                    }
+                    return Err(GitHubError::Transport {
+                        method: method.to_string(),
+                        endpoint,
+                        message: e.to_string(),
+                    });
+                }
+            };
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let bytes = match response.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(e) => {
+                    if attempt < self.attempts {
+                        tokio::time::sleep(self.backoff(attempt, None)).await;
+                        continue;
+                    }
+                    return Err(GitHubError::Transport {
+                        method: method.to_string(),
+                        endpoint,
+                        message: format!("reading the response: {e}"),
+                    });
+                }
+            };
+            let value: Value = if bytes.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            };
+            if status.is_success() {
+                return Ok(value);
+            }
+            let message = value
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| value.to_string());
+            let secondary = status == StatusCode::FORBIDDEN
+                && message.to_ascii_lowercase().contains("rate limit");
+            let retryable =
+                status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || secondary;
+            if retryable && attempt < self.attempts {
+                tracing::warn!(%status, endpoint = %endpoint, attempt, "GitHub asked to retry");
+                tokio::time::sleep(self.backoff(attempt, retry_after)).await;
+                continue;
+            }
+            let hint = match status {
+                StatusCode::FORBIDDEN if !secondary => Some(permission_hint(&endpoint)),
+                StatusCode::UNAUTHORIZED => Some("the token is missing, expired or revoked".into()),
+                StatusCode::NOT_FOUND => Some(format!(
+                    "check the repository `{}/{}` and that the token can see it",
+                    self.owner, self.repo
+                )),
+                _ if retryable => Some(format!("gave up after {attempt} attempts")),
+                _ => None,
+            };
+            return Err(GitHubError::Http {
+                method: method.to_string(),
+                endpoint,
+                status: status.as_u16(),
+                message,
+                hint,
+            });
+        }
+    }
+
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(10)));
+        retry_after.unwrap_or(exp).min(self.max_backoff)
+    }
+
+    fn decode<T: for<'de> Deserialize<'de>>(endpoint: &str, v: Value) -> Result<T, GitHubError> {
+        serde_json::from_value(v).map_err(|e| GitHubError::Decode {
+            endpoint: endpoint.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The pull request whose head is `branch` (open or closed, newest first).
+    pub async fn find_pull_request(
+        &self,
+        branch: &str,
+    ) -> Result<Option<PullRequest>, GitHubError> {
+        let path = self.repo_path(&format!(
+            "/pulls?state=all&head={}:{}",
+            self.owner,
+            urlencode(branch)
+        ));
+        let list: Vec<PullRequest> =
+            Self::decode(&path, self.request(Method::GET, &path, None).await?)?;
+        Ok(list.into_iter().max_by_key(|p| p.number))
+    }
+
+    /// Open pull requests, all heads.
+    pub async fn open_pull_requests(&self) -> Result<Vec<PullRequest>, GitHubError> {
+        let path = self.repo_path("/pulls?state=open&per_page=100");
+        Self::decode(&path, self.request(Method::GET, &path, None).await?)
+    }
+
+    pub async fn create_pull_request(
+        &self,
+        title: &str,
+        body: &str,
+        head: &str,
+        base: &str,
+        draft: bool,
+    ) -> Result<PullRequest, GitHubError> {
+        let path = self.repo_path("/pulls");
+        let v = self
+            .request(Method::POST, &path, Some(&json!({ "title": title, "body": body, "head": head, "base": base, "draft": draft })))
+            .await?;
+        Self::decode(&path, v)
+    }
+
+    pub async fn update_pull_request(
+        &self,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, GitHubError> {
+        let path = self.repo_path(&format!("/pulls/{number}"));
+        let v = self
+            .request(
+                Method::PATCH,
+                &path,
+                Some(&json!({ "title": title, "body": body })),
+            )
+            .await?;
+        Self::decode(&path, v)
+    }
+
+    pub async fn close_pull_request(&self, number: u64) -> Result<(), GitHubError> {
+        let path = self.repo_path(&format!("/pulls/{number}"));
+        self.request(Method::PATCH, &path, Some(&json!({ "state": "closed" })))
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn add_labels(&self, number: u64, labels: &[String]) -> Result<(), GitHubError> {
+        if labels.is_empty() {
+            return Ok(());
+        }
+        let path = self.repo_path(&format!("/issues/{number}/labels"));
+        self.request(Method::POST, &path, Some(&json!({ "labels": labels })))
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn request_reviewers(
+        &self,
+        number: u64,
+        reviewers: &[String],
+    ) -> Result<(), GitHubError> {
+        if reviewers.is_empty() {
+            return Ok(());
+        }
+        let path = self.repo_path(&format!("/pulls/{number}/requested_reviewers"));
+        self.request(
+            Method::POST,
+            &path,
+            Some(&json!({ "reviewers": reviewers })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn comment(&self, number: u64, body: &str) -> Result<(), GitHubError> {
+        let path = self.repo_path(&format!("/issues/{number}/comments"));
+        self.request(Method::POST, &path, Some(&json!({ "body": body })))
+            .await
+            .map(|_| ())
+    }
+
+    /// A completed check run carrying the gate's verdict.
+    pub async fn check_run(
+        &self,
+        head_sha: &str,
+        name: &str,
+        success: bool,
+        title: &str,
+        summary: &str,
+    ) -> Result<(), GitHubError> {
+        let path = self.repo_path("/check-runs");
+        let body = json!({
+            "name": name,
+            "head_sha": head_sha,
+            "status": "completed",
+            "conclusion": if success { "success" } else { "failure" },
+            "output": { "title": title, "summary": summary },
+        });
+        self.request(Method::POST, &path, Some(&body))
+            .await
+            .map(|_| ())
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,154 @@
+//! The GitHub client against the test server, every exchange validated by prism
+//! against GitHub's OpenAPI description.
+
+use std::time::{Duration, Instant};
+
+use retrain::forge::git::Token;
+use retrain::forge::github::{GitHub, GitHubConfig, GitHubError};
+
+use crate::support::github::{Fault, GitHubServer};
+
+fn client(server: &GitHubServer) -> GitHub {
+    GitHub::new(&GitHubConfig {
+        api_url: server.url.clone(),
+        repository: GitHubServer::repository(),
+        token: Token::new("ghs_test".into()),
+        attempts: 4,
+        max_backoff: Duration::from_secs(2),
+    })
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_request_lifecycle_is_valid_against_the_openapi_description() {
+    let server = GitHubServer::start();
+    let gh = client(&server);
+    assert!(gh
+        .find_pull_request("retrain/m/abc")
+        .await
+        .unwrap()
+        .is_none());
+    let pr = gh
+        .create_pull_request("retrain: m v1", "body", "retrain/m/abc", "main", true)
+        .await
+        .unwrap();
+    assert_eq!(pr.number, 1);
+    assert_eq!(pr.draft, Some(true));
+    gh.add_labels(1, &["retrain".into(), "model".into()])
+        .await
+        .unwrap();
+    gh.request_reviewers(1, &["ada".into()]).await.unwrap();
+    gh.comment(1, "superseded").await.unwrap();
+    gh.check_run(
+        &pr.head.sha,
+        "retrain / m",
+        true,
+        "blessed",
+        "all gates passed",
+    )
+    .await
+    .unwrap();
+    let found = gh
+        .find_pull_request("retrain/m/abc")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.number, found.head.name.as_str()),
+        (1, "retrain/m/abc")
+    );
+    let updated = gh
+        .update_pull_request(1, "retrain: m v1 (updated)", "new body")
+        .await
+        .unwrap();
+    assert_eq!(updated.title, "retrain: m v1 (updated)");
+    gh.close_pull_request(1).await.unwrap();
+    let w = server.world.lock().unwrap();
+    assert_eq!(w.prs[0].labels, ["retrain", "model"]);
+    assert_eq!(w.prs[0].reviewers, ["ada"]);
+    assert_eq!(w.prs[0].state, "closed");
+    assert_eq!(w.check_runs[0]["conclusion"], "success");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_and_rate_limits_are_retried_honouring_retry_after() {
+    let server = GitHubServer::start();
+    let gh = client(&server);
+    {
+        let mut w = server.world.lock().unwrap();
+        w.faults
+            .push_back(("/pulls".into(), Fault::Status(502, None, "Bad Gateway")));
+        w.faults.push_back((
+            "/pulls".into(),
+            Fault::Status(429, Some(1), "API rate limit exceeded"),
+        ));
+        w.faults.push_back((
+            "/pulls".into(),
+            Fault::Status(403, Some(1), "You have exceeded a secondary rate limit"),
+        ));
+    }
+    let started = Instant::now();
+    let pr = gh
+        .create_pull_request("t", "b", "retrain/m/x", "main", false)
+        .await
+        .unwrap();
+    assert_eq!(pr.number, 1);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "Retry-After was honoured: {:?}",
+        started.elapsed()
+    );
+    let w = server.world.lock().unwrap();
+    assert_eq!(
+        w.requests
+            .iter()
+            .filter(|(m, p)| m == "POST" && p.ends_with("/pulls"))
+            .count(),
+        4
+    );
+    assert_eq!(w.prs.len(), 1, "exactly one pull request");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_name_the_endpoint_the_status_and_the_missing_permission() {
+    let server = GitHubServer::start();
+    let gh = client(&server);
+    server.world.lock().unwrap().faults.push_back((
+        "/check-runs".into(),
+        Fault::Status(403, None, "Resource not accessible by integration"),
+    ));
+    let err = gh
+        .check_run(
+            "1111111111111111111111111111111111111111",
+            "retrain",
+            true,
+            "t",
+            "s",
+        )
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "POST /repos/acme/models/check-runs: 403 Resource not accessible by integration"
+        ),
+        "{text}"
+    );
+    assert!(
+        err.hint().unwrap().contains("checks: write"),
+        "{:?}",
+        err.hint()
+    );
+    // GitHub's own validation error comes through
+    gh.create_pull_request("t", "b", "retrain/m/y", "main", false)
+        .await
+        .unwrap();
+    let dup = gh
+        .create_pull_request("t", "b", "retrain/m/y", "main", false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(dup, GitHubError::Http { status: 422, .. }),
+        "{dup}"
+    );
+}

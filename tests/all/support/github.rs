@@ -1,0 +1,416 @@
+//! A stateful GitHub API test server (pull requests, labels, reviewers, comments,
+//! check runs) behind prism, which validates every request and response against
+//! GitHub's official OpenAPI description. Faults can be queued per endpoint.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::openapi;
+
+#[derive(Debug, Clone)]
+pub struct Pr {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub head_sha: String,
+    pub base: String,
+    pub state: String,
+    pub draft: bool,
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+    pub comments: Vec<String>,
+    pub merged: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Fault {
+    Status(u16, Option<u64>, &'static str),
+}
+
+#[derive(Default)]
+pub struct World {
+    pub prs: Vec<Pr>,
+    pub check_runs: Vec<Value>,
+    /// (method, path) of every request that reached the server.
+    pub requests: Vec<(String, String)>,
+    /// Faults to answer instead, matched by path substring, first come first served.
+    pub faults: VecDeque<(String, Fault)>,
+}
+
+type Shared = Arc<Mutex<World>>;
+
+pub struct GitHubServer {
+    pub world: Shared,
+    /// The URL retrain talks to (prism, in front of the server).
+    pub url: String,
+    _prism: Child,
+}
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const OWNER: &str = "acme";
+const REPO: &str = "models";
+
+fn pr_json(pr: &Pr) -> Value {
+    let user = json!({ "login": "retrain[bot]", "id": 1, "type": "Bot" });
+    let repo = json!({ "name": REPO, "full_name": format!("{OWNER}/{REPO}"), "owner": user });
+    openapi::response(
+        "get",
+        "/repos/{owner}/{repo}/pulls/{pull_number}",
+        json!({
+            "number": pr.number,
+            "id": pr.number,
+            "title": pr.title,
+            "body": pr.body,
+            "state": pr.state,
+            "draft": pr.draft,
+            "html_url": format!("https://github.test/{OWNER}/{REPO}/pull/{}", pr.number),
+            "url": format!("https://api.github.test/repos/{OWNER}/{REPO}/pulls/{}", pr.number),
+            "head": { "ref": pr.head, "sha": pr.head_sha, "label": format!("{OWNER}:{}", pr.head), "repo": repo, "user": user },
+            "base": { "ref": pr.base, "sha": "0000000000000000000000000000000000000000", "label": format!("{OWNER}:{}", pr.base), "repo": repo, "user": user },
+            "merged": pr.merged,
+            "merged_at": if pr.merged { json!("2025-06-02T00:00:00Z") } else { Value::Null },
+            "user": user,
+            "labels": pr.labels.iter().map(|l| json!({ "name": l, "id": 1, "node_id": "L", "url": "https://github.test/l", "color": "ededed", "default": false, "description": "" })).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+fn pr_simple_json(pr: &Pr) -> Value {
+    let full = pr_json(pr);
+    let item_schema =
+        openapi::response_schema("get", "/repos/{owner}/{repo}/pulls")["items"].clone();
+    let mut v = openapi::minimal(&item_schema);
+    // the list returns "pull-request-simple": copy the fields it shares with the full object
+    if let (Value::Object(dst), Value::Object(src)) = (&mut v, full) {
+        for (k, val) in src {
+            if dst.contains_key(&k) || ["draft", "body", "merged_at"].contains(&k.as_str()) {
+                dst.insert(k, val);
+            }
+        }
+    }
+    v
+}
+
+fn fault(world: &Shared, method: &Method, uri: &Uri) -> Option<Response> {
+    let mut w = world.lock().unwrap();
+    w.requests
+        .push((method.to_string(), uri.path().to_string()));
+    let pos = w
+        .faults
+        .iter()
+        .position(|(p, _)| uri.path().contains(p.as_str()))?;
+    let (_, f) = w.faults.remove(pos)?;
+    let Fault::Status(code, retry, message) = f;
+    let mut headers = HeaderMap::new();
+    if let Some(s) = retry {
+        headers.insert("retry-after", s.to_string().parse().unwrap());
+    }
+    let body =
+        Json(json!({ "message": message, "documentation_url": "https://docs.github.com/rest" }));
+    Some((StatusCode::from_u16(code).unwrap(), headers, body).into_response())
+}
+
+async fn list_pulls(
+    State(w): State<Shared>,
+    method: Method,
+    uri: Uri,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let world = w.lock().unwrap();
+    let state = q.get("state").cloned().unwrap_or_else(|| "open".into());
+    let head = q.get("head").map(|h| {
+        h.split_once(':')
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_else(|| h.clone())
+    });
+    let list: Vec<Value> = world
+        .prs
+        .iter()
+        .filter(|p| state == "all" || p.state == state)
+        .filter(|p| head.as_ref().is_none_or(|h| &p.head == h))
+        .map(pr_simple_json)
+        .collect();
+    Json(Value::Array(list)).into_response()
+}
+
+async fn create_pull(State(w): State<Shared>, method: Method, uri: Uri, body: Bytes) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut world = w.lock().unwrap();
+    let head = b["head"].as_str().unwrap_or_default().to_string();
+    if world
+        .prs
+        .iter()
+        .any(|p| p.head == head && p.state == "open")
+    {
+        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "message": "Validation Failed", "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request", "errors": [{ "resource": "PullRequest", "code": "custom", "message": format!("A pull request already exists for {OWNER}:{head}.") }] }))).into_response();
+    }
+    let number = world.prs.len() as u64 + 1;
+    let pr = Pr {
+        number,
+        title: b["title"].as_str().unwrap_or_default().into(),
+        body: b["body"].as_str().unwrap_or_default().into(),
+        head,
+        head_sha: "1111111111111111111111111111111111111111".into(),
+        base: b["base"].as_str().unwrap_or_default().into(),
+        state: "open".into(),
+        draft: b["draft"].as_bool().unwrap_or(false),
+        labels: vec![],
+        reviewers: vec![],
+        comments: vec![],
+        merged: false,
+    };
+    let v = pr_json(&pr);
+    world.prs.push(pr);
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+async fn update_pull(
+    State(w): State<Shared>,
+    method: Method,
+    uri: Uri,
+    Path((_, _, n)): Path<(String, String, u64)>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut world = w.lock().unwrap();
+    let Some(pr) = world.prs.iter_mut().find(|p| p.number == n) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "Not Found" })),
+        )
+            .into_response();
+    };
+    if let Some(t) = b["title"].as_str() {
+        pr.title = t.into();
+    }
+    if let Some(t) = b["body"].as_str() {
+        pr.body = t.into();
+    }
+    if let Some(s) = b["state"].as_str() {
+        pr.state = s.into();
+    }
+    Json(pr_json(pr)).into_response()
+}
+
+async fn add_labels(
+    State(w): State<Shared>,
+    method: Method,
+    uri: Uri,
+    Path((_, _, n)): Path<(String, String, u64)>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut world = w.lock().unwrap();
+    let Some(pr) = world.prs.iter_mut().find(|p| p.number == n) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "Not Found" })),
+        )
+            .into_response();
+    };
+    for l in b["labels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if !pr.labels.iter().any(|x| x == l) {
+            pr.labels.push(l.into());
+        }
+    }
+    let labels: Vec<Value> = pr
+        .labels
+        .iter()
+        .map(|l| {
+            openapi::merge_into(
+                openapi::minimal(
+                    &openapi::response_schema(
+                        "post",
+                        "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+                    )["items"],
+                ),
+                json!({ "name": l }),
+            )
+        })
+        .collect();
+    Json(Value::Array(labels)).into_response()
+}
+
+async fn reviewers(
+    State(w): State<Shared>,
+    method: Method,
+    uri: Uri,
+    Path((_, _, n)): Path<(String, String, u64)>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut world = w.lock().unwrap();
+    let Some(pr) = world.prs.iter_mut().find(|p| p.number == n) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "Not Found" })),
+        )
+            .into_response();
+    };
+    pr.reviewers.extend(
+        b["reviewers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string),
+    );
+    let v = openapi::response(
+        "post",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+        pr_simple_json(pr),
+    );
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+async fn comment(
+    State(w): State<Shared>,
+    method: Method,
+    uri: Uri,
+    Path((_, _, n)): Path<(String, String, u64)>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut world = w.lock().unwrap();
+    let Some(pr) = world.prs.iter_mut().find(|p| p.number == n) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "Not Found" })),
+        )
+            .into_response();
+    };
+    let text = b["body"].as_str().unwrap_or_default().to_string();
+    pr.comments.push(text.clone());
+    let v = openapi::response(
+        "post",
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        json!({ "body": text }),
+    );
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+async fn check_run(State(w): State<Shared>, method: Method, uri: Uri, body: Bytes) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut world = w.lock().unwrap();
+    world.check_runs.push(b.clone());
+    let v = openapi::response(
+        "post",
+        "/repos/{owner}/{repo}/check-runs",
+        json!({ "name": b["name"], "head_sha": b["head_sha"], "status": "completed", "conclusion": b["conclusion"], "id": world.check_runs.len() }),
+    );
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+impl GitHubServer {
+    /// Starts the server and prism in front of it.
+    pub fn start() -> Self {
+        let world: Shared = Arc::default();
+        let app = Router::new()
+            .route("/repos/{o}/{r}/pulls", get(list_pulls).post(create_pull))
+            .route("/repos/{o}/{r}/pulls/{n}", patch(update_pull))
+            .route("/repos/{o}/{r}/issues/{n}/labels", post(add_labels))
+            .route(
+                "/repos/{o}/{r}/pulls/{n}/requested_reviewers",
+                post(reviewers),
+            )
+            .route("/repos/{o}/{r}/issues/{n}/comments", post(comment))
+            .route("/repos/{o}/{r}/check-runs", post(check_run))
+            .with_state(world.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/github");
+        let prism = std::process::Command::new(format!("{dir}/node_modules/.bin/prism"))
+            .args([
+                "proxy",
+                "--errors",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .arg(openapi::spec_path())
+            .arg(format!("http://{addr}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prism starts (npm ci in tests/github)");
+        let prism = Child(prism);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "prism did not start within 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Self {
+            world,
+            url: format!("http://127.0.0.1:{port}"),
+            _prism: prism,
+        }
+    }
+
+    pub fn repository() -> String {
+        format!("{OWNER}/{REPO}")
+    }
+}
