@@ -57,12 +57,21 @@ fn stable(text: &str) -> String {
                 .unwrap_or(l.len());
             l.replace_range(i..end, "[DIGEST]");
         }
-        if let Some(i) = l.find(" ms") {
-            let start = l[..i]
-                .rfind(|c: char| !c.is_ascii_digit())
-                .map(|s| s + 1)
-                .unwrap_or(0);
-            l.replace_range(start..i, "[N]");
+        // Durations vary, and so does the artifact's size (it records the fit time).
+        for unit in [" ms", " bytes"] {
+            let mut from = 0;
+            while let Some(i) = l[from..].find(unit).map(|i| i + from) {
+                let start = l[..i]
+                    .rfind(|c: char| !c.is_ascii_digit())
+                    .map(|s| s + 1)
+                    .unwrap_or(0);
+                if start < i {
+                    l.replace_range(start..i, "[N]");
+                    from = start + 3 + unit.len();
+                } else {
+                    from = i + unit.len();
+                }
+            }
         }
         out.push_str(&l);
         out.push('\n');
