@@ -88,6 +88,15 @@ pub enum Command {
         /// Also write the candidate (`<model>/model.json`) and the report (`<model>/report.json`) here.
         #[arg(long, value_name = "DIR")]
         artifact_dir: Option<PathBuf>,
+        /// The GitHub repository (`owner/repo`) pull requests go to.
+        #[arg(long, env = "GITHUB_REPOSITORY")]
+        repository: Option<String>,
+        /// The GitHub API (GitHub Enterprise: https://HOST/api/v3).
+        #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+        api_url: String,
+        /// The git remote the branch is pushed to.
+        #[arg(long, default_value = "origin")]
+        remote: String,
         /// The current time (RFC 3339) the schedule and cooldown are judged at.
         #[arg(long, hide = true, env = "RETRAIN_NOW")]
         now: Option<chrono::DateTime<chrono::Utc>>,

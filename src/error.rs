@@ -25,6 +25,10 @@ pub enum Error {
     Registry(#[from] RegistryError),
     #[error(transparent)]
     Train(#[from] crate::train::TrainError),
+    #[error(transparent)]
+    Git(crate::forge::git::GitError),
+    #[error(transparent)]
+    GitHub(crate::forge::github::GitHubError),
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -39,9 +43,10 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) | Error::Usage(_) => exit::USAGE,
-            Error::Snapshot(SnapshotError::Store(StoreError::Write { .. })) | Error::Io { .. } => {
-                exit::FAILURE
-            }
+            Error::Snapshot(SnapshotError::Store(StoreError::Write { .. }))
+            | Error::Io { .. }
+            | Error::Git(_)
+            | Error::GitHub(_) => exit::FAILURE,
             Error::Train(crate::train::TrainError::Param(_)) => exit::USAGE,
             Error::Snapshot(_) | Error::Registry(_) | Error::Train(_) => exit::PROBLEM,
         }
@@ -56,6 +61,8 @@ impl Error {
             }
             Error::Train(crate::train::TrainError::Param(p)) => p.hint.clone(),
             Error::Train(_) => None,
+            Error::GitHub(e) => e.hint(),
+            Error::Git(_) => None,
             Error::Usage(_) | Error::Io { .. } => None,
         }
     }

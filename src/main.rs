@@ -74,8 +74,30 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
             force,
             dry_run,
             artifact_dir,
+            repository,
+            api_url,
+            remote,
             now: at,
         } => {
+            // The token comes from the environment only (never a flag: flags are logged).
+            let token = std::env::var("RETRAIN_GITHUB_TOKEN")
+                .or_else(|_| std::env::var("GITHUB_TOKEN"))
+                .ok()
+                .filter(|t| !t.is_empty());
+            let publish = match (repository, token) {
+                (Some(repository), Some(token)) => Some(pipeline::PublishTarget {
+                    remote: remote.clone(),
+                    github: retrain::forge::github::GitHubConfig {
+                        api_url: api_url.clone(),
+                        repository: repository.clone(),
+                        token: retrain::forge::git::Token::new(token),
+                        attempts: 5,
+                        max_backoff: std::time::Duration::from_secs(60),
+                    },
+                    identity: retrain::forge::git::Identity::default(),
+                }),
+                _ => None,
+            };
             let report = pipeline::run(&pipeline::RunRequest {
                 check: pipeline::CheckRequest {
                     workspace,
@@ -85,6 +107,7 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
                     now: now(at),
                 },
                 dry_run: *dry_run,
+                publish,
             })?;
             if let Some(dir) = artifact_dir {
                 let config = Workspace {

@@ -355,6 +355,25 @@ fn run_one(out: &mut String, r: &ModelRun) {
             i.predict_rows_per_second
         );
     }
+    if let Some(p) = &r.pull_request {
+        let op = serde_json::to_value(p.operation)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "pull request: {}{} ({op}) on branch {}",
+            p.number.map(|n| format!("#{n} ")).unwrap_or_default(),
+            p.url.clone().unwrap_or_default(),
+            p.branch
+        );
+        if let Some(reason) = &p.reason {
+            let _ = writeln!(out, "  {reason}");
+        }
+        for n in &p.superseded {
+            let _ = writeln!(out, "  closed #{n}: superseded");
+        }
+    }
     if let Some(c) = &r.candidate {
         let _ = writeln!(
             out,

@@ -22,6 +22,7 @@ fn run(repo: &Repo, force: bool) -> pipeline::ModelRun {
             now: NOW.parse().unwrap(),
         },
         dry_run: true,
+        publish: None,
     })
     .unwrap()
     .runs

@@ -9,5 +9,6 @@ mod documents;
 mod drift;
 mod git;
 mod github;
+mod publish;
 mod snapshot;
 mod train;

@@ -39,6 +39,7 @@ fn run_lib(repo: &Path, force: bool) -> pipeline::ModelRun {
             now: NOW.parse().unwrap(),
         },
         dry_run: true,
+        publish: None,
     })
     .unwrap();
     report.runs.into_iter().next().unwrap()

@@ -67,6 +67,9 @@ impl Repo {
             .args(args)
             .env_remove("RETRAIN_LOG")
             .env_remove("RUST_LOG")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("RETRAIN_GITHUB_TOKEN")
+            .env_remove("GITHUB_REPOSITORY")
             .env("NO_COLOR", "1")
             .output()
             .expect("run retrain");

@@ -1,0 +1,222 @@
+//! `retrain run` end to end: a bare git remote, the GitHub test server behind prism.
+
+use std::path::Path;
+use std::process::Command;
+
+use retrain::data::synth::{OutputFormat, Spec};
+
+use crate::support::github::GitHubServer;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+struct Setup {
+    _root: tempfile::TempDir,
+    origin: std::path::PathBuf,
+    work: std::path::PathBuf,
+    server: GitHubServer,
+}
+
+fn setup() -> Setup {
+    let root = tempfile::tempdir().unwrap();
+    let origin = root.path().join("origin.git");
+    let work = root.path().join("work");
+    git(
+        root.path(),
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            origin.to_str().unwrap(),
+        ],
+    );
+    git(
+        root.path(),
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+    );
+    retrain::data::synth::write(
+        &Spec {
+            rows: 2000,
+            ..Spec::default()
+        },
+        &work.join("data"),
+        "a",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("retrain.yaml"),
+        "version: 1\nmodels:\n  - name: churn\n    task: classification\n    target: label\n    time_column: ts\n    data: { path: data/*.parquet }\n    evaluation:\n      intervals: { resamples: 50 }\n      gates: [ { metric: accuracy, min: 0.6 }, { metric: accuracy, min_change: -0.01 } ]\n    pull_request: { labels: [retrain, model], reviewers: [ada] }\n",
+    )
+    .unwrap();
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "data and config"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    Setup {
+        _root: root,
+        origin,
+        work,
+        server: GitHubServer::start(),
+    }
+}
+
+fn run(s: &Setup, extra: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_retrain"))
+        .arg("--repo")
+        .arg(&s.work)
+        .args(["run", "--output", "json", "--now", "2025-06-01T00:00:00Z"])
+        .args(extra)
+        .env("GITHUB_TOKEN", "ghs_secret_token_value")
+        .env("GITHUB_REPOSITORY", GitHubServer::repository())
+        .env("GITHUB_API_URL", &s.server.url)
+        .env_remove("RETRAIN_GITHUB_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("ghs_secret_token_value"),
+        "the token was printed: {stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn first_run_opens_the_pull_request_and_a_rerun_changes_nothing() {
+    let s = setup();
+    let v = run(&s, &[]);
+    let pr = &v["pull_request"];
+    assert_eq!(pr["operation"], "created", "{v}");
+    assert_eq!(pr["number"], 1);
+    let branch = pr["branch"].as_str().unwrap().to_string();
+    assert!(branch.starts_with("retrain/churn/"), "{branch}");
+    // the branch on the remote carries the proposal
+    for f in [
+        "models/churn/registry.yaml",
+        "models/churn/versions/1/model.json",
+        "models/churn/versions/1/MODEL_CARD.md",
+        "models/churn/versions/1/metrics.json",
+    ] {
+        git(&s.origin, &["cat-file", "-e", &format!("{branch}:{f}")]);
+    }
+    {
+        let w = s.server.world.lock().unwrap();
+        let p = &w.prs[0];
+        assert_eq!(p.head, branch);
+        assert_eq!(p.labels, ["retrain", "model"]);
+        assert_eq!(p.reviewers, ["ada"]);
+        assert!(!p.draft, "blessed: not a draft");
+        assert!(p.body.starts_with("<!-- retrain:"));
+        assert_eq!(w.check_runs.len(), 1);
+    }
+    // Same data again: nothing changes, no second pull request.
+    let again = run(&s, &["--force"]);
+    assert_eq!(again["pull_request"]["operation"], "unchanged", "{again}");
+    let w = s.server.world.lock().unwrap();
+    assert_eq!(w.prs.len(), 1);
+}
+
+#[test]
+fn closed_pull_requests_are_not_reopened_and_human_commits_are_kept() {
+    let s = setup();
+    let v = run(&s, &[]);
+    let branch = v["pull_request"]["branch"].as_str().unwrap().to_string();
+    s.server.world.lock().unwrap().prs[0].state = "closed".into();
+    let again = run(&s, &["--force"]);
+    assert_eq!(again["pull_request"]["operation"], "skipped");
+    assert!(again["pull_request"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not reopened"));
+    assert_eq!(s.server.world.lock().unwrap().prs.len(), 1);
+
+    // Reopen it, and let a reviewer push to the branch: retrain leaves it alone.
+    s.server.world.lock().unwrap().prs[0].state = "open".into();
+    let other = s.origin.parent().unwrap().join("other");
+    git(
+        s.origin.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            &branch,
+            s.origin.to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(other.join("NOTE.md"), "checked by Ada\n").unwrap();
+    git(&other, &["add", "."]);
+    git(&other, &["commit", "-q", "-m", "review note"]);
+    git(&other, &["push", "-q", "origin", &branch]);
+    let head = git(&s.origin, &["rev-parse", &branch]);
+    // new settings -> a different proposal for the same snapshot
+    let cfg = std::fs::read_to_string(s.work.join("retrain.yaml"))
+        .unwrap()
+        .replace("resamples: 50", "resamples: 60");
+    std::fs::write(s.work.join("retrain.yaml"), cfg).unwrap();
+    let third = run(&s, &["--force"]);
+    assert_eq!(third["pull_request"]["operation"], "skipped", "{third}");
+    assert!(third["pull_request"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("Ada"));
+    assert_eq!(
+        git(&s.origin, &["rev-parse", &branch]),
+        head,
+        "the reviewer's commit is kept"
+    );
+}
+
+#[test]
+fn new_data_supersedes_the_open_pull_request() {
+    let s = setup();
+    let first = run(&s, &[]);
+    assert_eq!(first["pull_request"]["number"], 1);
+    // new data arrives on main
+    let mut late = Spec {
+        rows: 1000,
+        seed: 3,
+        ..Spec::default()
+    };
+    late.start += 2000 * 3600;
+    retrain::data::synth::write(&late, &s.work.join("data"), "b", 1, OutputFormat::Parquet)
+        .unwrap();
+    git(&s.work, &["add", "."]);
+    git(&s.work, &["commit", "-q", "-m", "more data"]);
+    git(&s.work, &["push", "-q", "origin", "main"]);
+    let second = run(&s, &["--force"]);
+    assert_eq!(second["pull_request"]["operation"], "created", "{second}");
+    assert_eq!(second["pull_request"]["superseded"], serde_json::json!([1]));
+    let w = s.server.world.lock().unwrap();
+    assert_eq!(w.prs[0].state, "closed");
+    assert!(
+        w.prs[0].comments[0].contains("Superseded by #2"),
+        "{:?}",
+        w.prs[0].comments
+    );
+}
