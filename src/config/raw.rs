@@ -133,13 +133,14 @@ pub enum DataFormat {
 #[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
     /// Categorical columns keep the frequencies of this many most frequent values; the rest
-    /// is counted in an `other` bucket.
+    /// is counted in an `other` bucket (whose inner drift is invisible: keep it above the
+    /// columns' cardinality where you can).
     #[serde(default = "default_top_k")]
     pub top_k: usize,
 }
 
 fn default_top_k() -> usize {
-    100
+    1000
 }
 
 impl Default for ProfileConfig {

@@ -5,8 +5,10 @@
 //! largest file's columns in one group, and partitions can be profiled in any order.
 //!
 //! Numeric columns keep exact count, nulls, NaN/Inf counts, min, max, mean, std, and a
-//! quantile sketch: `histogram.edges` holds the quantiles at ranks `i / bins`
-//! (an equi-depth histogram, linear interpolation between order statistics, numpy's
+//! quantile sketch: `histogram.edges[j]` is the quantile at rank `histogram.ranks[j]`:
+//! every `i / 256` (an equi-depth histogram) plus finer ranks in both tails (`2^-13` to
+//! `2^-9` and their mirrors), so that heavy tails are not smeared over the last bin
+//! (linear interpolation between order statistics, numpy's
 //! default). Within one file it is computed from the fully sorted column through a
 //! 4096-point summary (rank error ≤ 1/8192); across files the summaries are merged by
 //! weight (rank error ≤ 1/8192 + the largest file's share of 1/4096). When a column has
@@ -50,11 +52,13 @@ pub struct NumericProfile {
     pub values: Option<Vec<(f64, u64)>>,
 }
 
-/// Equi-depth histogram: `edges[i]` is the quantile at rank `i / bins`; every bin holds
+/// Quantile sketch: `edges[j]` is the quantile at rank `ranks[j]` (`i / bins`, refined
+/// in the tails); between two edges the reference's CDF is taken as linear. Every bin holds
 /// `1 / bins` of the finite values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Histogram {
     pub bins: usize,
+    pub ranks: Vec<f64>,
     pub edges: Vec<f64>,
 }
 
@@ -228,12 +232,18 @@ impl NumericPart {
         let n = self.finite;
         let quantile = |q: f64| weighted_quantile(&self.points, q);
         let has = n > 0;
+        let ranks = sketch_ranks();
         let edges: Vec<f64> = if has {
-            (0..=HISTOGRAM_BINS)
-                .map(|i| match i {
-                    0 => self.min,
-                    i if i == HISTOGRAM_BINS => self.max,
-                    i => quantile(i as f64 / HISTOGRAM_BINS as f64),
+            ranks
+                .iter()
+                .map(|&r| {
+                    if r <= 0.0 {
+                        self.min
+                    } else if r >= 1.0 {
+                        self.max
+                    } else {
+                        quantile(r)
+                    }
                 })
                 .collect()
         } else {
@@ -273,6 +283,7 @@ impl NumericPart {
             quantiles,
             histogram: Histogram {
                 bins: HISTOGRAM_BINS,
+                ranks: if has { ranks } else { Vec::new() },
                 edges,
             },
             // Keys are f64 bits, whose order is not numeric for negatives: sort by value.
@@ -284,6 +295,17 @@ impl NumericPart {
             }),
         }
     }
+}
+
+/// Ranks of the sketch's edges: `i / 256`, plus `2^-13 .. 2^-9` and `1 - 2^-9 .. 1 - 2^-13`.
+pub fn sketch_ranks() -> Vec<f64> {
+    let tail: Vec<f64> = (9..=13).rev().map(|k| 0.5f64.powi(k)).collect();
+    let mut ranks = vec![0.0];
+    ranks.extend(tail.iter().copied());
+    ranks.extend((1..HISTOGRAM_BINS).map(|i| i as f64 / HISTOGRAM_BINS as f64));
+    ranks.extend(tail.iter().rev().map(|t| 1.0 - t));
+    ranks.push(1.0);
+    ranks
 }
 
 fn nan_min(a: f64, b: f64) -> f64 {
@@ -431,7 +453,9 @@ mod tests {
             neg.values.unwrap(),
             vec![(-2.0, 2), (-1.0, 1), (0.0, 1), (3.0, 1)]
         );
-        assert_eq!(p.histogram.edges.len(), HISTOGRAM_BINS + 1);
+        assert_eq!(p.histogram.edges.len(), HISTOGRAM_BINS + 11);
+        assert_eq!(p.histogram.ranks.len(), p.histogram.edges.len());
+        assert!(p.histogram.ranks.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

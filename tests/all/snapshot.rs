@@ -127,7 +127,7 @@ fn profile_matches_the_generated_truth() {
     assert!(q["p50"].as_f64().unwrap().abs() < 0.05);
     assert!((q["p95"].as_f64().unwrap() - 1.645).abs() < 0.06);
     let edges = c0["numeric"]["histogram"]["edges"].as_sequence().unwrap();
-    assert_eq!(edges.len(), 257);
+    assert_eq!(edges.len(), 267);
     assert!(edges.windows(2).all(|w| w[0].as_f64() <= w[1].as_f64()));
 
     // categorical: frequencies sum to the count, Zipf order
