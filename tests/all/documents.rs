@@ -2,32 +2,10 @@
 //! from data, the size limit, the marker.
 
 use retrain::data::synth::{OutputFormat, Spec};
-use retrain::pipeline::{self, CheckRequest, RunRequest, Workspace};
+use retrain::pipeline;
 use retrain::report::documents::{Marker, BODY_LIMIT};
 
 use crate::support::*;
-
-const NOW: &str = "2025-06-01T00:00:00Z";
-
-fn run(repo: &Repo, force: bool) -> pipeline::ModelRun {
-    pipeline::run(&RunRequest {
-        check: CheckRequest {
-            workspace: Workspace {
-                repo: repo.path().to_path_buf(),
-                config: None,
-            },
-            model: None,
-            reference: None,
-            force,
-            now: NOW.parse().unwrap(),
-        },
-        dry_run: true,
-        publish: None,
-    })
-    .unwrap()
-    .runs
-    .remove(0)
-}
 
 fn documents(repo: &Repo, r: &pipeline::ModelRun) -> (String, String, Vec<String>) {
     let config = retrain::config::load(&repo.path().join("retrain.yaml")).unwrap();
@@ -99,7 +77,7 @@ fn model_card_and_pr_body() {
     repo.config(
         "version: 1\nmodels:\n  - name: churn\n    task: classification\n    target: label\n    time_column: ts\n    data: { path: data/*.parquet }\n    triggers: { new_data: { min_rows: 500 } }\n    evaluation:\n      metrics: [accuracy, roc_auc]\n      intervals: { resamples: 100 }\n      slices: [cat_00]\n      gates:\n        - { metric: accuracy, min: 0.7 }\n        - { metric: accuracy, min_change: -0.01 }\n",
     );
-    let first = run(&repo, false);
+    let first = dry_run(repo.path(), false);
     let (card, body, paths) = documents(&repo, &first);
     assert_eq!(
         paths,
@@ -138,7 +116,7 @@ fn model_card_and_pr_body() {
         OutputFormat::Parquet,
     )
     .unwrap();
-    let second = run(&repo, false);
+    let second = dry_run(repo.path(), false);
     let (_, body, _) = documents(&repo, &second);
     assert!(body.contains("champion v1 → **v2**"), "{body}");
     assert!(
@@ -162,7 +140,7 @@ fn values_from_data_cannot_inject_markdown_or_mentions() {
     }
     repo.write("data/a.csv", rows);
     repo.config("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n    evaluation: { intervals: { resamples: 20 }, gates: [ { metric: accuracy, min: 0.0 } ] }\n");
-    let r = run(&repo, false);
+    let r = dry_run(repo.path(), false);
     let (card, body, _) = documents(&repo, &r);
     for doc in [&card, &body] {
         assert!(!doc.contains("<img"), "HTML passed through");
@@ -185,7 +163,7 @@ fn huge_tables_are_cut_to_fit_and_the_marker_survives() {
     }
     repo.write("data/a.csv", &csv);
     repo.config("version: 1\nmodels:\n  - name: wide\n    task: classification\n    target: label\n    data: { path: data/*.csv }\n    training: { algorithm: gaussian_nb }\n    evaluation: { intervals: { resamples: 10 }, gates: [ { metric: accuracy, min: 0.0 } ] }\n");
-    let first = run(&repo, false);
+    let first = dry_run(repo.path(), false);
     documents(&repo, &first);
     // new rows with every column drifted
     let mut more = names.join(",") + ",label\n";
@@ -196,7 +174,7 @@ fn huge_tables_are_cut_to_fit_and_the_marker_survives() {
         more.push_str(&format!("{},{}\n", row.join(","), r % 2));
     }
     repo.write("data/b.csv", &more);
-    let second = run(&repo, true);
+    let second = dry_run(repo.path(), true);
     assert!(second.check.drift.columns.len() >= 1500);
     let (_, body, _) = documents(&repo, &second);
     assert!(body.len() < BODY_LIMIT, "{} characters", body.len());

@@ -3,32 +3,15 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::git;
 use retrain::forge::git::{publish_branch, BranchOperation, BranchRequest, GitError, Identity};
-
-fn sh(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// A bare remote with `main`, and a clone of it (the user's repository).
 fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let root = tempfile::tempdir().unwrap();
     let origin = root.path().join("origin.git");
     let work = root.path().join("work");
-    sh(
+    git(
         root.path(),
         &[
             "init",
@@ -39,7 +22,7 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
             origin.to_str().unwrap(),
         ],
     );
-    sh(
+    git(
         root.path(),
         &[
             "clone",
@@ -49,10 +32,10 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
         ],
     );
     std::fs::write(work.join("retrain.yaml"), "version: 1\n").unwrap();
-    sh(&work, &["checkout", "-q", "-b", "main"]);
-    sh(&work, &["add", "."]);
-    sh(&work, &["commit", "-q", "-m", "init"]);
-    sh(&work, &["push", "-q", "origin", "main"]);
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "init"]);
+    git(&work, &["push", "-q", "origin", "main"]);
     (root, origin, work)
 }
 
@@ -80,24 +63,24 @@ fn creates_then_leaves_unchanged_then_updates() {
     assert_eq!(first.operation, BranchOperation::Created);
     // the remote has the branch, the file and the bot as author; main is untouched
     assert_eq!(
-        sh(
+        git(
             &origin,
             &["show", "retrain/m/abcdef123456:models/m/registry.yaml"]
         ),
         "format: 1"
     );
     assert_eq!(
-        sh(
+        git(
             &origin,
             &["log", "-1", "--format=%an <%ae>", "retrain/m/abcdef123456"]
         ),
         "retrain[bot] <retrain[bot]@users.noreply.github.com>"
     );
     assert_eq!(
-        sh(&origin, &["show", "retrain/m/abcdef123456:retrain.yaml"]),
+        git(&origin, &["show", "retrain/m/abcdef123456:retrain.yaml"]),
         "version: 1"
     );
-    assert_eq!(sh(&origin, &["rev-list", "--count", "main"]), "1");
+    assert_eq!(git(&origin, &["rev-list", "--count", "main"]), "1");
     // the user's working tree is not touched
     assert!(!work.join("models").exists());
 
@@ -112,7 +95,7 @@ fn creates_then_leaves_unchanged_then_updates() {
     let updated = publish_branch(&work, &request(&changed, &id)).unwrap();
     assert_eq!(updated.operation, BranchOperation::Updated);
     assert_eq!(
-        sh(&origin, &["rev-list", "--count", "retrain/m/abcdef123456"]),
+        git(&origin, &["rev-list", "--count", "retrain/m/abcdef123456"]),
         "2",
         "one proposal commit on the base"
     );
@@ -129,7 +112,7 @@ fn a_human_commit_on_the_branch_is_never_overwritten() {
     publish_branch(&work, &request(&files, &id)).unwrap();
     // A reviewer edits the model card on the branch.
     let other = root.path().join("other");
-    sh(
+    git(
         root.path(),
         &[
             "clone",
@@ -141,10 +124,10 @@ fn a_human_commit_on_the_branch_is_never_overwritten() {
         ],
     );
     std::fs::write(other.join("NOTE.md"), "careful\n").unwrap();
-    sh(&other, &["add", "."]);
-    sh(&other, &["commit", "-q", "-m", "reviewer note"]);
-    sh(&other, &["push", "-q", "origin", "retrain/m/abcdef123456"]);
-    let human = sh(&origin, &["rev-parse", "retrain/m/abcdef123456"]);
+    git(&other, &["add", "."]);
+    git(&other, &["commit", "-q", "-m", "reviewer note"]);
+    git(&other, &["push", "-q", "origin", "retrain/m/abcdef123456"]);
+    let human = git(&origin, &["rev-parse", "retrain/m/abcdef123456"]);
 
     let changed = vec![(
         "models/m/registry.yaml".to_string(),
@@ -154,7 +137,7 @@ fn a_human_commit_on_the_branch_is_never_overwritten() {
     assert_eq!(outcome.operation, BranchOperation::Skipped);
     assert!(outcome.reason.unwrap().contains("Ada <ada@example.com>"));
     assert_eq!(
-        sh(&origin, &["rev-parse", "retrain/m/abcdef123456"]),
+        git(&origin, &["rev-parse", "retrain/m/abcdef123456"]),
         human,
         "the human commit is still the head"
     );
@@ -177,7 +160,7 @@ fn serve(root: &Path) -> (Daemon, String) {
         .unwrap()
         .port();
     // Run git-daemon itself (not `git daemon`, which would leave it orphaned on kill).
-    let exec_path = sh(root, &["--exec-path"]);
+    let exec_path = git(root, &["--exec-path"]);
     let child = Command::new(Path::new(&exec_path).join("git-daemon"))
         .args([
             "--reuseaddr",
@@ -216,12 +199,12 @@ fn a_rejected_push_is_an_error_and_changes_nothing() {
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let (_daemon, url) = serve(root.path());
-    sh(&work, &["remote", "set-url", "origin", &url]);
+    git(&work, &["remote", "set-url", "origin", &url]);
     let id = Identity::default();
     let files = vec![("a.txt".to_string(), b"x".to_vec())];
     let err = publish_branch(&work, &request(&files, &id)).unwrap_err();
     assert!(matches!(err, GitError::Rejected { .. }), "{err}");
-    assert!(sh(&origin, &["branch", "--list", "retrain/*"]).is_empty());
+    assert!(git(&origin, &["branch", "--list", "retrain/*"]).is_empty());
     // Without the hook, the same push over git:// goes through.
     std::fs::remove_file(&hook).unwrap();
     let ok = publish_branch(&work, &request(&files, &id)).unwrap();

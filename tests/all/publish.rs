@@ -1,29 +1,11 @@
 //! `retrain run` end to end: a bare git remote, the GitHub test server behind prism.
 
-use std::path::Path;
 use std::process::Command;
 
 use retrain::data::synth::{OutputFormat, Spec};
 
+use crate::support::git;
 use crate::support::github::GitHubServer;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 struct Setup {
     _root: tempfile::TempDir,

@@ -1,14 +1,10 @@
 //! `retrain run --dry-run`: learning a known concept, champion vs candidate on the same
 //! holdout, the gate, reload, `retrain predict`.
 
-use std::path::Path;
-
 use retrain::data::synth::{Drift, OutputFormat, Spec};
-use retrain::pipeline::{self, CheckRequest, RunRequest, Workspace};
+use retrain::pipeline;
 
 use crate::support::*;
-
-const NOW: &str = "2025-06-01T00:00:00Z";
 
 fn config(extra: &str) -> String {
     format!(
@@ -24,25 +20,6 @@ fn spec(rows: usize, seed: u64, noise: f64, drifts: Vec<Drift>) -> Spec {
         drifts,
         ..Spec::default()
     }
-}
-
-fn run_lib(repo: &Path, force: bool) -> pipeline::ModelRun {
-    let report = pipeline::run(&RunRequest {
-        check: CheckRequest {
-            workspace: Workspace {
-                repo: repo.to_path_buf(),
-                config: None,
-            },
-            model: None,
-            reference: None,
-            force,
-            now: NOW.parse().unwrap(),
-        },
-        dry_run: true,
-        publish: None,
-    })
-    .unwrap();
-    report.runs.into_iter().next().unwrap()
 }
 
 /// Writes the run's proposal to disk, as merging its pull request would.
@@ -128,7 +105,7 @@ fn concept_drift_makes_the_candidate_better_and_blessed() {
     repo.config(&config(
         "    training: { algorithm: logistic_regression, window: { kind: fixed, last: 3000 } }\n    triggers:\n      new_data: { min_rows: 1000 }\n      performance: { metric: accuracy, max_drop: 0.05 }\n",
     ));
-    let first = run_lib(repo.path(), false);
+    let first = dry_run(repo.path(), false);
     assert_eq!(first.outcome, pipeline::RunOutcome::Trained);
     promote(&repo, &first);
 
@@ -143,7 +120,7 @@ fn concept_drift_makes_the_candidate_better_and_blessed() {
         OutputFormat::Parquet,
     )
     .unwrap();
-    let run = run_lib(repo.path(), false);
+    let run = dry_run(repo.path(), false);
     let d = &run.check.decision;
     assert!(d.retrain, "{:?}", d.reasons);
     let perf = d
@@ -180,7 +157,7 @@ fn unchanged_concept_gives_no_significant_difference() {
     )
     .unwrap();
     repo.config(&config("    triggers: { new_data: { min_rows: 100 } }\n"));
-    let first = run_lib(repo.path(), false);
+    let first = dry_run(repo.path(), false);
     promote(&repo, &first);
     let mut late = spec(5000, 2, 0.1, vec![]);
     late.start += 5000 * 3600;
@@ -192,7 +169,7 @@ fn unchanged_concept_gives_no_significant_difference() {
         OutputFormat::Parquet,
     )
     .unwrap();
-    let run = run_lib(repo.path(), false);
+    let run = dry_run(repo.path(), false);
     let e = run.evaluation.as_ref().unwrap();
     let iv = e.intervals["accuracy"].diff.unwrap();
     assert!(
@@ -214,13 +191,13 @@ fn a_worse_candidate_is_not_blessed() {
     )
     .unwrap();
     repo.config(&config(""));
-    let first = run_lib(repo.path(), true);
+    let first = dry_run(repo.path(), true);
     promote(&repo, &first);
     // The next candidate may only learn from 30 rows.
     repo.config(&config(
         "    training: { window: { kind: fixed, last: 30 }, params: { max_iterations: 3 } }\n",
     ));
-    let run = run_lib(repo.path(), true);
+    let run = dry_run(repo.path(), true);
     let gate = run.gate.as_ref().unwrap();
     assert!(!gate.blessed, "{:?}", gate.checks);
     let change = gate
@@ -241,7 +218,7 @@ fn no_gates_bless_nothing() {
         OutputFormat::Parquet,
     );
     repo.config("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/*.parquet }\n    evaluation: { intervals: { resamples: 50 } }\n");
-    let run = run_lib(repo.path(), false);
+    let run = dry_run(repo.path(), false);
     let gate = run.gate.as_ref().unwrap();
     assert!(!gate.blessed);
     assert!(
@@ -343,7 +320,7 @@ fn predict_scores_a_file_with_the_champion() {
     )
     .unwrap();
     repo.config(&config(""));
-    let first = run_lib(repo.path(), false);
+    let first = dry_run(repo.path(), false);
     promote(&repo, &first);
     retrain::data::synth::write(
         &spec(200, 9, 0.0, vec![]),
@@ -460,7 +437,7 @@ fn external_trainer_is_trained_evaluated_and_gated_by_retrain() {
     repo.config(&config(
         "    training:\n      params: { k: 1 }\n      command:\n        train: python3 trainer/train.py {{ params }}\n        predict: python3 trainer/predict.py {{ model_dir }} {{ input }} {{ predictions }}\n        timeout: 2m\n",
     ));
-    let run = run_lib(repo.path(), false);
+    let run = dry_run(repo.path(), false);
     assert_eq!(run.outcome, pipeline::RunOutcome::Trained);
     let acc = metric(&run, "candidate", "accuracy");
     assert!(acc > 0.7, "nearest centroid on a linear concept: {acc}");
@@ -482,7 +459,7 @@ fn external_trainer_is_trained_evaluated_and_gated_by_retrain() {
         OutputFormat::Parquet,
     )
     .unwrap();
-    let again = run_lib(repo.path(), true);
+    let again = dry_run(repo.path(), true);
     assert!(metric(&again, "champion", "accuracy") > 0.7);
 
     // A failing command is reported with its stderr.
@@ -513,7 +490,7 @@ fn warm_start_continues_from_the_champion() {
     repo.config(&config(
         "    training: { algorithm: logistic_regression, warm_start: true }\n",
     ));
-    let first = run_lib(repo.path(), false);
+    let first = dry_run(repo.path(), false);
     assert!(
         !first.training.as_ref().unwrap().warm_start,
         "no champion: cold start"
@@ -529,7 +506,7 @@ fn warm_start_continues_from_the_champion() {
         OutputFormat::Parquet,
     )
     .unwrap();
-    let warm = run_lib(repo.path(), true);
+    let warm = dry_run(repo.path(), true);
     assert!(
         warm.training.as_ref().unwrap().warm_start,
         "{:?}",
@@ -570,7 +547,7 @@ fn dynamic_window_picks_the_recent_concept_and_records_every_candidate() {
     repo.config(&config(
         "    training: { window: { kind: dynamic, candidates: [all, 1500, 30d] } }\n",
     ));
-    let run = run_lib(repo.path(), true);
+    let run = dry_run(repo.path(), true);
     let t = run.training.as_ref().unwrap();
     assert_eq!(t.windows.len(), 3, "{:?}", t.windows);
     assert!(t.windows.iter().all(|w| w.score.is_some()));
@@ -601,7 +578,7 @@ fn slice_gates_check_every_slice_value() {
     repo.config(
         "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/*.parquet }\n    evaluation:\n      intervals: { resamples: 20 }\n      slices: [cat_01]\n      gates:\n        - { metric: accuracy, min: 0.8, slice: cat_01 }\n        - { metric: accuracy, min: 0.999, slice: cat_01 }\n",
     );
-    let run = run_lib(repo.path(), false);
+    let run = dry_run(repo.path(), false);
     let gate = run.gate.as_ref().unwrap();
     let e = run.evaluation.as_ref().unwrap();
     let values = e.slices["cat_01"].len();

@@ -108,3 +108,47 @@ pub fn small_spec(rows: usize) -> Spec {
         ..Spec::default()
     }
 }
+
+/// The clock of tests that decide (schedules, cooldowns, trained_at).
+pub const NOW: &str = "2025-06-01T00:00:00Z";
+
+/// `retrain run --dry-run` through the library at [`NOW`]; the first model's run.
+pub fn dry_run(repo: &Path, force: bool) -> retrain::pipeline::ModelRun {
+    use retrain::pipeline::{CheckRequest, RunRequest, Workspace};
+    retrain::pipeline::run(&RunRequest {
+        check: CheckRequest {
+            workspace: Workspace {
+                repo: repo.to_path_buf(),
+                config: None,
+            },
+            model: None,
+            reference: None,
+            force,
+            now: NOW.parse().unwrap(),
+        },
+        dry_run: true,
+        publish: None,
+    })
+    .unwrap()
+    .runs
+    .remove(0)
+}
+
+/// Runs the git CLI as a human (Ada) in `dir`; fails the test on error.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
