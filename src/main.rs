@@ -85,7 +85,7 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
                 .ok()
                 .filter(|t| !t.is_empty());
             let publish = match (repository, token) {
-                (Some(repository), Some(token)) => Some(pipeline::PublishTarget {
+                (Some(repository), Some(token)) => Some(retrain::forge::publish::PublishTarget {
                     remote: remote.clone(),
                     github: retrain::forge::github::GitHubConfig {
                         api_url: api_url.clone(),

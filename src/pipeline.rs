@@ -298,7 +298,7 @@ pub struct RunRequest {
     pub check: CheckRequest,
     pub dry_run: bool,
     /// Where to publish (required unless `dry_run`).
-    pub publish: Option<PublishTarget>,
+    pub publish: Option<crate::forge::publish::PublishTarget>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -329,7 +329,7 @@ pub struct ModelRun {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub candidate: Option<CandidateInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pull_request: Option<PublishedPr>,
+    pub pull_request: Option<crate::forge::publish::PublishedPr>,
     #[serde(skip)]
     pub artifact: Option<train::Candidate>,
 }
@@ -423,7 +423,12 @@ pub fn run(req: &RunRequest) -> Result<RunReport, Error> {
                     context: "start the async runtime".into(),
                     source: e,
                 })?;
-            r.pull_request = rt.block_on(publish(&r, model, &req.check.workspace.repo, t))?;
+            r.pull_request = rt.block_on(crate::forge::publish::publish(
+                &r,
+                model,
+                &req.check.workspace.repo,
+                t,
+            ))?;
         }
         runs.push(r);
     }
@@ -800,221 +805,4 @@ pub fn predict(req: &PredictRequest) -> Result<PredictReport, Error> {
         output: out.display().to_string(),
         columns: added,
     })
-}
-
-/// Where a run publishes: the git remote and GitHub.
-#[derive(Debug, Clone)]
-pub struct PublishTarget {
-    pub remote: String,
-    pub github: crate::forge::github::GitHubConfig,
-    pub identity: crate::forge::git::Identity,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrOperation {
-    Created,
-    Updated,
-    Unchanged,
-    /// Left alone (closed by reviewers, or a branch with someone else's commits).
-    Skipped,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PublishedPr {
-    pub number: Option<u64>,
-    pub url: Option<String>,
-    pub branch: String,
-    pub operation: PrOperation,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Open pull requests of the same model that this one replaced.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub superseded: Vec<u64>,
-}
-
-/// Pushes the proposal's branch and opens or updates its pull request.
-pub async fn publish(
-    run: &ModelRun,
-    model: &ModelConfig,
-    repo: &std::path::Path,
-    target: &PublishTarget,
-) -> Result<Option<PublishedPr>, Error> {
-    use crate::forge::git::{publish_branch, BranchOperation, BranchRequest};
-    use crate::forge::github::GitHub;
-    let Some(proposal) = run.proposal(repo, model)? else {
-        return Ok(None);
-    };
-    let body = run.pr_body(repo, model, &proposal)?;
-    let branch = format!(
-        "{}{}/{}",
-        model.pull_request.branch_prefix,
-        model.name,
-        &run.check.snapshot[..12]
-    );
-    let blessed = run.gate.as_ref().is_some_and(|g| g.blessed);
-    let title = format!(
-        "retrain: {} v{}{}",
-        model.name,
-        proposal.version,
-        if blessed { "" } else { " (not blessed)" }
-    );
-    let gh = GitHub::new(&target.github).map_err(Error::GitHub)?;
-    let existing = gh.find_pull_request(&branch).await.map_err(Error::GitHub)?;
-    if let Some(pr) = &existing {
-        if pr.state == "closed" {
-            let merged = pr.merged_at.is_some();
-            return Ok(Some(PublishedPr {
-                number: Some(pr.number),
-                url: Some(pr.html_url.clone()),
-                branch,
-                operation: PrOperation::Skipped,
-                reason: Some(if merged {
-                    "its pull request was merged already".into()
-                } else {
-                    "reviewers closed its pull request; it is not reopened for the same snapshot"
-                        .into()
-                }),
-                superseded: vec![],
-            }));
-        }
-    }
-    // The PR identity is (model, snapshot, config): an open PR that carries it already
-    // proposes exactly this, so a re-run changes nothing (trained_at and fit times would
-    // otherwise make every re-run look new).
-    if let Some(pr) = &existing {
-        let same = pr
-            .body
-            .as_deref()
-            .and_then(crate::report::documents::Marker::parse)
-            .is_some_and(|m| {
-                m.model == model.name.as_str()
-                    && m.snapshot == run.check.snapshot
-                    && m.config_hash == model.config_hash
-            });
-        if same {
-            return Ok(Some(PublishedPr {
-                number: Some(pr.number),
-                url: Some(pr.html_url.clone()),
-                branch,
-                operation: PrOperation::Unchanged,
-                reason: None,
-                superseded: vec![],
-            }));
-        }
-    }
-    let message = format!(
-        "retrain: {} v{} (snapshot {})",
-        model.name,
-        proposal.version,
-        &run.check.snapshot[..12]
-    );
-    let token = crate::forge::git::Token::new(target.github.token.expose().to_string());
-    let pushed = publish_branch(
-        repo,
-        &BranchRequest {
-            remote: &target.remote,
-            base: &model.pull_request.base,
-            branch: &branch,
-            files: &proposal.files,
-            message: &message,
-            identity: &target.identity,
-            token: Some(&token),
-        },
-    )
-    .map_err(Error::Git)?;
-    if pushed.operation == BranchOperation::Skipped {
-        return Ok(Some(PublishedPr {
-            number: existing.as_ref().map(|p| p.number),
-            url: existing.as_ref().map(|p| p.html_url.clone()),
-            branch,
-            operation: PrOperation::Skipped,
-            reason: pushed.reason,
-            superseded: vec![],
-        }));
-    }
-    let (pr, operation) = match existing {
-        Some(pr)
-            if pr.title == title
-                && pr.body.as_deref() == Some(body.as_str())
-                && pushed.operation == BranchOperation::Unchanged =>
-        {
-            (pr, PrOperation::Unchanged)
-        }
-        Some(pr) => (
-            gh.update_pull_request(pr.number, &title, &body)
-                .await
-                .map_err(Error::GitHub)?,
-            PrOperation::Updated,
-        ),
-        None => {
-            let draft = !blessed && model.pull_request.draft_when_not_blessed;
-            let pr = gh
-                .create_pull_request(&title, &body, &branch, &model.pull_request.base, draft)
-                .await
-                .map_err(Error::GitHub)?;
-            gh.add_labels(pr.number, &model.pull_request.labels)
-                .await
-                .map_err(Error::GitHub)?;
-            gh.request_reviewers(pr.number, &model.pull_request.reviewers)
-                .await
-                .map_err(Error::GitHub)?;
-            (pr, PrOperation::Created)
-        }
-    };
-    if operation != PrOperation::Unchanged {
-        let summary = run
-            .gate
-            .as_ref()
-            .map(|g| {
-                g.checks
-                    .iter()
-                    .map(|c| format!("- [{}] {}", if c.passed { "x" } else { " " }, c.detail))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default();
-        gh.check_run(
-            &pushed.commit,
-            &format!("retrain / {}", model.name),
-            blessed,
-            if blessed {
-                "candidate blessed"
-            } else {
-                "candidate not blessed"
-            },
-            &summary,
-        )
-        .await
-        .map_err(Error::GitHub)?;
-    }
-    // Older proposals of the same model are superseded by this one.
-    let prefix = format!("{}{}/", model.pull_request.branch_prefix, model.name);
-    let mut superseded = Vec::new();
-    for old in gh.open_pull_requests().await.map_err(Error::GitHub)? {
-        if old.number != pr.number && old.head.name.starts_with(&prefix) {
-            gh.comment(
-                old.number,
-                &format!(
-                    "Superseded by #{}: newer data (snapshot `{}`).",
-                    pr.number,
-                    &run.check.snapshot[..12]
-                ),
-            )
-            .await
-            .map_err(Error::GitHub)?;
-            gh.close_pull_request(old.number)
-                .await
-                .map_err(Error::GitHub)?;
-            superseded.push(old.number);
-        }
-    }
-    Ok(Some(PublishedPr {
-        number: Some(pr.number),
-        url: Some(pr.html_url),
-        branch,
-        operation,
-        reason: None,
-        superseded,
-    }))
 }
