@@ -89,6 +89,18 @@ def snapshot():
         k = f"dvc add ({ct} cache.type)"
         if k in med:
             print(f"| retrain / {k} | {med[k] / rt:.1f}× | ≥ 3× |")
+    p = os.path.join(d, "hash1.json")
+    if os.path.exists(p):
+        fb = data["prof-10m"]["bytes"]
+        h = hf(p)
+        print(f"\n### Hashing one file: prof-10m's Parquet file, {fb / 1e9:.3f} GB, warm page cache\n")
+        print("| command | median s (min–max) | GB/s (median) | peak RSS MB median (min–max) | machine during block |")
+        print("|---|---|---|---|---|")
+        rf = {"b3sum": "hash1_b3sum", "retrain snapshot (unchanged)": "hash1_retrain"}
+        for name, r in h.items():
+            print(f"| `{name}` | {fmt_t(r)} | {fb / r['median'] / 1e9:.2f} | "
+                  f"{fmt_rss(rss_mb(os.path.join(d, 'rss', rf[name] + '.txt'), len(r['times'])))} | {note('hash1')} |")
+        print(f"\nretrain / b3sum (one file): {h['b3sum']['median'] / h['retrain snapshot (unchanged)']['median']:.2f}")
     print("\n### Snapshot from scratch (hash + profile every column), 24 columns, warm page cache\n")
     print("| data | files | bytes | rows | median s (min–max) | mean ± sd s | user+sys s (mean) | peak RSS MB median (min–max) | machine during block |")
     print("|---|---|---|---|---|---|---|---|---|")
