@@ -453,7 +453,9 @@ fn pick(
 fn profile_file(file: &DataFile, columns: &[PlannedColumn]) -> Result<(u64, Vec<Part>), DataError> {
     let rows_hint = match file.format {
         data::FileFormat::Parquet => file.row_count()?,
-        data::FileFormat::Csv => file.size / 8,
+        // A CSV row takes about 8 bytes of text per column: read as many columns at once
+        // as fit (a file re-read per column group is parsed again each time).
+        data::FileFormat::Csv => file.size / (8 * columns.len().max(1) as u64),
     };
     // Each numeric column costs ~16 bytes a row while profiled (data + sorted copy).
     let per_column = rows_hint.max(1) * 16;
