@@ -74,30 +74,10 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
             force,
             dry_run,
             artifact_dir,
-            repository,
-            api_url,
-            remote,
+            github,
             now: at,
         } => {
-            // The token comes from the environment only (never a flag: flags are logged).
-            let token = std::env::var("RETRAIN_GITHUB_TOKEN")
-                .or_else(|_| std::env::var("GITHUB_TOKEN"))
-                .ok()
-                .filter(|t| !t.is_empty());
-            let publish = match (repository, token) {
-                (Some(repository), Some(token)) => Some(retrain::forge::publish::PublishTarget {
-                    remote: remote.clone(),
-                    github: retrain::forge::github::GitHubConfig {
-                        api_url: api_url.clone(),
-                        repository: repository.clone(),
-                        token: retrain::forge::git::Token::new(token),
-                        attempts: 5,
-                        max_backoff: std::time::Duration::from_secs(60),
-                    },
-                    identity: retrain::forge::git::Identity::default(),
-                }),
-                _ => None,
-            };
+            let publish = publish_target(github);
             let report = pipeline::run(&pipeline::RunRequest {
                 check: pipeline::CheckRequest {
                     workspace,
@@ -154,6 +134,46 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
             ))
         }
         Command::Schema => Ok((retrain::config::json_schema(), exit::OK)),
+        Command::Promote { model, github } => {
+            let target = publish_target(github);
+            let report =
+                retrain::forge::promote::promote(&retrain::forge::promote::PromoteRequest {
+                    workspace,
+                    model: model.clone(),
+                    remote: github.remote.clone(),
+                    github: target.map(|t| t.github),
+                    identity: retrain::forge::git::Identity::default(),
+                })?;
+            let text = if json {
+                report::promote_json(&report)
+            } else {
+                report::promote_text(&report)
+            };
+            Ok((text, exit::OK))
+        }
+        Command::Rollback {
+            model,
+            to,
+            reason,
+            dry_run,
+            github,
+        } => {
+            let report =
+                retrain::forge::promote::rollback(&retrain::forge::promote::RollbackRequest {
+                    workspace,
+                    model: model.clone(),
+                    to: *to,
+                    reason: reason.clone(),
+                    dry_run: *dry_run,
+                    target: publish_target(github),
+                })?;
+            let text = if json {
+                report::rollback_json(&report)
+            } else {
+                report::rollback_text(&report)
+            };
+            Ok((text, exit::OK))
+        }
         Command::Check {
             model,
             reference,
@@ -193,6 +213,28 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
             Ok((text, exit::OK))
         }
     }
+}
+
+/// GitHub and the remote, when a token and a repository are known. The token comes
+/// from the environment only (never a flag: flags are logged).
+fn publish_target(
+    github: &retrain::cli::GitHubArgs,
+) -> Option<retrain::forge::publish::PublishTarget> {
+    let token = std::env::var("RETRAIN_GITHUB_TOKEN")
+        .or_else(|_| std::env::var("GITHUB_TOKEN"))
+        .ok()
+        .filter(|t| !t.is_empty())?;
+    Some(retrain::forge::publish::PublishTarget {
+        remote: github.remote.clone(),
+        github: retrain::forge::github::GitHubConfig {
+            api_url: github.api_url.clone(),
+            repository: github.repository.clone()?,
+            token: retrain::forge::git::Token::new(token),
+            attempts: 5,
+            max_backoff: std::time::Duration::from_secs(60),
+        },
+        identity: retrain::forge::git::Identity::default(),
+    })
 }
 
 fn init_logging(verbose: u8) {

@@ -3,4 +3,5 @@
 
 pub mod git;
 pub mod github;
+pub mod promote;
 pub mod publish;
