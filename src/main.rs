@@ -36,6 +36,9 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let code = e.exit_code();
+            if retrain::action::Runner::detect().is_some() {
+                println!("{}", annotation_for(&e));
+            }
             if json {
                 let value = serde_json::json!({
                     "error": { "message": e.to_string(), "hint": e.hint(), "exit_code": code }
@@ -68,6 +71,45 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
         }
     };
     let now = |n: &Option<chrono::DateTime<chrono::Utc>>| n.unwrap_or_else(chrono::Utc::now);
+    // Under GitHub Actions: the dispatch inputs add to the flags; outputs, summary and
+    // annotations go where the runner reads them.
+    let runner = retrain::action::Runner::detect();
+    let inputs = match &runner {
+        Some(r) => r.dispatch_inputs().map_err(Error::Usage)?,
+        None => Default::default(),
+    };
+    let group = runner.is_some() && !json;
+    if group {
+        println!("::group::retrain {}", command_name(&cli.command));
+    }
+    let result = dispatch(cli, workspace, json, now, runner.as_ref(), &inputs);
+    if group {
+        println!("::endgroup::");
+    }
+    result
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Snapshot { .. } => "snapshot",
+        Command::Check { .. } => "check",
+        Command::Run { .. } => "run",
+        Command::Predict { .. } => "predict",
+        Command::Promote { .. } => "promote",
+        Command::Rollback { .. } => "rollback",
+        Command::Schema => "schema",
+    }
+}
+
+fn dispatch(
+    cli: &Cli,
+    workspace: Workspace,
+    json: bool,
+    now: impl Fn(&Option<chrono::DateTime<chrono::Utc>>) -> chrono::DateTime<chrono::Utc>,
+    runner: Option<&retrain::action::Runner>,
+    inputs: &retrain::action::DispatchInputs,
+) -> Result<(String, i32), Error> {
+    let model_or = |m: &Option<String>| m.clone().or_else(|| inputs.model.clone());
     match &cli.command {
         Command::Run {
             model,
@@ -81,12 +123,12 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
             let report = pipeline::run(&pipeline::RunRequest {
                 check: pipeline::CheckRequest {
                     workspace,
-                    model: model.clone(),
+                    model: model_or(model),
                     reference: None,
-                    force: *force,
+                    force: *force || inputs.force,
                     now: now(at),
                 },
-                dry_run: *dry_run,
+                dry_run: *dry_run || inputs.dry_run,
                 publish,
             })?;
             if let Some(dir) = artifact_dir {
@@ -96,6 +138,16 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
                 }
                 .load_config()?;
                 report::write_artifacts(&report, dir, &cli.repo, &config)?;
+            }
+            if let Some(r) = runner {
+                let config = Workspace {
+                    repo: cli.repo.clone(),
+                    config: cli.config.clone(),
+                }
+                .load_config()?;
+                let outputs = retrain::action::run_outputs(&report, &report::run_json(&report));
+                let summary = report::run_step_summary(&report, &cli.repo, &config);
+                actions_write(r, &outputs, &summary)?;
             }
             let text = if json {
                 report::run_json(&report)
@@ -139,11 +191,30 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
             let report =
                 retrain::forge::promote::promote(&retrain::forge::promote::PromoteRequest {
                     workspace,
-                    model: model.clone(),
+                    model: model_or(model),
                     remote: github.remote.clone(),
                     github: target.map(|t| t.github),
                     identity: retrain::forge::git::Identity::default(),
                 })?;
+            if let Some(r) = runner {
+                let first = report.promotions.first();
+                let outputs = [
+                    (
+                        "operation",
+                        first
+                            .and_then(|p| serde_json::to_value(p.status).ok())
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                    ),
+                    ("json", report::promote_json(&report).trim_end().to_string()),
+                ];
+                let text = report::promote_text(&report);
+                actions_write(
+                    r,
+                    &outputs,
+                    &format!("### retrain promote\n\n```\n{text}```\n"),
+                )?;
+            }
             let text = if json {
                 report::promote_json(&report)
             } else {
@@ -167,6 +238,34 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
                     dry_run: *dry_run,
                     target: publish_target(github),
                 })?;
+            if let Some(r) = runner {
+                let pr = report.pull_request.as_ref();
+                let outputs = [
+                    (
+                        "pr-number",
+                        pr.and_then(|p| p.number)
+                            .map(|n| n.to_string())
+                            .unwrap_or_default(),
+                    ),
+                    ("pr-url", pr.and_then(|p| p.url.clone()).unwrap_or_default()),
+                    (
+                        "operation",
+                        pr.and_then(|p| serde_json::to_value(p.operation).ok())
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_else(|| "none".into()),
+                    ),
+                    (
+                        "json",
+                        report::rollback_json(&report).trim_end().to_string(),
+                    ),
+                ];
+                let text = report::rollback_text(&report);
+                actions_write(
+                    r,
+                    &outputs,
+                    &format!("### retrain rollback\n\n```\n{text}```\n"),
+                )?;
+            }
             let text = if json {
                 report::rollback_json(&report)
             } else {
@@ -183,11 +282,31 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
         } => {
             let report = pipeline::check(&pipeline::CheckRequest {
                 workspace,
-                model: model.clone(),
+                model: model_or(model),
                 reference: reference.clone(),
-                force: *force,
+                force: *force || inputs.force,
                 now: now.unwrap_or_else(chrono::Utc::now),
             })?;
+            if let Some(r) = runner {
+                let text = report::check_text(&report);
+                let outputs = [
+                    ("retrain", report.retrain_due().to_string()),
+                    (
+                        "snapshot",
+                        report
+                            .checks
+                            .first()
+                            .map(|c| c.snapshot.clone())
+                            .unwrap_or_default(),
+                    ),
+                    ("json", report::check_json(&report).trim_end().to_string()),
+                ];
+                actions_write(
+                    r,
+                    &outputs,
+                    &format!("### retrain check\n\n```\n{text}```\n"),
+                )?;
+            }
             let code = if *exit_code && report.retrain_due() {
                 exit::RETRAIN_DUE
             } else {
@@ -211,6 +330,67 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
                 report::snapshot_text(&report)
             };
             Ok((text, exit::OK))
+        }
+    }
+}
+
+/// Writes the outputs and the step summary where the runner reads them.
+fn actions_write(
+    runner: &retrain::action::Runner,
+    outputs: &[(&str, String)],
+    summary: &str,
+) -> Result<(), Error> {
+    let io = |m: String| Error::Usage(format!("GitHub Actions: {m}"));
+    if let Some(p) = &runner.output {
+        retrain::action::write_outputs(p, outputs).map_err(io)?;
+    }
+    if let Some(p) = &runner.summary {
+        retrain::action::write_summary(p, summary).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// The error as a workflow annotation; config errors point at their file, line and
+/// column (relative to the workspace, as GitHub wants).
+fn annotation_for(e: &Error) -> String {
+    use retrain::action::{annotation, Location};
+    match e {
+        Error::Config(c) => {
+            let file = std::env::var("GITHUB_WORKSPACE")
+                .ok()
+                .and_then(|w| c.file.strip_prefix(w).ok().map(|p| p.to_path_buf()))
+                .unwrap_or_else(|| c.file.clone());
+            let mut message = c.message.clone();
+            if let Some(k) = &c.key {
+                message = format!("{k}: {message}");
+            }
+            if let Some(h) = &c.hint {
+                message = format!("{message}\nhint: {h}");
+            }
+            annotation(
+                "error",
+                &Location {
+                    title: Some("retrain: config error".into()),
+                    file: Some(file.display().to_string()),
+                    line: c.line,
+                    col: c.column,
+                },
+                &message,
+            )
+        }
+        e => {
+            let mut message = e.to_string();
+            if let Some(h) = e.hint() {
+                message = format!("{message}\nhint: {h}");
+            }
+            annotation(
+                "error",
+                &Location {
+                    title: Some("retrain".into()),
+                    ..Default::default()
+                },
+                &message,
+            )
         }
     }
 }

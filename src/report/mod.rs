@@ -540,3 +540,30 @@ pub fn rollback_text(report: &crate::forge::promote::RollbackReport) -> String {
     }
     out
 }
+
+/// The `$GITHUB_STEP_SUMMARY` of a run: one section per model.
+pub fn run_step_summary(
+    report: &RunReport,
+    repo: &std::path::Path,
+    config: &crate::config::Config,
+) -> String {
+    let mut out = String::new();
+    for r in &report.runs {
+        let Ok(models) = config.select(Some(&r.check.model)) else {
+            continue;
+        };
+        let Some(model) = models.first() else {
+            continue;
+        };
+        let proposal = r.proposal(repo, model).ok().flatten();
+        let url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
+        out.push_str(&crate::report::documents::step_summary(
+            r,
+            model,
+            proposal.as_ref(),
+            url,
+        ));
+        out.push('\n');
+    }
+    out
+}
