@@ -2,8 +2,10 @@
 # Lints the GitHub Action and every workflow the project ships or generates:
 #   - action/action.yml: check-jsonschema (vendor.github-actions) and a check that
 #     no `${{ }}` expression appears inside a `run:` (script injection);
-#   - .github/workflows/*.yml, examples/*/.github/workflows/*.yml and any FILES
-#     given: check-jsonschema (vendor.github-workflows) and actionlint;
+#   - .github/workflows/*.yml, examples/*/.github/workflows/*.yml, any FILES
+#     given, and every complete workflow (a ```yaml block with top-level `on:` and
+#     `jobs:`) in README.md, action/README.md and examples/*/README.md:
+#     check-jsonschema (vendor.github-workflows) and actionlint;
 #   - action/*.sh and this script: shellcheck;
 #   - tests/action/golden/: still what the pinned @actions/core writes.
 #
@@ -29,7 +31,29 @@ fi
 
 shopt -s nullglob
 workflows=(.github/workflows/*.yml .github/workflows/*.yaml examples/*/.github/workflows/*.yml examples/*/.github/workflows/*.yaml "$@")
+readmes=(README.md action/README.md examples/*/README.md)
 shopt -u nullglob
+
+# Workflows shown in the docs are linted like the real ones.
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+for readme in ${readmes[@]+"${readmes[@]}"}; do
+  prefix="$tmp/$(printf '%s' "$readme" | tr '/' '_' | sed 's/\.md$//')"
+  awk -v prefix="$prefix" '
+    /^```ya?ml[[:space:]]*$/ { inside = 1; buf = ""; next }
+    /^```[[:space:]]*$/ {
+      if (inside && buf ~ /(^|\n)on:/ && buf ~ /(^|\n)jobs:/) {
+        n++; file = prefix "-workflow-" n ".yml"; printf "%s", buf > file; close(file)
+      }
+      inside = 0; next
+    }
+    inside { buf = buf $0 "\n" }
+  ' "$readme"
+done
+shopt -s nullglob
+doc_workflows=("$tmp"/*.yml)
+shopt -u nullglob
+workflows+=(${doc_workflows[@]+"${doc_workflows[@]}"})
 
 failed=0
 step() {
@@ -66,4 +90,4 @@ if [[ $failed -ne 0 ]]; then
   echo "lint.sh: FAILED" >&2
   exit 1
 fi
-echo "lint.sh: OK (action.yml, ${#workflows[@]} workflow file(s), scripts, goldens)"
+echo "lint.sh: OK (action.yml, ${#workflows[@]} workflow file(s) of which ${#doc_workflows[@]} from READMEs, scripts, goldens)"
