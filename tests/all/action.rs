@@ -514,3 +514,68 @@ fn lint_passes() {
     }
     assert!(out.status.success(), "lint.sh failed:\n{stdout}\n{stderr}");
 }
+
+#[test]
+fn action_metadata_matches_the_contract() {
+    let text = std::fs::read_to_string(root().join("action/action.yml")).unwrap();
+    let action: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let keys = |v: &serde_yaml::Value| -> Vec<String> {
+        v.as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect()
+    };
+    let inputs = keys(&action["inputs"]);
+    assert_eq!(
+        inputs,
+        [
+            "command",
+            "config",
+            "model",
+            "token",
+            "app-id",
+            "private-key",
+            "dry-run",
+            "force",
+            "args",
+            "version",
+            "working-directory"
+        ]
+    );
+    assert_eq!(action["inputs"]["command"]["default"], "run");
+    assert_eq!(action["inputs"]["token"]["default"], "${{ github.token }}");
+    let outputs = keys(&action["outputs"]);
+    for name in [
+        "retrain",
+        "blessed",
+        "pr-number",
+        "pr-url",
+        "operation",
+        "snapshot",
+        "json",
+    ] {
+        assert!(outputs.iter().any(|o| o == name), "output {name}");
+        assert_eq!(
+            action["outputs"][name]["value"],
+            format!("${{{{ steps.run.outputs.{name} }}}}").as_str()
+        );
+    }
+    assert_eq!(action["runs"]["using"], "composite");
+    for step in action["runs"]["steps"].as_sequence().unwrap() {
+        let run = step["run"].as_str().unwrap_or_default();
+        assert!(!run.contains("${{"), "an expression inside run: {run}");
+    }
+    // Every input and output is documented.
+    let readme = std::fs::read_to_string(root().join("action/README.md")).unwrap();
+    for name in inputs.iter().chain(&outputs) {
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "{name} undocumented"
+        );
+    }
+    // The action installs the binary of its own version: the release workflow
+    // refuses a tag that disagrees with either.
+    let version = std::fs::read_to_string(root().join("action/VERSION")).unwrap();
+    assert_eq!(version.trim(), env!("CARGO_PKG_VERSION"));
+}
