@@ -75,9 +75,13 @@ fn sha256(path: &Path) -> String {
 /// `v<version>/retrain-<version>-<target>.tar.gz` (+ `.sha256`), the tarball
 /// holding one folder with the binary. `checksum` overrides the published sum.
 fn release_dir(dir: &Path, checksum: Option<&str>) {
+    release_dir_with(dir, checksum, FAKE_RETRAIN);
+}
+
+fn release_dir_with(dir: &Path, checksum: Option<&str>, binary: &str) {
     let name = format!("retrain-{VERSION}-{TARGET}");
     let staging = dir.join("staging");
-    write_executable(&staging.join(&name).join("retrain"), FAKE_RETRAIN);
+    write_executable(&staging.join(&name).join("retrain"), binary);
     let assets = dir.join("release").join(format!("v{VERSION}"));
     std::fs::create_dir_all(&assets).unwrap();
     let tarball = assets.join(format!("{name}.tar.gz"));
@@ -401,6 +405,43 @@ fn install_builds_from_source_when_no_prebuilt_fits() {
             format!("{}\n", dest.join("bin").display())
         );
     }
+}
+
+#[test]
+fn install_builds_from_source_when_the_prebuilt_binary_does_not_run() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let broken = "#!/bin/sh\necho 'retrain: GLIBC_2.39 not found' >&2\nexit 1\n";
+    release_dir_with(server_dir.path(), None, broken);
+    let server = Server::start(server_dir.path().join("release"));
+    let runner = Runner::new();
+    let fakebin = runner.fake_cargo();
+    let cargo_log = runner.path("cargo.log");
+    let run = runner.bash(
+        "install.sh",
+        Some(&fakebin),
+        &[
+            ("RETRAIN_DOWNLOAD_BASE", server.base.as_str()),
+            ("FAKE_CARGO_LOG", cargo_log.to_str().unwrap()),
+            (
+                "FAKE_RETRAIN",
+                runner.path("fake-retrain").to_str().unwrap(),
+            ),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(server.requests().len(), 2);
+    assert!(
+        run.stdout.contains("::warning::") && run.stdout.contains("GLIBC_2.39"),
+        "{}",
+        run.stdout
+    );
+    assert!(cargo_log.is_file(), "did not build from source");
+    let binary = runner.tool_dir().join("x64/bin/retrain");
+    let version = Command::new(&binary).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        "retrain 0.0.0-test\n"
+    );
 }
 
 #[test]
