@@ -95,10 +95,10 @@ case "$command" in
     [[ -z "$model" ]] || args+=(--model "$model")
     ;;
   rollback)
-    [[ "$dry_run" == false ]] || usage_error "dry-run is not supported by rollback"
     [[ "$force" == false ]] || usage_error "force is not supported by rollback"
     [[ -n "$model" ]] || usage_error "rollback needs the model input"
     args+=(rollback "$model")
+    [[ "$dry_run" == false ]] || args+=(--dry-run)
     ;;
   *)
     usage_error "unknown command '$command' (expected check, run, promote or rollback)"

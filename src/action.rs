@@ -137,7 +137,9 @@ pub struct Location {
     pub title: Option<String>,
     pub file: Option<String>,
     pub line: Option<usize>,
+    pub end_line: Option<usize>,
     pub col: Option<usize>,
+    pub end_col: Option<usize>,
 }
 
 /// `::error title=..,file=..,line=..,col=..::message` (property order as
@@ -153,10 +155,21 @@ pub fn annotation(level: &str, loc: &Location, message: &str) -> String {
     if let Some(l) = loc.line.filter(|l| *l > 0) {
         props.push(("line", l.to_string()));
     }
+    if let Some(l) = loc.end_line.filter(|l| *l > 0) {
+        props.push(("endLine", l.to_string()));
+    }
     if let Some(c) = loc.col.filter(|c| *c > 0) {
         props.push(("col", c.to_string()));
     }
+    if let Some(c) = loc.end_col.filter(|c| *c > 0) {
+        props.push(("endColumn", c.to_string()));
+    }
     command(level, &props, message)
+}
+
+/// `::add-mask::value`: the runner hides the value in every later log line.
+pub fn mask(value: &str) -> String {
+    command("add-mask", &[], value)
 }
 
 /// A random delimiter, `ghadelimiter_<uuid v4>` like `@actions/core`.
@@ -286,6 +299,7 @@ mod tests {
                     file: Some("retrain.yaml".into()),
                     line: Some(3),
                     col: Some(7),
+                    ..Default::default()
                 },
                 "100% bad\r\nline two"
             ),

@@ -356,10 +356,20 @@ fn annotation_for(e: &Error) -> String {
     use retrain::action::{annotation, Location};
     match e {
         Error::Config(c) => {
+            // GitHub wants the path relative to the workspace (the repository root).
+            let absolute = std::env::current_dir()
+                .map(|d| d.join(&c.file))
+                .unwrap_or_else(|_| c.file.clone());
             let file = std::env::var("GITHUB_WORKSPACE")
                 .ok()
-                .and_then(|w| c.file.strip_prefix(w).ok().map(|p| p.to_path_buf()))
+                .and_then(|w| {
+                    let w = std::path::Path::new(&w);
+                    let w = w.canonicalize().unwrap_or_else(|_| w.to_path_buf());
+                    let a = absolute.canonicalize().unwrap_or_else(|_| absolute.clone());
+                    a.strip_prefix(w).ok().map(|p| p.to_path_buf())
+                })
                 .unwrap_or_else(|| c.file.clone());
+            let file = file.strip_prefix("./").unwrap_or(&file).to_path_buf();
             let mut message = c.message.clone();
             if let Some(k) = &c.key {
                 message = format!("{k}: {message}");
@@ -374,6 +384,7 @@ fn annotation_for(e: &Error) -> String {
                     file: Some(file.display().to_string()),
                     line: c.line,
                     col: c.column,
+                    ..Default::default()
                 },
                 &message,
             )

@@ -781,3 +781,213 @@ fn act_runs_the_composite_action() {
     assert_eq!(event["inputs"]["model"], "churn", "{event}");
     assert_eq!(server.requests().len(), 2);
 }
+
+/// A release holding the real `retrain` binary built for these tests, at the crate's
+/// version (install.sh checks that `retrain --version` reports it).
+fn real_release(dir: &Path) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let name = format!("retrain-{version}-{TARGET}");
+    let staging = dir.join("staging-real").join(&name);
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_retrain"), staging.join("retrain")).unwrap();
+    let assets = dir.join("release").join(format!("v{version}"));
+    std::fs::create_dir_all(&assets).unwrap();
+    let tarball = assets.join(format!("{name}.tar.gz"));
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(staging.parent().unwrap())
+        .arg(&name)
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    std::fs::write(
+        assets.join(format!("{name}.tar.gz.sha256")),
+        format!("{}  {name}.tar.gz\n", sha256(&tarball)),
+    )
+    .unwrap();
+    version.to_string()
+}
+
+/// `name<<DELIM\nvalue\nDELIM\n` entries of a GITHUB_OUTPUT file.
+fn parse_outputs(text: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut lines = text.split('\n');
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        if let Some((name, delim)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            out.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.to_string(), value.to_string());
+        }
+    }
+    out
+}
+
+/// A real `workflow_dispatch` payload (@octokit/webhooks-examples) with `inputs`.
+fn dispatch_payload(inputs: serde_json::Value) -> String {
+    let all: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join(
+            "tests/github/node_modules/@octokit/webhooks-examples/api.github.com/index.json",
+        ))
+        .expect("npm ci in tests/github"),
+    )
+    .unwrap();
+    let mut event = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "workflow_dispatch")
+        .and_then(|e| e["examples"].as_array())
+        .and_then(|x| x.last())
+        .cloned()
+        .expect("a workflow_dispatch example");
+    event["inputs"] = inputs;
+    event.to_string()
+}
+
+#[test]
+fn the_released_binary_runs_under_the_simulated_runner_and_opens_the_pull_request() {
+    let s = crate::publish::setup();
+    let files = tempfile::tempdir().unwrap();
+    let version = real_release(files.path());
+    let server = Server::start(files.path().to_path_buf());
+    let runner = Runner::new();
+    let base = format!("{}/release", server.base);
+    let install = runner.bash(
+        "install.sh",
+        None,
+        &[
+            ("RETRAIN_VERSION", version.as_str()),
+            ("RETRAIN_DOWNLOAD_BASE", base.as_str()),
+        ],
+    );
+    assert_eq!(install.code, 0, "{}{}", install.stdout, install.stderr);
+    let bin = parse_outputs(&runner.read("github_output"))["path"].clone();
+    assert!(bin.ends_with("/bin/retrain"), "{bin}");
+    std::fs::write(runner.path("github_output"), "").unwrap();
+
+    let event = runner.path("event.json");
+    std::fs::write(
+        &event,
+        dispatch_payload(
+            serde_json::json!({ "model": "churn", "force": "true", "dry-run": "false" }),
+        ),
+    )
+    .unwrap();
+    let work = s.work.display().to_string();
+    let repository = crate::support::github::GitHubServer::repository();
+    let out = runner.bash(
+        "run.sh",
+        None,
+        &[
+            ("RETRAIN_BIN", bin.as_str()),
+            ("INPUT_COMMAND", "run"),
+            ("INPUT_WORKING_DIRECTORY", work.as_str()),
+            ("GITHUB_TOKEN", "ghs_secret_token_value"),
+            ("GITHUB_REPOSITORY", repository.as_str()),
+            ("GITHUB_API_URL", s.server.url.as_str()),
+            ("GITHUB_WORKSPACE", work.as_str()),
+            ("GITHUB_EVENT_NAME", "workflow_dispatch"),
+            ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+            ("RETRAIN_NOW", "2025-06-01T00:00:00Z"),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // the token appears only in the mask command
+    assert_eq!(
+        out.stdout.matches("ghs_secret_token_value").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("::add-mask::ghs_secret_token_value\n"));
+    assert!(!out.stderr.contains("ghs_secret"), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("::group::retrain run\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("::endgroup::\n"));
+
+    let outputs = parse_outputs(&runner.read("github_output"));
+    let mut keys: Vec<&str> = outputs.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "blessed",
+            "json",
+            "operation",
+            "pr-number",
+            "pr-url",
+            "retrain",
+            "snapshot"
+        ]
+    );
+    assert_eq!(outputs["retrain"], "true");
+    assert_eq!(outputs["blessed"], "true");
+    assert_eq!(outputs["pr-number"], "1");
+    assert_eq!(outputs["pr-url"], "https://github.test/acme/models/pull/1");
+    assert_eq!(outputs["operation"], "created");
+    assert_eq!(outputs["snapshot"].len(), 64);
+    let json: serde_json::Value = serde_json::from_str(&outputs["json"]).unwrap();
+    assert_eq!(json["pull_request"]["number"], 1);
+    assert_eq!(json["snapshot"], outputs["snapshot"].as_str());
+    // the forced run (a dispatch input, not a flag) is the manual trigger
+    assert!(
+        json["decision"].to_string().contains("manual"),
+        "{}",
+        json["decision"]
+    );
+
+    let summary = runner.read("github_step_summary");
+    assert!(
+        summary.contains("https://github.test/acme/models/pull/1"),
+        "{summary}"
+    );
+    assert!(summary.contains("churn"), "{summary}");
+    assert_eq!(s.server.world.lock().unwrap().prs.len(), 1);
+}
+
+#[test]
+fn a_config_error_becomes_an_annotation_on_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("retrain.yaml"),
+        "version: 1\nmodels:\n  - name: churn\n    task: classification\n    target: label\n    data: { path: data.csv }\n    trigers: {}\n",
+    )
+    .unwrap();
+    let runner = Runner::new();
+    let work = dir.path().display().to_string();
+    let out = runner.bash(
+        "run.sh",
+        None,
+        &[
+            ("RETRAIN_BIN", env!("CARGO_BIN_EXE_retrain")),
+            ("INPUT_COMMAND", "check"),
+            ("INPUT_WORKING_DIRECTORY", work.as_str()),
+            ("GITHUB_WORKSPACE", work.as_str()),
+        ],
+    );
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error "))
+        .unwrap_or_else(|| panic!("no annotation: {}", out.stdout));
+    assert_eq!(
+        line,
+        "::error title=retrain%3A config error,file=retrain.yaml,line=7,col=5::models[0]: unknown field `trigers`, expected one of `name`, `task`, `target`, `time_column`, `features`, `ignore`, `column_types`, `data`, `profile`, `triggers`, `validation`, `training`, `evaluation`, `registry`, `pull_request`%0Ahint: did you mean `triggers`?"
+    );
+}

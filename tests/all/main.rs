@@ -3,6 +3,7 @@
 mod support;
 
 mod action;
+mod action_golden;
 mod check;
 mod cli;
 mod config_errors;
