@@ -130,6 +130,27 @@ pub enum Command {
         #[command(flatten)]
         github: GitHubArgs,
     },
+    /// Inspect a data file and write retrain.yaml and the GitHub workflows
+    Init {
+        /// The data file (CSV or Parquet) inside the repository (default: the first found).
+        #[arg(long, value_name = "FILE")]
+        data: Option<PathBuf>,
+        /// The column to predict (default: guessed from the names, else the last column).
+        #[arg(long, value_name = "COLUMN")]
+        target: Option<String>,
+        /// The column that orders rows in time (default: a date/time column, if any).
+        #[arg(long, value_name = "COLUMN")]
+        time_column: Option<String>,
+        /// The model's name (default: the repository directory's name).
+        #[arg(long)]
+        model: Option<String>,
+        /// The branch model pull requests target.
+        #[arg(long, default_value = "main")]
+        base: String,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the JSON Schema of retrain.yaml
     Schema,
 }

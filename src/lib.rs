@@ -18,6 +18,7 @@ pub mod decision;
 pub mod error;
 pub mod evaluate;
 pub mod forge;
+pub mod init;
 pub mod pipeline;
 pub mod registry;
 pub mod report;

@@ -98,6 +98,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Promote { .. } => "promote",
         Command::Rollback { .. } => "rollback",
         Command::Schema => "schema",
+        Command::Init { .. } => "init",
     }
 }
 
@@ -186,6 +187,30 @@ fn dispatch(
             ))
         }
         Command::Schema => Ok((retrain::config::json_schema(), exit::OK)),
+        Command::Init {
+            data,
+            target,
+            time_column,
+            model,
+            base,
+            force,
+        } => {
+            let r = retrain::init::init(&retrain::init::InitRequest {
+                repo: cli.repo.clone(),
+                data: data.clone(),
+                target: target.clone(),
+                time_column: time_column.clone(),
+                model: model.clone(),
+                base: base.clone(),
+                force: *force,
+            })?;
+            let text = if json {
+                format!("{}\n", serde_json::to_value(&r).expect("report serialises"))
+            } else {
+                retrain::init::text(&r)
+            };
+            Ok((text, exit::OK))
+        }
         Command::Promote { model, github } => {
             let target = publish_target(github);
             let report =

@@ -12,6 +12,7 @@ mod drift;
 mod faults;
 mod git;
 mod github;
+mod init;
 mod promote;
 mod publish;
 mod snapshot;
