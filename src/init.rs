@@ -117,7 +117,11 @@ fn data_path(repo: &Path, rel: &str) -> String {
     let siblings = std::fs::read_dir(repo.join(dir))
         .map(|d| {
             d.flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x.to_string_lossy() == ext))
+                .filter(|e| {
+                    e.path()
+                        .extension()
+                        .is_some_and(|x| x.to_string_lossy() == ext)
+                })
                 .count()
         })
         .unwrap_or(0);
@@ -177,7 +181,9 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
         Some(d) if d.is_absolute() => d.clone(),
         Some(d) => {
             // relative to the current directory, as shells complete it
-            let here = std::env::current_dir().map(|c| c.join(d)).unwrap_or(d.clone());
+            let here = std::env::current_dir()
+                .map(|c| c.join(d))
+                .unwrap_or(d.clone());
             if here.exists() {
                 here
             } else {
@@ -262,7 +268,9 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
                 .find(|n| Some(n.to_string()) != time_column)
                 .map(|n| n.to_string());
             (
-                by_name.or(last).ok_or_else(|| usage(format!("`{rel}` has no columns")))?,
+                by_name
+                    .or(last)
+                    .ok_or_else(|| usage(format!("`{rel}` has no columns")))?,
                 true,
             )
         }
@@ -362,7 +370,10 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
         let std = file
             .scan()
             .map_err(|e| usage(e.to_string()))?
-            .select([col(target.as_str()).cast(DataType::Float64).std(1).alias("s")])
+            .select([col(target.as_str())
+                .cast(DataType::Float64)
+                .std(1)
+                .alias("s")])
             .collect()
             .ok()
             .and_then(|df| {
@@ -409,7 +420,7 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
         primary,
         max_drop,
         algorithm,
-        holdout => if time_column.is_some() { "time" } else { "time" },
+        holdout => "time",
         metrics,
         gates,
         base => req.base,
@@ -422,7 +433,10 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
             .map_err(|e| usage(format!("template {name}: {e}")))
     };
     let files = [
-        ("retrain.yaml".to_string(), render("retrain.yaml", CONFIG_TEMPLATE)?),
+        (
+            "retrain.yaml".to_string(),
+            render("retrain.yaml", CONFIG_TEMPLATE)?,
+        ),
         (
             ".github/workflows/retrain.yml".to_string(),
             render("retrain.yml", WORKFLOW_TEMPLATE)?,
@@ -434,7 +448,10 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
     ];
     // The config must load as it is written, before anything is written.
     crate::config::parse(&repo.join("retrain.yaml"), &files[0].1).map_err(|mut e| {
-        e.message = format!("the generated config does not validate (a bug in `retrain init`): {}", e.message);
+        e.message = format!(
+            "the generated config does not validate (a bug in `retrain init`): {}",
+            e.message
+        );
         Error::Config(e)
     })?;
     let existing: Vec<&str> = files
@@ -455,7 +472,11 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
     let mut written = Vec::new();
     for (path, text) in &files {
         let abs = repo.join(path);
-        let action = if abs.exists() { "overwritten" } else { "created" };
+        let action = if abs.exists() {
+            "overwritten"
+        } else {
+            "created"
+        };
         let dir = abs.parent().expect("a file has a parent");
         std::fs::create_dir_all(dir).map_err(|e| Error::Io {
             context: format!("create `{}`", dir.display()),
@@ -479,10 +500,22 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
         });
     }
     Ok(InitReport {
-        model: ctx.get_attr("model").map(|v| v.to_string()).unwrap_or_default(),
-        data: ctx.get_attr("data_path").map(|v| v.to_string()).unwrap_or_default(),
-        task: ctx.get_attr("task").map(|v| v.to_string()).unwrap_or_default(),
-        target: ctx.get_attr("target").map(|v| v.to_string()).unwrap_or_default(),
+        model: ctx
+            .get_attr("model")
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        data: ctx
+            .get_attr("data_path")
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        task: ctx
+            .get_attr("task")
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        target: ctx
+            .get_attr("target")
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
         target_guessed,
         time_column: ctx
             .get_attr("time_column")
@@ -503,7 +536,11 @@ pub fn text(r: &InitReport) -> String {
         r.model,
         r.task,
         r.target,
-        if r.target_guessed { " (guessed: confirm with --target)" } else { "" },
+        if r.target_guessed {
+            " (guessed: confirm with --target)"
+        } else {
+            ""
+        },
         r.data
     );
     match &r.time_column {
@@ -511,7 +548,11 @@ pub fn text(r: &InitReport) -> String {
             let _ = writeln!(
                 out,
                 "time column `{t}`{}",
-                if r.time_column_guessed { " (guessed: confirm with --time-column)" } else { "" }
+                if r.time_column_guessed {
+                    " (guessed: confirm with --time-column)"
+                } else {
+                    ""
+                }
             );
         }
         None => {

@@ -38,9 +38,15 @@ fn init_guesses_target_and_time_writes_a_config_that_runs() {
     let yaml = std::fs::read_to_string(repo.path().join("retrain.yaml")).unwrap();
     assert!(yaml.contains("target: label   # guessed"), "{yaml}");
     assert!(yaml.contains("time_column: ts   # guessed"), "{yaml}");
-    assert!(yaml.contains("roc_auc"), "binary: ROC AUC among the metrics");
+    assert!(
+        yaml.contains("roc_auc"),
+        "binary: ROC AUC among the metrics"
+    );
     let wf = std::fs::read_to_string(repo.path().join(".github/workflows/retrain.yml")).unwrap();
-    assert!(wf.contains("\"data/*.parquet\""), "push paths follow the data: {wf}");
+    assert!(
+        wf.contains("\"data/*.parquet\""),
+        "push paths follow the data: {wf}"
+    );
     assert!(wf.contains("workflow_dispatch:") && wf.contains("concurrency:"));
     // the written config is what `run` reads
     let run = repo.run(&["run", "--dry-run", "--output", "json"]);
@@ -63,18 +69,43 @@ fn init_never_overwrites_without_force() {
     repo.write(".github/workflows/retrain.yml", "# mine\n");
     let r = repo.run(&["init"]);
     assert_eq!(r.code, 2, "{}", r.stdout);
-    assert!(r.stderr.contains("`.github/workflows/retrain.yml`") && r.stderr.contains("--force"), "{}", r.stderr);
-    assert!(!repo.path().join("retrain.yaml").exists(), "nothing was written");
+    assert!(
+        r.stderr.contains("`.github/workflows/retrain.yml`") && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !repo.path().join("retrain.yaml").exists(),
+        "nothing was written"
+    );
     assert_eq!(
         std::fs::read_to_string(repo.path().join(".github/workflows/retrain.yml")).unwrap(),
         "# mine\n"
     );
-    let r = repo.run(&["init", "--force", "--target", "label", "--time-column", "ts"]);
+    let r = repo.run(&[
+        "init",
+        "--force",
+        "--target",
+        "label",
+        "--time-column",
+        "ts",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("overwritten .github/workflows/retrain.yml"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("overwritten .github/workflows/retrain.yml"),
+        "{}",
+        r.stdout
+    );
     let yaml = std::fs::read_to_string(repo.path().join("retrain.yaml")).unwrap();
-    assert!(yaml.contains("target: label\n"), "confirmed by flag: no 'guessed' note");
-    assert!(yaml.contains("path: data/part.csv"), "one file: its path: {yaml}");
+    assert!(
+        yaml.contains("target: label\n"),
+        "confirmed by flag: no 'guessed' note"
+    );
+    assert!(
+        yaml.contains("path: data/part.csv"),
+        "one file: its path: {yaml}"
+    );
 }
 
 #[test]
@@ -92,13 +123,23 @@ fn init_detects_regression_and_names_bad_columns() {
     );
     let r = repo.run(&["init", "--target", "yy"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("`yy` is not a column") && r.stderr.contains("did you mean `y`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`yy` is not a column") && r.stderr.contains("did you mean `y`"),
+        "{}",
+        r.stderr
+    );
     let r = repo.run(&["init", "--model", "price", "--output", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
-    assert_eq!((v["task"].as_str(), v["model"].as_str()), (Some("regression"), Some("price")));
+    assert_eq!(
+        (v["task"].as_str(), v["model"].as_str()),
+        (Some("regression"), Some("price"))
+    );
     let yaml = std::fs::read_to_string(repo.path().join("retrain.yaml")).unwrap();
-    assert!(yaml.contains("algorithm: linear_regression") && yaml.contains("primary: rmse"), "{yaml}");
+    assert!(
+        yaml.contains("algorithm: linear_regression") && yaml.contains("primary: rmse"),
+        "{yaml}"
+    );
 }
 
 /// The example's workflows are exactly what `retrain init` writes for it.
@@ -118,6 +159,9 @@ fn the_example_workflows_are_the_ones_init_writes() {
         let want = std::fs::read_to_string(repo.path().join(f)).unwrap();
         let have = std::fs::read_to_string(example.join(f))
             .unwrap_or_else(|e| panic!("examples/elec/{f}: {e}"));
-        assert_eq!(have, want, "examples/elec/{f} differs from `retrain init`'s: regenerate it");
+        assert_eq!(
+            have, want,
+            "examples/elec/{f} differs from `retrain init`'s: regenerate it"
+        );
     }
 }
