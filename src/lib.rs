@@ -20,6 +20,7 @@ pub mod evaluate;
 pub mod forge;
 pub mod init;
 pub mod pipeline;
+pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod snapshot;

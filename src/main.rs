@@ -27,6 +27,9 @@ fn main() -> ExitCode {
     // `run` reports its stages (plain lines on stderr, in CI too); -v shows them everywhere.
     let stages = matches!(cli.command, Command::Run { .. });
     init_logging(cli.verbose.max(u8::from(stages)));
+    if stages {
+        retrain::progress::enable();
+    }
     let json = cli.format() == Some(OutputFormat::Json);
     match run(&cli) {
         Ok((out, code)) => {

@@ -208,7 +208,13 @@ fn lbfgs(
     let mut hist_s: std::collections::VecDeque<Vec<f64>> = Default::default();
     let mut hist_y: std::collections::VecDeque<Vec<f64>> = Default::default();
     let mut iterations = 0;
+    let mut progress =
+        crate::progress::Progress::new("logistic regression", Some(s.max_iterations));
     loop {
+        progress.tick(
+            iterations as u64,
+            &format!("loss {value:.6}, max |gradient| {:.2e}", max_abs(&grad)),
+        );
         if max_abs(&grad) <= s.tolerance {
             return (p, value, iterations, true);
         }

@@ -231,7 +231,9 @@ pub fn fit(x: &Array2<f64>, y: &[u32], k: usize, s: &TreeSettings) -> Vec<TreeNo
     let mut stack: Vec<Pending> = Vec::new();
     nodes.push(leaf(&root_counts));
     stack.push((0, rows, None, root_counts, 0));
+    let mut progress = crate::progress::Progress::new("decision tree", None);
     while let Some((at, rows, hist, counts, depth)) = stack.pop() {
+        progress.tick(nodes.len() as u64, &format!("nodes, depth {depth}"));
         let n_node = rows.len() as f64;
         let pure = counts.iter().filter(|c| **c > 0.0).count() <= 1;
         if pure
