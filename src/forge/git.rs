@@ -110,7 +110,14 @@ pub struct BranchRequest<'a> {
 fn callbacks<'a>(token: Option<&'a Token>) -> RemoteCallbacks<'a> {
     let mut cb = RemoteCallbacks::new();
     if let Some(t) = token {
-        cb.credentials(move |_url, _user, _allowed| {
+        // libgit2 asks again after every refusal: answer once, then give up.
+        let mut asked = false;
+        cb.credentials(move |url, _user, _allowed| {
+            if std::mem::replace(&mut asked, true) {
+                return Err(git2::Error::from_str(&format!(
+                    "the token was refused by {url}: it must be valid and allowed to push (contents: write)"
+                )));
+            }
             Cred::userpass_plaintext("x-access-token", &t.0)
         });
     }

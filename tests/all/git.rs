@@ -221,3 +221,86 @@ fn a_missing_base_branch_is_named() {
     let err = publish_branch(&work, &req).unwrap_err();
     assert!(err.to_string().contains("`develop`"), "{err}");
 }
+
+/// git-http-backend behind HTTP Basic auth (tests/fixtures/git_http_server.py).
+struct HttpGit {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for HttpGit {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_http(root: &Path, password: &str) -> HttpGit {
+    let port_file = root.join("port");
+    let child = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/git_http_server.py"
+        ))
+        .arg(root)
+        .arg(&port_file)
+        .arg("x-access-token")
+        .arg(password)
+        .spawn()
+        .expect("python3 runs");
+    for _ in 0..200 {
+        if let Ok(port) = std::fs::read_to_string(&port_file) {
+            return HttpGit {
+                child,
+                url: format!("http://127.0.0.1:{port}/origin.git"),
+            };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the git HTTP server did not start");
+}
+
+#[test]
+fn pushes_over_http_with_the_token_and_stops_when_it_is_refused() {
+    let (root, origin, work) = setup();
+    let server = serve_http(root.path(), "ghs_right_token");
+    git(&work, &["remote", "set-url", "origin", &server.url]);
+    let id = Identity::default();
+    let files = vec![("a.txt".to_string(), b"x".to_vec())];
+
+    // A refused token is an error after one attempt (libgit2 would ask again forever).
+    let wrong = retrain::forge::git::Token::new("ghs_wrong_token".into());
+    let err = publish_branch(
+        &work,
+        &BranchRequest {
+            token: Some(&wrong),
+            ..request(&files, &id)
+        },
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("refused"), "{message}");
+    assert!(
+        !message.contains("ghs_wrong_token"),
+        "the token is not printed: {message}"
+    );
+    let log = std::fs::read_to_string(root.path().join("auth.log")).unwrap();
+    assert!(log.lines().filter(|l| *l == "denied").count() <= 2, "{log}");
+
+    let right = retrain::forge::git::Token::new("ghs_right_token".into());
+    let ok = publish_branch(
+        &work,
+        &BranchRequest {
+            token: Some(&right),
+            ..request(&files, &id)
+        },
+    )
+    .unwrap();
+    assert_eq!(ok.operation, BranchOperation::Created);
+    assert_eq!(
+        git(&origin, &["rev-parse", "retrain/m/abcdef123456"]),
+        ok.commit
+    );
+    let log = std::fs::read_to_string(root.path().join("auth.log")).unwrap();
+    assert!(log.lines().any(|l| l == "ok"), "{log}");
+}
