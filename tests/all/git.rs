@@ -237,7 +237,7 @@ impl Drop for HttpGit {
 
 fn serve_http(root: &Path, password: &str) -> HttpGit {
     let port_file = root.join("port");
-    let child = Command::new("python3")
+    let mut child = Command::new("python3")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/git_http_server.py"
@@ -257,6 +257,8 @@ fn serve_http(root: &Path, password: &str) -> HttpGit {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the git HTTP server did not start");
 }
 
