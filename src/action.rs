@@ -257,9 +257,24 @@ pub fn run_outputs(report: &crate::pipeline::RunReport, json: &str) -> Vec<(&'st
         .find(|r| r.pull_request.is_some())
         .or(report.runs.first());
     let pr = lead.and_then(|r| r.pull_request.as_ref());
-    vec![
+    let mut out = vec![
         ("retrain", retrain.to_string()),
         ("blessed", blessed.to_string()),
+    ];
+    out.extend(pr_outputs(pr));
+    out.extend([
+        (
+            "snapshot",
+            lead.map(|r| r.check.snapshot.clone()).unwrap_or_default(),
+        ),
+        ("json", json.trim_end().to_string()),
+    ]);
+    out
+}
+
+/// `pr-number`, `pr-url` and `operation` (`none` without a pull request).
+pub fn pr_outputs(pr: Option<&crate::forge::publish::PublishedPr>) -> [(&'static str, String); 3] {
+    [
         (
             "pr-number",
             pr.and_then(|p| p.number)
@@ -269,20 +284,18 @@ pub fn run_outputs(report: &crate::pipeline::RunReport, json: &str) -> Vec<(&'st
         ("pr-url", pr.and_then(|p| p.url.clone()).unwrap_or_default()),
         (
             "operation",
-            pr.map(|p| {
-                serde_json::to_value(p.operation)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            })
-            .unwrap_or_else(|| "none".into()),
+            pr.map(|p| word(p.operation))
+                .unwrap_or_else(|| "none".into()),
         ),
-        (
-            "snapshot",
-            lead.map(|r| r.check.snapshot.clone()).unwrap_or_default(),
-        ),
-        ("json", json.trim_end().to_string()),
     ]
+}
+
+/// A unit enum's serialised name (`created`, `no_champion`).
+pub fn word(v: impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -230,8 +230,7 @@ fn dispatch(
                     (
                         "operation",
                         first
-                            .and_then(|p| serde_json::to_value(p.status).ok())
-                            .and_then(|v| v.as_str().map(str::to_string))
+                            .map(|p| retrain::action::word(p.status))
                             .unwrap_or_default(),
                     ),
                     ("json", report::promote_json(&report).trim_end().to_string()),
@@ -267,26 +266,12 @@ fn dispatch(
                     target: publish_target(github),
                 })?;
             if let Some(r) = runner {
-                let pr = report.pull_request.as_ref();
-                let outputs = [
-                    (
-                        "pr-number",
-                        pr.and_then(|p| p.number)
-                            .map(|n| n.to_string())
-                            .unwrap_or_default(),
-                    ),
-                    ("pr-url", pr.and_then(|p| p.url.clone()).unwrap_or_default()),
-                    (
-                        "operation",
-                        pr.and_then(|p| serde_json::to_value(p.operation).ok())
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_else(|| "none".into()),
-                    ),
-                    (
-                        "json",
-                        report::rollback_json(&report).trim_end().to_string(),
-                    ),
-                ];
+                let mut outputs =
+                    retrain::action::pr_outputs(report.pull_request.as_ref()).to_vec();
+                outputs.push((
+                    "json",
+                    report::rollback_json(&report).trim_end().to_string(),
+                ));
                 let text = report::rollback_text(&report);
                 actions_write(
                     r,

@@ -212,33 +212,14 @@ pub fn publish_branch(repo_dir: &Path, req: &BranchRequest) -> Result<BranchOutc
     let local = format!("refs/retrain/{}", req.branch);
     repo.reference(&local, commit, true, "retrain: proposal")
         .map_err(git("create a ref"))?;
-    let rejected = std::cell::RefCell::new(None::<String>);
-    {
-        let mut cb = callbacks(req.token);
-        cb.push_update_reference(|_name, status| {
-            if let Some(msg) = status {
-                *rejected.borrow_mut() = Some(msg.to_string());
-            }
-            Ok(())
-        });
-        let mut po = PushOptions::new();
-        po.remote_callbacks(cb);
-        // Force: the branch holds only retrain's commits (checked above), so it may be
-        // rewritten onto the current base.
-        let spec = format!("+{local}:refs/heads/{}", req.branch);
-        remote
-            .push(&[spec.as_str()], Some(&mut po))
-            .map_err(|e| GitError::Rejected {
-                branch: req.branch.to_string(),
-                message: e.message().to_string(),
-            })?;
-    }
-    if let Some(message) = rejected.into_inner() {
-        return Err(GitError::Rejected {
-            branch: req.branch.to_string(),
-            message,
-        });
-    }
+    // Force: the branch holds only retrain's commits (checked above), so it may be
+    // rewritten onto the current base.
+    push(
+        &mut remote,
+        &format!("+{local}:refs/heads/{}", req.branch),
+        req.branch,
+        req.token,
+    )?;
     Ok(BranchOutcome {
         branch: req.branch.to_string(),
         operation: if existing.is_some() {
@@ -250,6 +231,41 @@ pub fn publish_branch(repo_dir: &Path, req: &BranchRequest) -> Result<BranchOutc
         base_commit: base.id().to_string(),
         reason: None,
     })
+}
+
+/// Pushes one refspec; a refusal by the remote (a hook, branch protection, not a fast
+/// forward) is an error naming the ref.
+fn push(
+    remote: &mut git2::Remote,
+    spec: &str,
+    what: &str,
+    token: Option<&Token>,
+) -> Result<(), GitError> {
+    let rejected = std::cell::RefCell::new(None::<String>);
+    {
+        let mut cb = callbacks(token);
+        cb.push_update_reference(|_name, status| {
+            if let Some(msg) = status {
+                *rejected.borrow_mut() = Some(msg.to_string());
+            }
+            Ok(())
+        });
+        let mut po = PushOptions::new();
+        po.remote_callbacks(cb);
+        remote
+            .push(&[spec], Some(&mut po))
+            .map_err(|e| GitError::Rejected {
+                branch: what.to_string(),
+                message: e.message().to_string(),
+            })?;
+    }
+    match rejected.into_inner() {
+        Some(message) => Err(GitError::Rejected {
+            branch: what.to_string(),
+            message,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn remote_has_branch(
@@ -375,34 +391,10 @@ pub fn push_tag(repo_dir: &Path, req: &TagRequest) -> Result<TagOperation, GitEr
         Signature::now(&req.identity.name, &req.identity.email).map_err(git("the bot identity"))?;
     repo.tag(req.name, &object, &sig, req.message, true)
         .map_err(git("create the tag"))?;
-    let rejected = std::cell::RefCell::new(None::<String>);
-    {
-        let mut cb = callbacks(req.token);
-        cb.push_update_reference(|_name, status| {
-            if let Some(msg) = status {
-                *rejected.borrow_mut() = Some(msg.to_string());
-            }
-            Ok(())
-        });
-        let mut po = PushOptions::new();
-        po.remote_callbacks(cb);
-        let mut remote = repo
-            .find_remote(req.remote)
-            .map_err(git("find the remote"))?;
-        let spec = format!("{full}:{full}");
-        remote
-            .push(&[spec.as_str()], Some(&mut po))
-            .map_err(|e| GitError::Rejected {
-                branch: full.clone(),
-                message: e.message().to_string(),
-            })?;
-    }
-    if let Some(message) = rejected.into_inner() {
-        return Err(GitError::Rejected {
-            branch: full,
-            message,
-        });
-    }
+    let mut remote = repo
+        .find_remote(req.remote)
+        .map_err(git("find the remote"))?;
+    push(&mut remote, &format!("{full}:{full}"), &full, req.token)?;
     Ok(TagOperation::Created)
 }
 

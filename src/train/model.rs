@@ -22,6 +22,7 @@ use linfa::prelude::*;
 use ndarray::{Array1, Array2, Axis};
 use serde::{Deserialize, Serialize};
 
+use super::logistic::sigmoid;
 use super::params::{ParamError, Params};
 use super::preprocess::Preprocessor;
 use crate::config::{Algorithm, Task};
@@ -596,13 +597,4 @@ impl ModelArtifact {
 
 fn dot(r: ndarray::ArrayView1<f64>, w: &[f64]) -> f64 {
     r.iter().zip(w).map(|(a, b)| a * b).sum()
-}
-
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
 }

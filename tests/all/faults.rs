@@ -7,31 +7,18 @@ use crate::support::git;
 use crate::support::github::Fault;
 
 fn run_failing(s: &Setup) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_retrain"))
-        .arg("--repo")
-        .arg(&s.work)
-        .args([
+    let (code, _, stderr) = crate::promote::retrain(
+        s,
+        &[
             "run",
             "--output",
             "json",
             "--now",
             "2025-06-01T00:00:00Z",
             "--force",
-        ])
-        .env("GITHUB_TOKEN", "ghs_secret_token_value")
-        .env(
-            "GITHUB_REPOSITORY",
-            crate::support::github::GitHubServer::repository(),
-        )
-        .env("GITHUB_API_URL", &s.server.url)
-        .env_remove("RETRAIN_GITHUB_TOKEN")
-        // not the Actions runner these tests may themselves run in
-        .env_remove("GITHUB_ACTIONS")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("ghs_secret"), "the token was printed");
-    (out.status.code().unwrap_or(-1), stderr)
+        ],
+    );
+    (code, stderr)
 }
 
 /// Exactly one open PR, labelled, with a check run, its branch on the remote.

@@ -9,7 +9,7 @@ use crate::publish::{run, setup, Setup};
 use crate::support::git;
 
 /// Runs `retrain <args>` against the setup; returns (exit code, stdout JSON or text, stderr).
-fn retrain(s: &Setup, args: &[&str]) -> (i32, String, String) {
+pub fn retrain(s: &Setup, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_retrain"))
         .arg("--repo")
         .arg(&s.work)
