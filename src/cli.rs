@@ -115,4 +115,6 @@ pub enum Command {
     },
     /// Print the JSON Schema of retrain.yaml
     Schema,
+    /// Run the webhook bot (a GitHub App): react to pushes, `/retrain` comments and merged model PRs
+    Serve(crate::server::ServeArgs),
 }

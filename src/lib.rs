@@ -20,5 +20,6 @@ pub mod forge;
 pub mod pipeline;
 pub mod registry;
 pub mod report;
+pub mod server;
 pub mod snapshot;
 pub mod train;

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         }
     };
     // `run` reports its stages (plain lines on stderr, in CI too); -v shows them everywhere.
-    let stages = matches!(cli.command, Command::Run { .. });
+    let stages = matches!(cli.command, Command::Run { .. } | Command::Serve(_));
     init_logging(cli.verbose.max(u8::from(stages)));
     let json = cli.format() == Some(OutputFormat::Json);
     match run(&cli) {
@@ -191,6 +191,10 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
                 report::snapshot_text(&report)
             };
             Ok((text, exit::OK))
+        }
+        Command::Serve(args) => {
+            retrain::server::serve(args)?;
+            Ok((String::new(), exit::OK))
         }
     }
 }
