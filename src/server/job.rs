@@ -411,6 +411,18 @@ impl Executor {
             .env_remove("RETRAIN_CONFIG")
             .env_remove("RETRAIN_REPO")
             .stdin(std::process::Stdio::null());
+        // The child dies with the server (kill -9 included): the job is then resumed by
+        // the next start instead of racing it from an orphan.
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         tracing::info!(repo = %job.repo.full_name, sub, model = ?command.model, "running retrain");
         let out = cmd.output().await.map_err(|e| JobError {
             message: format!("cannot start `{}`: {e}", self.exe.display()),
@@ -469,6 +481,8 @@ fn checkout(dir: &Path, url: &str, branch: &str, token: &str) -> Result<(), git2
         });
         cb
     };
+    // a job killed mid-checkout leaves the index locked; jobs of a repository are serial
+    let _ = std::fs::remove_file(dir.join(".git/index.lock"));
     let repo = match git2::Repository::open(dir) {
         Ok(r) => r,
         Err(_) => {

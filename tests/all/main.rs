@@ -10,5 +10,6 @@ mod drift;
 mod git;
 mod github;
 mod publish;
+mod server;
 mod snapshot;
 mod train;
