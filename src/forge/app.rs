@@ -19,12 +19,14 @@ use super::github::GitHubError;
 /// Tokens are replaced this long before GitHub says they expire.
 const REFRESH_MARGIN: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
+/// (API URL, installation id) -> (token, expiry).
+type TokenCache = HashMap<(String, u64), (SecretString, DateTime<Utc>)>;
+
 /// A GitHub App's identity, and the installation tokens it has minted.
 pub struct AppAuth {
     app_id: u64,
     key: octocrab::auth::EncodingKey,
-    /// (API URL, installation id) -> (token, expiry).
-    tokens: Mutex<HashMap<(String, u64), (SecretString, DateTime<Utc>)>>,
+    tokens: Mutex<TokenCache>,
 }
 
 impl std::fmt::Debug for AppAuth {
@@ -121,9 +123,7 @@ impl AppAuth {
             .remove(&(api.trim_end_matches('/').to_string(), installation_id));
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, u64), (SecretString, DateTime<Utc>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TokenCache> {
         self.tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 
