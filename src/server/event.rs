@@ -2,8 +2,7 @@
 //! small [`Event`] the bot acts on. Nothing past this module sees raw JSON.
 
 use octocrab::models::webhook_events::payload::{
-    InstallationRepositoriesWebhookEventAction, InstallationWebhookEventAction,
-    IssueCommentWebhookEventAction, PullRequestWebhookEventAction,
+    InstallationWebhookEventAction, IssueCommentWebhookEventAction, PullRequestWebhookEventAction,
 };
 use octocrab::models::webhook_events::{WebhookEvent, WebhookEventPayload};
 use serde::{Deserialize, Serialize};
@@ -206,7 +205,6 @@ pub fn parse(kind: &str, body: &[u8]) -> Result<Event, serde_json::Error> {
             let Some(installation) = installation else {
                 return ignored("installation event without an installation");
             };
-            let _ = InstallationRepositoriesWebhookEventAction::Added;
             Event::Track {
                 installation,
                 added: p

@@ -132,6 +132,9 @@ pub async fn webhook(
             if job.is_some() {
                 state.wake.notify_one();
             }
+            if matches!(&event, Event::Track { added, .. } if !added.is_empty()) {
+                state.tracked.notify_one();
+            }
             let outcome = match (&event, job) {
                 (Event::Ignored(_), _) => "ignored",
                 (Event::Track { .. }, _) => "tracked",

@@ -98,6 +98,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the queue when a job was stored.
     pub wake: Arc<Notify>,
+    /// Wakes the schedule when repositories were added.
+    pub tracked: Arc<Notify>,
 }
 
 /// The HTTP service: `POST /webhook`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
@@ -209,11 +211,13 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
             args.attempts,
             Duration::from_secs(args.retry_backoff.as_secs()),
         );
+        let tracked = Arc::new(Notify::new());
         let state = Arc::new(AppState {
             secrets,
             store: store.clone(),
             metrics,
             wake: queue.wake.clone(),
+            tracked: tracked.clone(),
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -225,6 +229,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
                     store.clone(),
                     Duration::from_secs(args.schedule_interval.as_secs()),
                     queue.wake.clone(),
+                    tracked,
                     stop_rx.clone(),
                 )));
             }

@@ -61,11 +61,13 @@ pub async fn tick(store: &Store, interval: Duration) -> Result<usize, StoreError
         .await
 }
 
-/// Ticks every minute (or every `interval`, when shorter) until `stop`.
+/// Ticks every minute (or every `interval`, when shorter), and when repositories were
+/// added (`tracked`), until `stop`.
 pub async fn run(
     store: Store,
     interval: Duration,
     wake: std::sync::Arc<Notify>,
+    tracked: std::sync::Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     let every = interval.min(Duration::from_secs(60));
@@ -80,6 +82,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
+            _ = tracked.notified() => {}
             _ = stop.changed() => return,
         }
     }

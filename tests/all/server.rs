@@ -564,6 +564,57 @@ fn killed_mid_job_the_job_completes_after_a_restart_with_exactly_one_pull_reques
 }
 
 #[test]
+fn an_installed_repository_is_run_on_the_bots_schedule() {
+    let s = setup();
+    s.server.world.lock().unwrap().bot.clone_url = format!("file://{}", s.origin.display());
+    let mut p = example("installation", |v| v["action"] == "created");
+    p["installation"]["id"] = crate::support::github_app::INSTALLATION.into();
+    p["repositories"] = json!([{ "id": 1, "node_id": "R_1", "name": "models", "full_name": "acme/models", "private": true }]);
+    validate("installation", &p);
+    let bot = Bot::start(
+        &s.root.path().join("bot"),
+        &[
+            "--api-url",
+            &s.server.url,
+            "--app-id",
+            "1234",
+            "--private-key-file",
+            KEY,
+            "--retry-backoff",
+            "1s",
+            "--schedule-interval",
+            "1h",
+        ],
+        &[("RETRAIN_NOW", "2025-06-01T00:00:00Z")],
+    );
+    assert_eq!(
+        deliver(&bot.addr, "installation", "i-1", &p).json()["outcome"],
+        "tracked"
+    );
+    // a newly tracked repository is evaluated at once (then once per interval)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while bot.count("SELECT count(*) FROM jobs WHERE kind = 'schedule' AND status = 'done'") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}\n{}",
+            bot.jobs(),
+            bot.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let w = s.server.world.lock().unwrap();
+    assert_eq!(
+        w.prs.len(),
+        1,
+        "no champion yet: the scheduled run proposes one"
+    );
+    assert!(w
+        .requests
+        .iter()
+        .any(|(m, p)| m == "GET" && p == "/repos/acme/models"));
+}
+
+#[test]
 #[ignore = "needs `retrain promote` (being added in main); enable after the merge"]
 fn a_merged_retrain_pull_request_is_promoted_once() {
     let s = setup();

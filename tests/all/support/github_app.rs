@@ -30,6 +30,8 @@ pub struct BotWorld {
     pub tokens_minted: usize,
     /// Bearer values that were not a JWT.
     pub bad_app_auth: Vec<String>,
+    /// What `GET /repos/{o}/{r}` answers as `clone_url` (the bare test remote).
+    pub clone_url: String,
 }
 
 fn record(w: &Shared, method: &Method, uri: &Uri) {
@@ -156,8 +158,25 @@ async fn dispatch(
     StatusCode::NO_CONTENT.into_response()
 }
 
+async fn repository(
+    State(w): State<Shared>,
+    method: Method,
+    uri: Uri,
+    Path((o, r)): Path<(String, String)>,
+) -> Response {
+    record(&w, &method, &uri);
+    let world = w.lock().unwrap();
+    let v = openapi::response(
+        "get",
+        "/repos/{owner}/{repo}",
+        json!({ "name": r, "full_name": format!("{o}/{r}"), "clone_url": world.bot.clone_url, "default_branch": "main" }),
+    );
+    Json(v).into_response()
+}
+
 pub fn routes(world: Shared) -> Router {
     Router::new()
+        .route("/repos/{o}/{r}", get(repository))
         .route("/app/installations/{id}/access_tokens", post(access_token))
         .route("/repos/{o}/{r}/installation", get(installation))
         .route(
