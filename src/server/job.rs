@@ -564,3 +564,36 @@ fn models_touched(config: &crate::config::Config, changed: &[String]) -> Vec<Str
         .map(|m| m.name.as_str().to_string())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_concerns_the_models_whose_data_or_config_it_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("retrain.yaml"),
+            "version: 1\nmodels:\n  - name: a\n    task: classification\n    target: y\n    data: { path: data/a/*.csv }\n  - name: b\n    task: classification\n    target: y\n    data: { dvc: data/b.dvc }\n",
+        )
+        .unwrap();
+        let touched = |files: &[&str]| {
+            let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+            affected(dir.path(), Some(&files)).unwrap()
+        };
+        assert_eq!(
+            touched(&["data/a/2024-05.csv"]),
+            Affected::Some(vec!["a".into()])
+        );
+        assert_eq!(
+            touched(&["data/b.dvc", "README.md"]),
+            Affected::Some(vec!["b".into()])
+        );
+        assert_eq!(
+            touched(&["README.md", "data/a/notes.txt"]),
+            Affected::Some(vec![])
+        );
+        assert_eq!(touched(&["retrain.yaml"]), Affected::All);
+        assert_eq!(affected(dir.path(), None).unwrap(), Affected::All);
+    }
+}
