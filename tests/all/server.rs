@@ -257,6 +257,14 @@ fn bad_deliveries_get_the_right_status_and_nothing_is_stored() {
         assert!(metrics.contains(line), "{line} not in:\n{metrics}");
     }
     assert_eq!(http(&bot.addr, "GET", "/readyz", &[], b"").status, 200);
+
+    // SIGTERM: a clean stop; what was stored survives it
+    let mut bot = bot;
+    assert!(bot.terminate().success(), "{}", bot.log());
+    assert_eq!(
+        bot.count("SELECT count(*) FROM jobs WHERE status = 'queued'"),
+        2
+    );
 }
 
 // ---- end to end -----------------------------------------------------------------

@@ -219,6 +219,13 @@ impl Bot {
         }
     }
 
+    /// SIGTERM, as a deployment would; the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        let _ = Command::new("kill").arg(c.id().to_string()).status();
+        c.wait().unwrap()
+    }
+
     /// kill -9, as a crash or an OOM kill would.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
