@@ -93,8 +93,8 @@ fn main() -> anyhow::Result<()> {
             "bench": "warm_start", "rows": table.rows(), "train_rows": split.pool.len(), "holdout_rows": split.holdout.len(),
             "load_s": load_s,
             "champion": { "rows": k, "fit_ms": champion.report.duration_ms, "accuracy": score(&champion)? },
-            "cold": { "fit_ms": cold.artifact.training.duration_ms, "accuracy": score(&cold)? },
-            "warm": { "fit_ms": warm.artifact.training.duration_ms, "accuracy": score(&warm)?, "warm_started": warm.report.warm_start },
+            "cold": { "fit_ms": cold.artifact.training.duration_ms, "iterations": cold.report.iterations, "accuracy": score(&cold)? },
+            "warm": { "fit_ms": warm.artifact.training.duration_ms, "iterations": warm.report.iterations, "accuracy": score(&warm)?, "warm_started": warm.report.warm_start },
         })
     );
     Ok(())

@@ -88,15 +88,8 @@ pub enum Command {
         /// Also write the candidate (`<model>/model.json`) and the report (`<model>/report.json`) here.
         #[arg(long, value_name = "DIR")]
         artifact_dir: Option<PathBuf>,
-        /// The GitHub repository (`owner/repo`) pull requests go to.
-        #[arg(long, env = "GITHUB_REPOSITORY")]
-        repository: Option<String>,
-        /// The GitHub API (GitHub Enterprise: https://HOST/api/v3).
-        #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
-        api_url: String,
-        /// The git remote the branch is pushed to.
-        #[arg(long, default_value = "origin")]
-        remote: String,
+        #[command(flatten)]
+        github: GitHubArgs,
         /// The current time (RFC 3339) the schedule and cooldown are judged at.
         #[arg(long, hide = true, env = "RETRAIN_NOW")]
         now: Option<chrono::DateTime<chrono::Utc>>,
@@ -113,8 +106,68 @@ pub enum Command {
         #[arg(long)]
         version: Option<u32>,
     },
+    /// After a model PR was merged: verify the champion's artifact, tag model/<m>/v<n>, release it
+    Promote {
+        /// Only this model (default: every model in the config).
+        #[arg(long)]
+        model: Option<String>,
+        #[command(flatten)]
+        github: GitHubArgs,
+    },
+    /// Open a pull request that points the registry back to an earlier version
+    Rollback {
+        /// The model to roll back.
+        model: String,
+        /// The version to go back to (default: the newest version older than the champion).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<u32>,
+        /// Why (shown in the pull request).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Show the new registry pointer; open no pull request.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        github: GitHubArgs,
+    },
+    /// Inspect a data file and write retrain.yaml and the GitHub workflows
+    Init {
+        /// The data file (CSV or Parquet) inside the repository (default: the first found).
+        #[arg(long, value_name = "FILE")]
+        data: Option<PathBuf>,
+        /// The column to predict (default: guessed from the names, else the last column).
+        #[arg(long, value_name = "COLUMN")]
+        target: Option<String>,
+        /// The column that orders rows in time (default: a date/time column, if any).
+        #[arg(long, value_name = "COLUMN")]
+        time_column: Option<String>,
+        /// The model's name (default: the repository directory's name).
+        #[arg(long)]
+        model: Option<String>,
+        /// The branch model pull requests target.
+        #[arg(long, default_value = "main")]
+        base: String,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the JSON Schema of retrain.yaml
     Schema,
     /// Run the webhook bot (a GitHub App): react to pushes, `/retrain` comments and merged model PRs
     Serve(crate::server::ServeArgs),
+}
+
+/// Where GitHub and the git remote are. The token comes from the environment only
+/// (GITHUB_TOKEN or RETRAIN_GITHUB_TOKEN): flags end up in logs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GitHubArgs {
+    /// The GitHub repository (`owner/repo`).
+    #[arg(long, env = "GITHUB_REPOSITORY")]
+    pub repository: Option<String>,
+    /// The GitHub API (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+    pub api_url: String,
+    /// The git remote branches and tags are pushed to.
+    #[arg(long, default_value = "origin")]
+    pub remote: String,
 }

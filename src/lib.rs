@@ -9,6 +9,7 @@
 // only, so their size does not matter and boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod action;
 pub mod checks;
 pub mod cli;
 pub mod config;
@@ -17,7 +18,9 @@ pub mod decision;
 pub mod error;
 pub mod evaluate;
 pub mod forge;
+pub mod init;
 pub mod pipeline;
+pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod server;

@@ -27,6 +27,9 @@ fn main() -> ExitCode {
     // `run` reports its stages (plain lines on stderr, in CI too); -v shows them everywhere.
     let stages = matches!(cli.command, Command::Run { .. } | Command::Serve(_));
     init_logging(cli.verbose.max(u8::from(stages)));
+    if stages {
+        retrain::progress::enable();
+    }
     let json = cli.format() == Some(OutputFormat::Json);
     match run(&cli) {
         Ok((out, code)) => {
@@ -36,6 +39,9 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let code = e.exit_code();
+            if retrain::action::Runner::detect().is_some() {
+                println!("{}", annotation_for(&e));
+            }
             if json {
                 let value = serde_json::json!({
                     "error": { "message": e.to_string(), "hint": e.hint(), "exit_code": code }
@@ -68,45 +74,66 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
         }
     };
     let now = |n: &Option<chrono::DateTime<chrono::Utc>>| n.unwrap_or_else(chrono::Utc::now);
+    // Under GitHub Actions: the dispatch inputs add to the flags; outputs, summary and
+    // annotations go where the runner reads them.
+    let runner = retrain::action::Runner::detect();
+    let inputs = match &runner {
+        Some(r) => r.dispatch_inputs().map_err(Error::Usage)?,
+        None => Default::default(),
+    };
+    let group = runner.is_some() && !json;
+    if group {
+        println!("::group::retrain {}", command_name(&cli.command));
+    }
+    let result = dispatch(cli, workspace, json, now, runner.as_ref(), &inputs);
+    if group {
+        println!("::endgroup::");
+    }
+    result
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Snapshot { .. } => "snapshot",
+        Command::Check { .. } => "check",
+        Command::Run { .. } => "run",
+        Command::Predict { .. } => "predict",
+        Command::Promote { .. } => "promote",
+        Command::Rollback { .. } => "rollback",
+        Command::Schema => "schema",
+        Command::Init { .. } => "init",
+        Command::Serve(_) => "serve",
+    }
+}
+
+fn dispatch(
+    cli: &Cli,
+    workspace: Workspace,
+    json: bool,
+    now: impl Fn(&Option<chrono::DateTime<chrono::Utc>>) -> chrono::DateTime<chrono::Utc>,
+    runner: Option<&retrain::action::Runner>,
+    inputs: &retrain::action::DispatchInputs,
+) -> Result<(String, i32), Error> {
+    let model_or = |m: &Option<String>| m.clone().or_else(|| inputs.model.clone());
     match &cli.command {
         Command::Run {
             model,
             force,
             dry_run,
             artifact_dir,
-            repository,
-            api_url,
-            remote,
+            github,
             now: at,
         } => {
-            // The token comes from the environment only (never a flag: flags are logged).
-            let token = std::env::var("RETRAIN_GITHUB_TOKEN")
-                .or_else(|_| std::env::var("GITHUB_TOKEN"))
-                .ok()
-                .filter(|t| !t.is_empty());
-            let publish = match (repository, token) {
-                (Some(repository), Some(token)) => Some(retrain::forge::publish::PublishTarget {
-                    remote: remote.clone(),
-                    github: retrain::forge::github::GitHubConfig {
-                        api_url: api_url.clone(),
-                        repository: repository.clone(),
-                        token: retrain::forge::git::Token::new(token),
-                        attempts: 5,
-                        max_backoff: std::time::Duration::from_secs(60),
-                    },
-                    identity: retrain::forge::git::Identity::default(),
-                }),
-                _ => None,
-            };
+            let publish = publish_target(github);
             let report = pipeline::run(&pipeline::RunRequest {
                 check: pipeline::CheckRequest {
                     workspace,
-                    model: model.clone(),
+                    model: model_or(model),
                     reference: None,
-                    force: *force,
+                    force: *force || inputs.force,
                     now: now(at),
                 },
-                dry_run: *dry_run,
+                dry_run: *dry_run || inputs.dry_run,
                 publish,
             })?;
             if let Some(dir) = artifact_dir {
@@ -116,6 +143,16 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
                 }
                 .load_config()?;
                 report::write_artifacts(&report, dir, &cli.repo, &config)?;
+            }
+            if let Some(r) = runner {
+                let config = Workspace {
+                    repo: cli.repo.clone(),
+                    config: cli.config.clone(),
+                }
+                .load_config()?;
+                let outputs = retrain::action::run_outputs(&report, &report::run_json(&report));
+                let summary = report::run_step_summary(&report, &cli.repo, &config);
+                actions_write(r, &outputs, &summary)?;
             }
             let text = if json {
                 report::run_json(&report)
@@ -154,6 +191,117 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
             ))
         }
         Command::Schema => Ok((retrain::config::json_schema(), exit::OK)),
+        Command::Init {
+            data,
+            target,
+            time_column,
+            model,
+            base,
+            force,
+        } => {
+            let r = retrain::init::init(&retrain::init::InitRequest {
+                repo: cli.repo.clone(),
+                data: data.clone(),
+                target: target.clone(),
+                time_column: time_column.clone(),
+                model: model.clone(),
+                base: base.clone(),
+                force: *force,
+            })?;
+            let text = if json {
+                format!("{}\n", serde_json::to_value(&r).expect("report serialises"))
+            } else {
+                retrain::init::text(&r)
+            };
+            Ok((text, exit::OK))
+        }
+        Command::Promote { model, github } => {
+            let target = publish_target(github);
+            let report =
+                retrain::forge::promote::promote(&retrain::forge::promote::PromoteRequest {
+                    workspace,
+                    model: model_or(model),
+                    remote: github.remote.clone(),
+                    github: target.map(|t| t.github),
+                    identity: retrain::forge::git::Identity::default(),
+                })?;
+            if let Some(r) = runner {
+                let first = report.promotions.first();
+                let outputs = [
+                    (
+                        "operation",
+                        first
+                            .and_then(|p| serde_json::to_value(p.status).ok())
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                    ),
+                    ("json", report::promote_json(&report).trim_end().to_string()),
+                ];
+                let text = report::promote_text(&report);
+                actions_write(
+                    r,
+                    &outputs,
+                    &format!("### retrain promote\n\n```\n{text}```\n"),
+                )?;
+            }
+            let text = if json {
+                report::promote_json(&report)
+            } else {
+                report::promote_text(&report)
+            };
+            Ok((text, exit::OK))
+        }
+        Command::Rollback {
+            model,
+            to,
+            reason,
+            dry_run,
+            github,
+        } => {
+            let report =
+                retrain::forge::promote::rollback(&retrain::forge::promote::RollbackRequest {
+                    workspace,
+                    model: model.clone(),
+                    to: *to,
+                    reason: reason.clone(),
+                    dry_run: *dry_run,
+                    target: publish_target(github),
+                })?;
+            if let Some(r) = runner {
+                let pr = report.pull_request.as_ref();
+                let outputs = [
+                    (
+                        "pr-number",
+                        pr.and_then(|p| p.number)
+                            .map(|n| n.to_string())
+                            .unwrap_or_default(),
+                    ),
+                    ("pr-url", pr.and_then(|p| p.url.clone()).unwrap_or_default()),
+                    (
+                        "operation",
+                        pr.and_then(|p| serde_json::to_value(p.operation).ok())
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_else(|| "none".into()),
+                    ),
+                    (
+                        "json",
+                        report::rollback_json(&report).trim_end().to_string(),
+                    ),
+                ];
+                let text = report::rollback_text(&report);
+                actions_write(
+                    r,
+                    &outputs,
+                    &format!("### retrain rollback\n\n```\n{text}```\n"),
+                )?;
+            }
+            let text = if json {
+                report::rollback_json(&report)
+            } else {
+                report::rollback_text(&report)
+            };
+            Ok((text, exit::OK))
+        }
         Command::Check {
             model,
             reference,
@@ -163,11 +311,31 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
         } => {
             let report = pipeline::check(&pipeline::CheckRequest {
                 workspace,
-                model: model.clone(),
+                model: model_or(model),
                 reference: reference.clone(),
-                force: *force,
+                force: *force || inputs.force,
                 now: now.unwrap_or_else(chrono::Utc::now),
             })?;
+            if let Some(r) = runner {
+                let text = report::check_text(&report);
+                let outputs = [
+                    ("retrain", report.retrain_due().to_string()),
+                    (
+                        "snapshot",
+                        report
+                            .checks
+                            .first()
+                            .map(|c| c.snapshot.clone())
+                            .unwrap_or_default(),
+                    ),
+                    ("json", report::check_json(&report).trim_end().to_string()),
+                ];
+                actions_write(
+                    r,
+                    &outputs,
+                    &format!("### retrain check\n\n```\n{text}```\n"),
+                )?;
+            }
             let code = if *exit_code && report.retrain_due() {
                 exit::RETRAIN_DUE
             } else {
@@ -197,6 +365,100 @@ fn run(cli: &Cli) -> Result<(String, i32), Error> {
             Ok((String::new(), exit::OK))
         }
     }
+}
+
+/// Writes the outputs and the step summary where the runner reads them.
+fn actions_write(
+    runner: &retrain::action::Runner,
+    outputs: &[(&str, String)],
+    summary: &str,
+) -> Result<(), Error> {
+    let io = |m: String| Error::Usage(format!("GitHub Actions: {m}"));
+    if let Some(p) = &runner.output {
+        retrain::action::write_outputs(p, outputs).map_err(io)?;
+    }
+    if let Some(p) = &runner.summary {
+        retrain::action::write_summary(p, summary).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// The error as a workflow annotation; config errors point at their file, line and
+/// column (relative to the workspace, as GitHub wants).
+fn annotation_for(e: &Error) -> String {
+    use retrain::action::{annotation, Location};
+    match e {
+        Error::Config(c) => {
+            // GitHub wants the path relative to the workspace (the repository root).
+            let absolute = std::env::current_dir()
+                .map(|d| d.join(&c.file))
+                .unwrap_or_else(|_| c.file.clone());
+            let file = std::env::var("GITHUB_WORKSPACE")
+                .ok()
+                .and_then(|w| {
+                    let w = std::path::Path::new(&w);
+                    let w = w.canonicalize().unwrap_or_else(|_| w.to_path_buf());
+                    let a = absolute.canonicalize().unwrap_or_else(|_| absolute.clone());
+                    a.strip_prefix(w).ok().map(|p| p.to_path_buf())
+                })
+                .unwrap_or_else(|| c.file.clone());
+            let file = file.strip_prefix("./").unwrap_or(&file).to_path_buf();
+            let mut message = c.message.clone();
+            if let Some(k) = &c.key {
+                message = format!("{k}: {message}");
+            }
+            if let Some(h) = &c.hint {
+                message = format!("{message}\nhint: {h}");
+            }
+            annotation(
+                "error",
+                &Location {
+                    title: Some("retrain: config error".into()),
+                    file: Some(file.display().to_string()),
+                    line: c.line,
+                    col: c.column,
+                    ..Default::default()
+                },
+                &message,
+            )
+        }
+        e => {
+            let mut message = e.to_string();
+            if let Some(h) = e.hint() {
+                message = format!("{message}\nhint: {h}");
+            }
+            annotation(
+                "error",
+                &Location {
+                    title: Some("retrain".into()),
+                    ..Default::default()
+                },
+                &message,
+            )
+        }
+    }
+}
+
+/// GitHub and the remote, when a token and a repository are known. The token comes
+/// from the environment only (never a flag: flags are logged).
+fn publish_target(
+    github: &retrain::cli::GitHubArgs,
+) -> Option<retrain::forge::publish::PublishTarget> {
+    let token = std::env::var("RETRAIN_GITHUB_TOKEN")
+        .or_else(|_| std::env::var("GITHUB_TOKEN"))
+        .ok()
+        .filter(|t| !t.is_empty())?;
+    Some(retrain::forge::publish::PublishTarget {
+        remote: github.remote.clone(),
+        github: retrain::forge::github::GitHubConfig {
+            api_url: github.api_url.clone(),
+            repository: github.repository.clone()?,
+            token: retrain::forge::git::Token::new(token),
+            attempts: 5,
+            max_backoff: std::time::Duration::from_secs(60),
+        },
+        identity: retrain::forge::git::Identity::default(),
+    })
 }
 
 fn init_logging(verbose: u8) {

@@ -227,7 +227,7 @@ fn resolve_pattern(
             DataFormat::Csv => FileFormat::Csv,
             DataFormat::Parquet => FileFormat::Parquet,
             DataFormat::Auto => {
-                detect_format(&rel).ok_or_else(|| DataError::UnknownFormat { path: rel.clone() })?
+                format_of(&rel).ok_or_else(|| DataError::UnknownFormat { path: rel.clone() })?
             }
         };
         files.push(DataFile {
@@ -248,7 +248,8 @@ fn resolve_pattern(
     Ok(files)
 }
 
-fn detect_format(path: &str) -> Option<FileFormat> {
+/// The format a file name says (`.csv`, `.parquet`, `.pq`).
+pub fn format_of(path: &str) -> Option<FileFormat> {
     let lower = path.to_ascii_lowercase();
     if lower.ends_with(".csv") {
         Some(FileFormat::Csv)

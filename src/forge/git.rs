@@ -59,6 +59,12 @@ pub enum GitError {
     NoBase(String),
     #[error("git: pushing `{branch}` was rejected: {message}")]
     Rejected { branch: String, message: String },
+    #[error("git: the tag `{tag}` exists on the remote at {at}, not at {wanted}; promoted versions are never moved")]
+    TagMoved {
+        tag: String,
+        at: String,
+        wanted: String,
+    },
 }
 
 fn git(context: &str) -> impl Fn(git2::Error) -> GitError + '_ {
@@ -281,4 +287,156 @@ fn foreign_commits(
         }
     }
     Ok(out)
+}
+
+/// The commit `HEAD` points to, and the bytes of `path` in its tree (`None` when absent).
+pub fn read_at_head(repo_dir: &Path, path: &str) -> Result<(String, Option<Vec<u8>>), GitError> {
+    let repo = Repository::discover(repo_dir).map_err(git("open the repository"))?;
+    let head = repo
+        .head()
+        .and_then(|h| h.peel_to_commit())
+        .map_err(git("read HEAD"))?;
+    let tree = head.tree().map_err(git("read HEAD's tree"))?;
+    let bytes = match tree.get_path(Path::new(path)) {
+        Ok(entry) => {
+            let blob = entry
+                .to_object(&repo)
+                .and_then(|o| o.peel_to_blob())
+                .map_err(git("read a file at HEAD"))?;
+            Some(blob.content().to_vec())
+        }
+        Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+        Err(e) => return Err(git("read a file at HEAD")(e)),
+    };
+    Ok((head.id().to_string(), bytes))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagOperation {
+    Created,
+    /// The remote has the tag on the same commit already.
+    Unchanged,
+}
+
+/// An annotated tag to push.
+pub struct TagRequest<'a> {
+    pub remote: &'a str,
+    pub name: &'a str,
+    /// The commit it tags (hex).
+    pub commit: &'a str,
+    pub message: &'a str,
+    pub identity: &'a Identity,
+    pub token: Option<&'a Token>,
+}
+
+/// Creates the annotated tag and pushes it, unless the remote has it already on the
+/// same commit. A tag of the same name on another commit is an error: promoted
+/// versions are never moved.
+pub fn push_tag(repo_dir: &Path, req: &TagRequest) -> Result<TagOperation, GitError> {
+    let repo = Repository::discover(repo_dir).map_err(git("open the repository"))?;
+    let target = Oid::from_str(req.commit).map_err(git("parse the commit id"))?;
+    let full = format!("refs/tags/{}", req.name);
+    let peeled = format!("{full}^{{}}");
+    let existing = {
+        let mut r = repo
+            .find_remote(req.remote)
+            .map_err(git("find the remote"))?;
+        let conn = r
+            .connect_auth(git2::Direction::Fetch, Some(callbacks(req.token)), None)
+            .map_err(git("connect to the remote"))?;
+        let heads = conn.list().map_err(git("list remote tags"))?;
+        // An annotated tag is listed twice: the tag object, then `^{}` with the commit.
+        let direct = heads.iter().find(|h| h.name() == full).map(|h| h.oid());
+        let commit = heads.iter().find(|h| h.name() == peeled).map(|h| h.oid());
+        commit.or(direct)
+    };
+    if let Some(at) = existing {
+        if at == target {
+            return Ok(TagOperation::Unchanged);
+        }
+        return Err(GitError::TagMoved {
+            tag: req.name.to_string(),
+            at: at.to_string(),
+            wanted: req.commit.to_string(),
+        });
+    }
+    let object = repo
+        .find_object(target, None)
+        .map_err(git("find the commit to tag"))?;
+    let sig =
+        Signature::now(&req.identity.name, &req.identity.email).map_err(git("the bot identity"))?;
+    repo.tag(req.name, &object, &sig, req.message, true)
+        .map_err(git("create the tag"))?;
+    let rejected = std::cell::RefCell::new(None::<String>);
+    {
+        let mut cb = callbacks(req.token);
+        cb.push_update_reference(|_name, status| {
+            if let Some(msg) = status {
+                *rejected.borrow_mut() = Some(msg.to_string());
+            }
+            Ok(())
+        });
+        let mut po = PushOptions::new();
+        po.remote_callbacks(cb);
+        let mut remote = repo
+            .find_remote(req.remote)
+            .map_err(git("find the remote"))?;
+        let spec = format!("{full}:{full}");
+        remote
+            .push(&[spec.as_str()], Some(&mut po))
+            .map_err(|e| GitError::Rejected {
+                branch: full.clone(),
+                message: e.message().to_string(),
+            })?;
+    }
+    if let Some(message) = rejected.into_inner() {
+        return Err(GitError::Rejected {
+            branch: full,
+            message,
+        });
+    }
+    Ok(TagOperation::Created)
+}
+
+/// Fetches `refs/tags/<tag>` from the remote and returns the bytes of `path` in the
+/// tagged commit (`None` when the file is not there).
+pub fn read_at_remote_tag(
+    repo_dir: &Path,
+    remote: &str,
+    tag: &str,
+    path: &str,
+    token: Option<&Token>,
+) -> Result<Option<Vec<u8>>, GitError> {
+    let repo = Repository::discover(repo_dir).map_err(git("open the repository"))?;
+    let mut r = repo.find_remote(remote).map_err(git("find the remote"))?;
+    let local = format!("refs/retrain/tags/{tag}");
+    let mut fo = FetchOptions::new();
+    fo.remote_callbacks(callbacks(token));
+    fo.download_tags(git2::AutotagOption::None);
+    r.fetch(
+        &[format!("+refs/tags/{tag}:{local}").as_str()],
+        Some(&mut fo),
+        None,
+    )
+    .map_err(git("fetch the tag"))?;
+    // libgit2 may store a fetched tag under its own name rather than the refspec's.
+    let commit = repo
+        .find_reference(&local)
+        .or_else(|_| repo.find_reference(&format!("refs/tags/{tag}")))
+        .and_then(|r| r.peel_to_commit())
+        .map_err(git("read the tagged commit"))?;
+    let tree = commit.tree().map_err(git("read the tagged tree"))?;
+    match tree.get_path(Path::new(path)) {
+        Ok(entry) => Ok(Some(
+            entry
+                .to_object(&repo)
+                .and_then(|o| o.peel_to_blob())
+                .map_err(git("read a file at the tag"))?
+                .content()
+                .to_vec(),
+        )),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(git("read a file at the tag")(e)),
+    }
 }

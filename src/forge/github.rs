@@ -148,16 +148,44 @@ impl GitHub {
         body: Option<&Value>,
     ) -> Result<Value, GitHubError> {
         let uri = format!("{}{path}", self.api);
+        self.send(method, &uri, body, None).await
+    }
+
+    /// `request` to an absolute URI, with a JSON body or raw bytes (uploads).
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&Value>,
+        raw: Option<(&str, &[u8])>,
+    ) -> Result<Value, GitHubError> {
+        let path = uri.strip_prefix(self.api.as_str()).unwrap_or(uri);
+        let path = match path.find("/repos/") {
+            Some(i) if !path.starts_with('/') => &path[i..],
+            _ => path,
+        };
         let endpoint = path.split('?').next().unwrap_or(path).to_string();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let sent = match method {
-                Method::GET => self.client._get(uri.as_str()).await,
-                Method::POST => self.client._post(uri.as_str(), body).await,
-                Method::PATCH => self.client._patch(uri.as_str(), body).await,
-                Method::PUT => self.client._put(uri.as_str(), body).await,
-                _ => self.client._delete(uri.as_str(), body).await,
+            let sent = match (&method, raw) {
+                (_, Some((content_type, bytes))) => {
+                    let request = http::Request::builder()
+                        .method(method.clone())
+                        .uri(uri)
+                        .header(http::header::CONTENT_TYPE, content_type)
+                        .header(http::header::CONTENT_LENGTH, bytes.len())
+                        .body(bytes::Bytes::copy_from_slice(bytes));
+                    match request {
+                        Ok(r) => self.client.execute(r).await,
+                        Err(e) => return Err(GitHubError::Setup(format!("{uri}: {e}"))),
+                    }
+                }
+                (&Method::GET, None) => self.client._get(uri).await,
+                (&Method::POST, None) => self.client._post(uri, body).await,
+                (&Method::PATCH, None) => self.client._patch(uri, body).await,
+                (&Method::PUT, None) => self.client._put(uri, body).await,
+                (_, None) => self.client._delete(uri, body).await,
             };
             let response = match sent {
                 Ok(r) => r,
@@ -203,11 +231,33 @@ impl GitHub {
             if status.is_success() {
                 return Ok(value);
             }
-            let message = value
+            let mut message = value
                 .get("message")
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .unwrap_or_else(|| value.to_string());
+            // 422s carry the reason in `errors[]` ("A pull request already exists...").
+            if let Some(errors) = value.get("errors").and_then(Value::as_array) {
+                let details: Vec<String> = errors
+                    .iter()
+                    .filter_map(|e| {
+                        e.get("message")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .or_else(|| {
+                                e.get("code").and_then(Value::as_str).map(|c| {
+                                    format!(
+                                        "{} {c}",
+                                        e.get("field").and_then(Value::as_str).unwrap_or("")
+                                    )
+                                })
+                            })
+                    })
+                    .collect();
+                if !details.is_empty() {
+                    message = format!("{message}: {}", details.join("; "));
+                }
+            }
             let secondary = status == StatusCode::FORBIDDEN
                 && message.to_ascii_lowercase().contains("rate limit");
             let retryable =
@@ -364,6 +414,105 @@ impl GitHub {
         self.request(Method::POST, &path, Some(&body))
             .await
             .map(|_| ())
+    }
+}
+
+/// A release, as much of it as retrain reads.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Release {
+    pub id: u64,
+    pub tag_name: String,
+    pub html_url: String,
+    #[serde(default)]
+    pub draft: bool,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub upload_url: String,
+    #[serde(default)]
+    pub assets: Vec<ReleaseAsset>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ReleaseAsset {
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    pub size: u64,
+}
+
+impl GitHub {
+    /// The release of a tag, drafts included (the tag of a draft does not exist yet,
+    /// so `GET /releases/tags/{tag}` cannot see it).
+    pub async fn find_release(&self, tag: &str) -> Result<Option<Release>, GitHubError> {
+        let mut page = 1;
+        loop {
+            let path = self.repo_path(&format!("/releases?per_page=100&page={page}"));
+            let list: Vec<Release> =
+                Self::decode(&path, self.request(Method::GET, &path, None).await?)?;
+            if let Some(r) = list.iter().find(|r| r.tag_name == tag) {
+                return Ok(Some(r.clone()));
+            }
+            if list.len() < 100 {
+                return Ok(None);
+            }
+            page += 1;
+        }
+    }
+
+    pub async fn create_release(
+        &self,
+        tag: &str,
+        name: &str,
+        body: &str,
+        draft: bool,
+        target: Option<&str>,
+    ) -> Result<Release, GitHubError> {
+        let path = self.repo_path("/releases");
+        let mut req = json!({ "tag_name": tag, "name": name, "body": body, "draft": draft });
+        if let Some(t) = target {
+            req["target_commitish"] = json!(t);
+        }
+        let v = self.request(Method::POST, &path, Some(&req)).await?;
+        Self::decode(&path, v)
+    }
+
+    /// Publishes a draft release (creating its tag on `target` when GitHub must).
+    pub async fn publish_release(&self, id: u64, body: &str) -> Result<Release, GitHubError> {
+        let path = self.repo_path(&format!("/releases/{id}"));
+        let v = self
+            .request(
+                Method::PATCH,
+                &path,
+                Some(&json!({ "draft": false, "body": body })),
+            )
+            .await?;
+        Self::decode(&path, v)
+    }
+
+    /// Uploads bytes as an asset of a release (`upload_url` as GitHub gives it).
+    pub async fn upload_asset(
+        &self,
+        release: &Release,
+        name: &str,
+        label: &str,
+        bytes: &[u8],
+    ) -> Result<ReleaseAsset, GitHubError> {
+        let base = release
+            .upload_url
+            .split('{')
+            .next()
+            .unwrap_or(&release.upload_url);
+        let uri = format!("{base}?name={}&label={}", urlencode(name), urlencode(label));
+        let v = self
+            .send(
+                Method::POST,
+                &uri,
+                None,
+                Some(("application/octet-stream", bytes)),
+            )
+            .await?;
+        Self::decode(&uri, v)
     }
 }
 

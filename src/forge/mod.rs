@@ -5,4 +5,5 @@ pub mod app;
 pub mod bot;
 pub mod git;
 pub mod github;
+pub mod promote;
 pub mod publish;

@@ -139,6 +139,21 @@ pub async fn publish(
             superseded: vec![],
         }));
     }
+    // Store `release`: the artifact is not in git; it waits in the draft release of its
+    // version until `retrain promote` publishes it.
+    if model.registry.artifacts == crate::config::ArtifactStore::Release {
+        if let Some(c) = &run.artifact {
+            crate::forge::promote::stage_release_artifact(
+                &gh,
+                model,
+                proposal.version,
+                &pushed.commit,
+                &c.bytes,
+                &c.digest,
+            )
+            .await?;
+        }
+    }
     let (pr, operation) = match existing {
         Some(pr)
             if pr.title == title
@@ -155,10 +170,31 @@ pub async fn publish(
         ),
         None => {
             let draft = !blessed && model.pull_request.draft_when_not_blessed;
-            let pr = gh
+            let pr = match gh
                 .create_pull_request(&title, &body, &branch, &model.pull_request.base, draft)
                 .await
-                .map_err(Error::GitHub)?;
+            {
+                Ok(pr) => pr,
+                // An earlier attempt created it but its response was lost (a dropped
+                // connection, retried): take the one that exists.
+                Err(crate::forge::github::GitHubError::Http {
+                    status: 422,
+                    message,
+                    ..
+                }) if message.contains("already exists") => gh
+                    .find_pull_request(&branch)
+                    .await
+                    .map_err(Error::GitHub)?
+                    .ok_or_else(|| {
+                        Error::GitHub(crate::forge::github::GitHubError::Decode {
+                            endpoint: "/pulls".into(),
+                            message: format!(
+                                "GitHub says a pull request for `{branch}` exists, but none was found"
+                            ),
+                        })
+                    })?,
+                Err(e) => return Err(Error::GitHub(e)),
+            };
             gh.add_labels(pr.number, &model.pull_request.labels)
                 .await
                 .map_err(Error::GitHub)?;
@@ -198,7 +234,11 @@ pub async fn publish(
     let prefix = format!("{}{}/", model.pull_request.branch_prefix, model.name);
     let mut superseded = Vec::new();
     for old in gh.open_pull_requests().await.map_err(Error::GitHub)? {
-        if old.number != pr.number && old.head.name.starts_with(&prefix) {
+        // Rollbacks are not retrain proposals: a newer candidate does not close them.
+        if old.number != pr.number
+            && old.head.name.starts_with(&prefix)
+            && !old.head.name[prefix.len()..].starts_with("rollback-")
+        {
             gh.comment(
                 old.number,
                 &format!(

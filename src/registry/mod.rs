@@ -118,6 +118,11 @@ pub fn load_artifact(
         None if uri.contains("://") => {
             return Err(format!("artifact `{uri}` is remote; download it first"))
         }
+        None if uri.starts_with("release:") => {
+            return Err(format!(
+                "artifact `{uri}` is a release asset (store `release`); reading it back from the release is not supported yet: use `gh release download` into a `dir:` store"
+            ))
+        }
         None => repo.join(registry_dir).join(uri),
     };
     let bytes =
@@ -220,5 +225,143 @@ pub fn propose(previous: Option<&RegistryPointer>, new: &ProposedVersion) -> Pro
         version,
         pointer,
         files,
+    }
+}
+
+/// The pointer that makes an earlier version the champion again: the current champion
+/// joins the history (append-only), the chosen version (default: the newest earlier
+/// champion) becomes the champion. Returns the new pointer, the current champion and
+/// the version rolled back to.
+pub fn rollback(
+    pointer: &RegistryPointer,
+    to: Option<u32>,
+) -> Result<(RegistryPointer, ModelVersion, ModelVersion), String> {
+    let current = pointer.champion.clone().ok_or_else(|| {
+        format!(
+            "model `{}` has no champion: there is nothing to roll back",
+            pointer.model
+        )
+    })?;
+    let known = || {
+        let mut v: Vec<String> = pointer
+            .history
+            .iter()
+            .map(|v| format!("v{}", v.version))
+            .collect();
+        v.dedup();
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let target = match to {
+        Some(n) if n == current.version => {
+            return Err(format!(
+                "v{n} is the champion of `{}` already",
+                pointer.model
+            ))
+        }
+        Some(n) => pointer
+            .history
+            .iter()
+            .rev()
+            .find(|v| v.version == n)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "v{n} is not in the history of `{}` (earlier versions: {})",
+                    pointer.model,
+                    known()
+                )
+            })?,
+        // The newest version older than the champion: rolling back twice goes further
+        // back, never forward again.
+        None => pointer
+            .history
+            .iter()
+            .filter(|v| v.version < current.version)
+            .max_by_key(|v| v.version)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "model `{}` has no version older than v{} to roll back to",
+                    pointer.model, current.version
+                )
+            })?,
+    };
+    let mut history = pointer.history.clone();
+    history.push(current.clone());
+    Ok((
+        RegistryPointer {
+            format: FORMAT,
+            model: pointer.model.clone(),
+            champion: Some(target.clone()),
+            history,
+        },
+        current,
+        target,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(n: u32) -> ModelVersion {
+        ModelVersion {
+            version: n,
+            snapshot: format!("{n:064}"),
+            trained_at: "2025-01-01T00:00:00Z".parse().unwrap(),
+            algorithm: "logistic_regression".into(),
+            params: BTreeMap::new(),
+            artifact: Artifact {
+                uri: format!("versions/{n}/model.json"),
+                digest: format!("blake3:{n}"),
+                size: 1,
+            },
+            metrics: BTreeMap::new(),
+            retrain_version: "0".into(),
+            config_hash: None,
+        }
+    }
+
+    fn pointer(champion: u32, history: &[u32]) -> RegistryPointer {
+        RegistryPointer {
+            format: FORMAT,
+            model: "m".into(),
+            champion: Some(version(champion)),
+            history: history.iter().map(|n| version(*n)).collect(),
+        }
+    }
+
+    #[test]
+    fn rollback_defaults_to_the_previous_champion_and_keeps_history() {
+        let (p, from, to) = rollback(&pointer(3, &[1, 2]), None).unwrap();
+        assert_eq!((from.version, to.version), (3, 2));
+        assert_eq!(p.champion.unwrap().version, 2);
+        let h: Vec<u32> = p.history.iter().map(|v| v.version).collect();
+        assert_eq!(h, [1, 2, 3]);
+    }
+
+    #[test]
+    fn rollback_to_a_named_version_and_its_errors() {
+        let (p, _, to) = rollback(&pointer(3, &[1, 2]), Some(1)).unwrap();
+        assert_eq!((to.version, p.champion.unwrap().version), (1, 1));
+        let e = rollback(&pointer(3, &[1, 2]), Some(7)).unwrap_err();
+        assert!(
+            e.contains("v7 is not in the history") && e.contains("v1, v2"),
+            "{e}"
+        );
+        let e = rollback(&pointer(3, &[1, 2]), Some(3)).unwrap_err();
+        assert!(e.contains("champion of `m` already"), "{e}");
+        let e = rollback(&pointer(1, &[]), None).unwrap_err();
+        assert!(e.contains("no version older than v1"), "{e}");
+        // after a rollback to v2, the default goes further back, not forward to v3
+        let (p, _, _) = rollback(&pointer(3, &[1, 2]), None).unwrap();
+        let (p, from, to) = rollback(&p, None).unwrap();
+        assert_eq!((from.version, to.version), (2, 1));
+        let h: Vec<u32> = p.history.iter().map(|v| v.version).collect();
+        assert_eq!(h, [1, 2, 3, 2]);
     }
 }

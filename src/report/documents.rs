@@ -21,6 +21,7 @@ const MODEL_CARD: &str = include_str!("../../templates/model_card.md.j2");
 const PR_BODY: &str = include_str!("../../templates/pr_body.md.j2");
 const STEP_SUMMARY: &str = include_str!("../../templates/step_summary.md.j2");
 const COMMENT: &str = include_str!("../../templates/comment.md.j2");
+const ROLLBACK: &str = include_str!("../../templates/rollback.md.j2");
 
 /// Escapes text for GitHub Markdown: no HTML, no formatting, no mentions or references.
 pub fn escape_markdown(text: &str) -> String {
@@ -73,12 +74,17 @@ fn environment() -> Environment<'static> {
         .expect("step summary template parses");
     env.add_template("comment", COMMENT)
         .expect("comment template parses");
+    env.add_template("rollback", ROLLBACK)
+        .expect("rollback template parses");
     env
 }
 
 /// The hidden marker that identifies a retrain pull request (model, snapshot, config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Marker {
+    /// `rollback` for rollback pull requests; absent for retrain proposals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     pub model: String,
     pub snapshot: String,
     pub config_hash: String,
@@ -301,6 +307,7 @@ pub fn pr_body(
     previous: Option<&RegistryPointer>,
 ) -> String {
     let marker = Marker {
+        kind: None,
         model: model.name.to_string(),
         snapshot: run.check.snapshot.clone(),
         config_hash: model.config_hash.clone(),
@@ -519,6 +526,67 @@ pub fn comment(
         .expect("the comment renders")
 }
 
+/// One side of a rollback, as the rollback body shows it.
+#[derive(Serialize)]
+pub struct RollbackSide {
+    pub version: u32,
+    pub trained_at: String,
+    pub snapshot: String,
+    pub algorithm: String,
+    pub artifact: String,
+    pub digest: String,
+}
+
+impl From<&crate::registry::ModelVersion> for RollbackSide {
+    fn from(v: &crate::registry::ModelVersion) -> Self {
+        Self {
+            version: v.version,
+            trained_at: v.trained_at.to_rfc3339(),
+            snapshot: v.snapshot.chars().take(12).collect(),
+            algorithm: v.algorithm.clone(),
+            artifact: v.artifact.uri.clone(),
+            digest: v.artifact.digest.clone(),
+        }
+    }
+}
+
+/// The body of a rollback pull request.
+pub fn rollback_body(
+    model: &str,
+    from: &crate::registry::ModelVersion,
+    to: &crate::registry::ModelVersion,
+    reason: Option<&str>,
+    marker: &Marker,
+) -> String {
+    let names: std::collections::BTreeSet<&String> =
+        from.metrics.keys().chain(to.metrics.keys()).collect();
+    let metrics: Vec<serde_json::Value> = names
+        .into_iter()
+        .map(|n| {
+            let f = |v: &crate::registry::ModelVersion| {
+                v.metrics
+                    .get(n)
+                    .map(|x| fmt_num(*x))
+                    .unwrap_or_else(|| "–".into())
+            };
+            serde_json::json!({ "name": n, "from": f(from), "to": f(to) })
+        })
+        .collect();
+    let rb = serde_json::json!({
+        "model": model,
+        "from": RollbackSide::from(from),
+        "to": RollbackSide::from(to),
+        "reason": reason,
+        "metrics": metrics,
+    });
+    environment()
+        .get_template("rollback")
+        .and_then(|t| {
+            t.render(minijinja::context! { rb => Value::from_serialize(&rb), marker => Value::from_safe_string(marker.render()) })
+        })
+        .expect("the rollback body renders")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,6 +607,7 @@ mod tests {
     #[test]
     fn marker_round_trips() {
         let m = Marker {
+            kind: None,
             model: "elec".into(),
             snapshot: "ab".repeat(32),
             config_hash: "0123456789abcdef".into(),

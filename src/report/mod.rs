@@ -436,3 +436,141 @@ pub fn write_artifacts(
     }
     Ok(())
 }
+
+/// One object for one model, `{ "promotions": [...] }` for several.
+pub fn promote_json(report: &crate::forge::promote::PromoteReport) -> String {
+    let value = match report.promotions.as_slice() {
+        [one] => serde_json::to_value(one),
+        _ => serde_json::to_value(report),
+    }
+    .expect("report serialises");
+    format!("{value}\n")
+}
+
+pub fn promote_text(report: &crate::forge::promote::PromoteReport) -> String {
+    use crate::forge::promote::PromotionStatus;
+    use std::fmt::Write;
+    let mut out = String::new();
+    for p in &report.promotions {
+        match (p.status, &p.version, &p.tag) {
+            (PromotionStatus::NoChampion, _, _) | (_, None, _) | (_, _, None) => {
+                let _ = writeln!(
+                    out,
+                    "{}: no champion in the registry, nothing to promote",
+                    p.model
+                );
+            }
+            (status, Some(v), Some(tag)) => {
+                let _ = writeln!(
+                    out,
+                    "{}: v{v} {} — tag {tag} {}{}",
+                    p.model,
+                    if status == PromotionStatus::Promoted {
+                        "promoted"
+                    } else {
+                        "already promoted"
+                    },
+                    p.tag_operation
+                        .map(|o| serde_json::to_value(o)
+                            .unwrap_or_default()
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string())
+                        .unwrap_or_default(),
+                    p.release
+                        .as_ref()
+                        .map(|r| format!(
+                            ", release {} ({})",
+                            r.url,
+                            serde_json::to_value(r.operation)
+                                .unwrap_or_default()
+                                .as_str()
+                                .unwrap_or("")
+                        ))
+                        .unwrap_or_default()
+                );
+                if let Some(a) = &p.artifact {
+                    let _ = writeln!(
+                        out,
+                        "  artifact {} verified: {} ({} bytes)",
+                        a.uri, a.digest, a.size
+                    );
+                }
+                if let Some(n) = &p.note {
+                    let _ = writeln!(out, "  note: {n}");
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn rollback_json(report: &crate::forge::promote::RollbackReport) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_value(report).expect("report serialises")
+    )
+}
+
+pub fn rollback_text(report: &crate::forge::promote::RollbackReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: roll back from v{} to v{}",
+        report.model, report.from, report.to
+    );
+    match &report.pull_request {
+        None if report.dry_run => {
+            let _ = writeln!(
+                out,
+                "dry run: no pull request. The registry pointer would be:\n"
+            );
+            out.push_str(&serde_yaml::to_string(&report.registry).unwrap_or_default());
+        }
+        None => {}
+        Some(pr) => {
+            let _ = writeln!(
+                out,
+                "pull request {} ({}){}",
+                pr.url.as_deref().unwrap_or(&pr.branch),
+                serde_json::to_value(pr.operation)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or(""),
+                pr.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    out
+}
+
+/// The `$GITHUB_STEP_SUMMARY` of a run: one section per model.
+pub fn run_step_summary(
+    report: &RunReport,
+    repo: &std::path::Path,
+    config: &crate::config::Config,
+) -> String {
+    let mut out = String::new();
+    for r in &report.runs {
+        let Ok(models) = config.select(Some(&r.check.model)) else {
+            continue;
+        };
+        let Some(model) = models.first() else {
+            continue;
+        };
+        let proposal = r.proposal(repo, model).ok().flatten();
+        let url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
+        out.push_str(&crate::report::documents::step_summary(
+            r,
+            model,
+            proposal.as_ref(),
+            url,
+        ));
+        out.push('\n');
+    }
+    out
+}

@@ -410,6 +410,12 @@ impl Executor {
             .env_remove("RETRAIN_GITHUB_TOKEN")
             .env_remove("RETRAIN_CONFIG")
             .env_remove("RETRAIN_REPO")
+            // the server may itself run in a workflow; the child is not that workflow's step
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("GITHUB_EVENT_PATH")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY")
             .stdin(std::process::Stdio::null());
         // The child dies with the server (kill -9 included): the job is then resumed by
         // the next start instead of racing it from an orphan.

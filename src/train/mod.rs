@@ -4,10 +4,12 @@
 //! outside world: reads data, writes nothing.
 
 pub mod external;
+pub mod logistic;
 pub mod model;
 pub mod params;
 pub mod preprocess;
 pub mod table;
+pub mod tree;
 
 use std::time::Instant;
 
@@ -44,6 +46,9 @@ pub struct TrainingReport {
     pub rows: usize,
     pub duration_ms: u64,
     pub warm_start: bool,
+    /// Optimiser iterations (logistic regression).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<usize>,
     /// Input columns used.
     pub features: Vec<String>,
     /// Columns left out, with why.
@@ -146,7 +151,7 @@ pub fn train(
     } else {
         None
     };
-    let fit_rows = |rows: &[usize]| -> Result<(ModelArtifact, bool), TrainError> {
+    let fit_rows = |rows: &[usize]| -> Result<(ModelArtifact, bool, Option<usize>), TrainError> {
         let pre = match warm {
             Some(c) => c.preprocessing.clone(),
             None => Preprocessor::fit(&table.features, rows, max_categories),
@@ -170,6 +175,7 @@ pub fn train(
                 },
                 duration_ms: started.elapsed().as_millis() as u64,
                 warm_started: false,
+                iterations: None,
             }
         } else {
             let x = pre
@@ -223,7 +229,7 @@ pub fn train(
                 retrain_version: env!("CARGO_PKG_VERSION").to_string(),
             },
         };
-        Ok((artifact, fitted.warm_started))
+        Ok((artifact, fitted.warm_started, fitted.iterations))
     };
 
     let mut windows = Vec::new();
@@ -240,7 +246,7 @@ pub fn train(
             let mut best: Option<(usize, f64)> = None;
             for (i, w) in candidates.iter().enumerate() {
                 let rows = window_rows(table, fit_pool, *w);
-                let score = fit_rows(&rows).ok().and_then(|(a, _)| {
+                let score = fit_rows(&rows).ok().and_then(|(a, _, _)| {
                     let preds = a.predict_table(repo, table, validation).ok()?;
                     score_rows(table, validation, &preds, primary)
                 });
@@ -273,7 +279,7 @@ pub fn train(
         }
     };
     let rows = window_rows(table, pool, chosen);
-    let (mut artifact, warm_started) = fit_rows(&rows)?;
+    let (mut artifact, warm_started, iterations) = fit_rows(&rows)?;
     artifact.training.window = chosen.to_string();
     let mut bytes = serde_json::to_vec_pretty(&artifact).expect("artifact serialises");
     bytes.push(b'\n');
@@ -284,6 +290,7 @@ pub fn train(
         rows: rows.len(),
         duration_ms: started.elapsed().as_millis() as u64,
         warm_start: warm_started,
+        iterations,
         features: artifact
             .preprocessing
             .steps

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use linfa::prelude::*;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::params::{ParamError, Params};
@@ -220,7 +220,7 @@ pub fn hyper_params(
             max_depth: p.opt_u64("max_depth", Some(10), 1)?,
             min_weight_split: p.f64("min_weight_split", 2.0, pos, "a number > 0")?,
             min_weight_leaf: p.f64("min_weight_leaf", 1.0, pos, "a number > 0")?,
-            min_impurity_decrease: p.f64("min_impurity_decrease", 1e-5, nonneg, "a number ≥ 0")?,
+            min_impurity_decrease: p.f64("min_impurity_decrease", 0.0, nonneg, "a number ≥ 0")?,
             entropy: p.choice("criterion", "gini", &["gini", "entropy"])? == "entropy",
         },
         Algorithm::GaussianNb => Hyper::GaussianNb {
@@ -246,6 +246,8 @@ pub struct Fitted {
     pub estimator: Estimator,
     pub duration_ms: u64,
     pub warm_started: bool,
+    /// Optimiser iterations, for iterative solvers.
+    pub iterations: Option<usize>,
 }
 
 /// Fits `hyper` on `x` with class indices (`classes` of them) or values `y`.
@@ -263,6 +265,7 @@ pub fn fit(
         message: e.to_string(),
     };
     let mut warm_started = false;
+    let mut iterations = None;
     let estimator = match (hyper, y) {
         (
             Hyper::Logistic {
@@ -281,83 +284,70 @@ pub fn fit(
                     needed: "logistic regression needs two classes or more".into(),
                 });
             }
+            let settings = super::logistic::Settings {
+                alpha: *alpha,
+                max_iterations: *max_iterations,
+                tolerance: *gradient_tolerance,
+                fit_intercept: *fit_intercept,
+            };
             if *classes == 2 {
-                let targets: Array1<usize> = index.iter().map(|c| *c as usize).collect();
-                let data = Dataset::new(x.clone(), targets);
-                let mut params = linfa_logistic::LogisticRegression::default()
-                    .alpha(*alpha)
-                    .max_iterations(*max_iterations)
-                    .gradient_tolerance(*gradient_tolerance)
-                    .with_intercept(*fit_intercept);
-                if let Some(Estimator::Linear { weights, intercept }) = warm {
-                    if weights.len() == x.ncols() {
-                        // linfa's positive class is the majority class of this data.
-                        let sign = if linfa_positive_class(index) == 1 {
-                            1.0
-                        } else {
-                            -1.0
-                        };
-                        let mut init: Vec<f64> = weights.iter().map(|w| sign * w).collect();
-                        if *fit_intercept {
-                            init.push(sign * intercept);
-                        }
-                        params = params.initial_params(Array1::from(init));
+                let init = match warm {
+                    Some(Estimator::Linear { weights, intercept })
+                        if weights.len() == x.ncols() =>
+                    {
                         warm_started = true;
+                        Some((weights.as_slice(), *intercept))
                     }
-                }
-                let fitted = params.fit(&data).map_err(|e| fail(&e))?;
-                let sign = if fitted.labels().pos.class == 1 {
-                    1.0
-                } else {
-                    -1.0
+                    _ => None,
                 };
+                let sol = super::logistic::fit_binary(x, index, &settings, init);
+                iterations = Some(sol.iterations);
                 Estimator::Linear {
-                    weights: fitted.params().iter().map(|w| sign * w).collect(),
-                    intercept: sign * fitted.intercept(),
+                    weights: sol.weights.row(0).to_vec(),
+                    intercept: sol.intercepts[0],
                 }
             } else {
-                let targets: Array1<usize> = index.iter().map(|c| *c as usize).collect();
-                let data = Dataset::new(x.clone(), targets);
-                let mut params = linfa_logistic::MultiLogisticRegression::default()
-                    .alpha(*alpha)
-                    .max_iterations(*max_iterations)
-                    .gradient_tolerance(*gradient_tolerance)
-                    .with_intercept(*fit_intercept);
-                if let Some(Estimator::Softmax {
-                    weights,
-                    intercepts,
-                }) = warm
-                {
-                    if weights.len() == *classes
-                        && present == *classes
-                        && weights.iter().all(|w| w.len() == x.ncols())
-                    {
-                        let rows = x.ncols() + usize::from(*fit_intercept);
-                        let mut init = Array2::<f64>::zeros((rows, *classes));
-                        for (k, w) in weights.iter().enumerate() {
-                            for (j, v) in w.iter().enumerate() {
-                                init[[j, k]] = *v;
-                            }
-                            if *fit_intercept {
-                                init[[x.ncols(), k]] = intercepts[k];
-                            }
-                        }
-                        params = params.initial_params(init);
-                        warm_started = true;
-                    }
-                }
-                let fitted = params.fit(&data).map_err(|e| fail(&e))?;
-                // linfa orders classes by their sorted labels: the class indices present.
+                // Fit on the classes present (an absent class would never converge),
+                // then give absent classes a probability of (practically) zero.
                 let mut present_classes: Vec<usize> = index.iter().map(|c| *c as usize).collect();
                 present_classes.sort_unstable();
                 present_classes.dedup();
-                let w = fitted.params();
-                let b = fitted.intercept();
+                let mut local = vec![u32::MAX; *classes];
+                for (i, c) in present_classes.iter().enumerate() {
+                    local[*c] = i as u32;
+                }
+                let y: Vec<u32> = index.iter().map(|c| local[*c as usize]).collect();
+                let m = present_classes.len();
+                let warm_init = match warm {
+                    Some(Estimator::Softmax {
+                        weights,
+                        intercepts,
+                    }) if weights.len() == *classes
+                        && present == *classes
+                        && weights.iter().all(|w| w.len() == x.ncols()) =>
+                    {
+                        let w = Array2::from_shape_fn((m, x.ncols()), |(c, j)| {
+                            weights[present_classes[c]][j]
+                        });
+                        let b: Vec<f64> = present_classes.iter().map(|c| intercepts[*c]).collect();
+                        warm_started = true;
+                        Some((w, b))
+                    }
+                    _ => None,
+                };
+                let sol = super::logistic::fit_multinomial(
+                    x,
+                    &y,
+                    m,
+                    &settings,
+                    warm_init.as_ref().map(|(w, b)| (w, b.as_slice())),
+                );
+                iterations = Some(sol.iterations);
                 let mut weights = vec![vec![0.0; x.ncols()]; *classes];
                 let mut intercepts = vec![-1e9; *classes];
-                for (col, class) in present_classes.iter().enumerate() {
-                    weights[*class] = w.column(col).to_vec();
-                    intercepts[*class] = b[col];
+                for (row, class) in present_classes.iter().enumerate() {
+                    weights[*class] = sol.weights.row(row).to_vec();
+                    intercepts[*class] = sol.intercepts[row];
                 }
                 Estimator::Softmax {
                     weights,
@@ -419,23 +409,18 @@ pub fn fit(
             },
             Target::Classes { index, classes },
         ) => {
-            let targets: Array1<usize> = index.iter().map(|c| *c as usize).collect();
-            let data = Dataset::new(x.clone(), targets);
-            let fitted = linfa_trees::DecisionTree::params()
-                .max_depth(max_depth.map(|d| d as usize))
-                .min_weight_split(*min_weight_split as f32)
-                .min_weight_leaf(*min_weight_leaf as f32)
-                .min_impurity_decrease(*min_impurity_decrease)
-                .split_quality(if *entropy {
-                    linfa_trees::SplitQuality::Entropy
-                } else {
-                    linfa_trees::SplitQuality::Gini
-                })
-                .fit(&data)
-                .map_err(|e| fail(&e))?;
-            let mut nodes = Vec::new();
-            flatten(fitted.root_node(), &mut nodes);
-            leaf_probabilities(&mut nodes, x.view(), index, *classes);
+            let nodes = super::tree::fit(
+                x,
+                index,
+                *classes,
+                &super::tree::TreeSettings {
+                    max_depth: max_depth.map(|d| d as usize),
+                    min_samples_split: *min_weight_split,
+                    min_samples_leaf: *min_weight_leaf,
+                    min_impurity_decrease: *min_impurity_decrease,
+                    entropy: *entropy,
+                },
+            );
             Estimator::Tree { nodes }
         }
         (Hyper::GaussianNb { var_smoothing }, Target::Classes { index, .. }) => {
@@ -460,6 +445,7 @@ pub fn fit(
         estimator,
         duration_ms: started.elapsed().as_millis() as u64,
         warm_started,
+        iterations,
     })
 }
 
@@ -504,59 +490,6 @@ fn count_classes(index: &[u32], classes: usize) -> usize {
     seen.iter().filter(|s| **s).count()
 }
 
-/// linfa-logistic's positive class: the first class seen, unless the other is more frequent.
-fn linfa_positive_class(index: &[u32]) -> u32 {
-    let first = index.first().copied().unwrap_or(0);
-    let n_first = index.iter().filter(|c| **c == first).count();
-    if n_first * 2 < index.len() {
-        1 - first
-    } else {
-        first
-    }
-}
-
-fn flatten(node: &linfa_trees::TreeNode<f64, usize>, out: &mut Vec<TreeNode>) -> usize {
-    let at = out.len();
-    if node.is_leaf() {
-        out.push(TreeNode::Leaf {
-            probabilities: Vec::new(),
-            value: node.prediction().unwrap_or(0) as f64,
-        });
-        return at;
-    }
-    let (feature, threshold, _) = node.split();
-    out.push(TreeNode::Split {
-        feature,
-        threshold,
-        left: 0,
-        right: 0,
-    });
-    let children = node.children();
-    let left = children[0].as_ref().map(|c| flatten(c, out));
-    let right = children[1].as_ref().map(|c| flatten(c, out));
-    // A split with a missing child behaves like a leaf of the other side (linfa never
-    // produces one, but do not panic on it).
-    let (left, right) = match (left, right) {
-        (Some(l), Some(r)) => (l, r),
-        (Some(l), None) => (l, l),
-        (None, Some(r)) => (r, r),
-        (None, None) => {
-            out[at] = TreeNode::Leaf {
-                probabilities: Vec::new(),
-                value: 0.0,
-            };
-            return at;
-        }
-    };
-    out[at] = TreeNode::Split {
-        feature,
-        threshold,
-        left,
-        right,
-    };
-    at
-}
-
 fn leaf_of(nodes: &[TreeNode], row: ndarray::ArrayView1<f64>) -> usize {
     let mut i = 0;
     loop {
@@ -574,30 +507,6 @@ fn leaf_of(nodes: &[TreeNode], row: ndarray::ArrayView1<f64>) -> usize {
                     *right
                 }
             }
-        }
-    }
-}
-
-/// Class shares of the training rows reaching each leaf (its prediction when none do).
-fn leaf_probabilities(nodes: &mut [TreeNode], x: ArrayView2<f64>, y: &[u32], classes: usize) {
-    let mut counts = vec![vec![0u64; classes]; nodes.len()];
-    for (row, class) in x.rows().into_iter().zip(y) {
-        counts[leaf_of(nodes, row)][*class as usize] += 1;
-    }
-    for (node, c) in nodes.iter_mut().zip(counts) {
-        if let TreeNode::Leaf {
-            probabilities,
-            value,
-        } = node
-        {
-            let total: u64 = c.iter().sum();
-            *probabilities = if total == 0 {
-                (0..classes)
-                    .map(|k| if k == *value as usize { 1.0 } else { 0.0 })
-                    .collect()
-            } else {
-                c.iter().map(|n| *n as f64 / total as f64).collect()
-            };
         }
     }
 }

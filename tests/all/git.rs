@@ -144,7 +144,7 @@ fn a_human_commit_on_the_branch_is_never_overwritten() {
 }
 
 /// `git daemon` serving the remote over git:// (hooks run there, unlike local pushes).
-struct Daemon(std::process::Child);
+pub struct Daemon(std::process::Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -153,7 +153,7 @@ impl Drop for Daemon {
     }
 }
 
-fn serve(root: &Path) -> (Daemon, String) {
+pub fn serve(root: &Path) -> (Daemon, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

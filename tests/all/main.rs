@@ -2,13 +2,18 @@
 
 mod support;
 
+mod action;
+mod action_golden;
 mod check;
 mod cli;
 mod config_errors;
 mod documents;
 mod drift;
+mod faults;
 mod git;
 mod github;
+mod init;
+mod promote;
 mod publish;
 mod server;
 mod snapshot;

@@ -626,7 +626,6 @@ fn an_installed_repository_is_run_on_the_bots_schedule() {
 }
 
 #[test]
-#[ignore = "needs `retrain promote` (being added in main); enable after the merge"]
 fn a_merged_retrain_pull_request_is_promoted_once() {
     let s = setup();
     let bot = start_bot(&s, "embedded");

@@ -35,11 +35,50 @@ pub struct Pr {
 #[derive(Debug, Clone)]
 pub enum Fault {
     Status(u16, Option<u64>, &'static str),
+    /// Headers sent, then the connection breaks mid-body.
+    Drop,
+    /// The request is carried out, then the connection breaks before the response
+    /// (honoured by `POST /pulls`): the client cannot know it succeeded.
+    DropAfter,
+}
+
+/// A response body that fails after the headers: the connection is cut.
+struct Broken;
+
+impl http_body::Body for Broken {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "test fault: connection dropped",
+        ))))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub id: u64,
+    pub tag: String,
+    pub name: String,
+    pub body: String,
+    pub draft: bool,
+    pub target: Option<String>,
+    /// (name, label, bytes)
+    pub assets: Vec<(String, String, Vec<u8>)>,
 }
 
 #[derive(Default)]
 pub struct World {
     pub prs: Vec<Pr>,
+    pub releases: Vec<Release>,
+    /// The URL clients see (prism's), for `upload_url`.
+    pub base_url: String,
+    drop_next_response: bool,
     pub check_runs: Vec<Value>,
     /// (method, path) of every request that reached the server.
     pub requests: Vec<(String, String)>,
@@ -115,12 +154,31 @@ fn fault(world: &Shared, method: &Method, uri: &Uri) -> Option<Response> {
     let mut w = world.lock().unwrap();
     w.requests
         .push((method.to_string(), uri.path().to_string()));
+    // A key is a path substring, optionally after a method: "POST /pulls".
     let pos = w
         .faults
         .iter()
-        .position(|(p, _)| uri.path().contains(p.as_str()))?;
+        .position(|(key, _)| match key.split_once(' ') {
+            Some((m, p)) => m == method.as_str() && uri.path().contains(p),
+            None => uri.path().contains(key.as_str()),
+        })?;
     let (_, f) = w.faults.remove(pos)?;
-    let Fault::Status(code, retry, message) = f;
+    let (code, retry, message) = match f {
+        Fault::Status(code, retry, message) => (code, retry, message),
+        Fault::DropAfter => {
+            w.drop_next_response = true;
+            return None;
+        }
+        Fault::Drop => {
+            return Some(
+                Response::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::new(Broken))
+                    .unwrap(),
+            )
+        }
+    };
     let mut headers = HeaderMap::new();
     if let Some(s) = retry {
         headers.insert("retry-after", s.to_string().parse().unwrap());
@@ -187,6 +245,13 @@ async fn create_pull(State(w): State<Shared>, method: Method, uri: Uri, body: By
     };
     let v = pr_json(&pr);
     world.prs.push(pr);
+    if std::mem::take(&mut world.drop_next_response) {
+        return Response::builder()
+            .status(201)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::new(Broken))
+            .unwrap();
+    }
     (StatusCode::CREATED, Json(v)).into_response()
 }
 
@@ -347,6 +412,139 @@ async fn check_run(State(w): State<Shared>, method: Method, uri: Uri, body: Byte
     (StatusCode::CREATED, Json(v)).into_response()
 }
 
+fn release_json(base: &str, r: &Release) -> Value {
+    openapi::response(
+        "post",
+        "/repos/{owner}/{repo}/releases",
+        json!({
+            "id": r.id,
+            "tag_name": r.tag,
+            "name": r.name,
+            "body": r.body,
+            "draft": r.draft,
+            "prerelease": false,
+            "html_url": format!("https://github.test/{OWNER}/{REPO}/releases/tag/{}", r.tag),
+            "upload_url": format!("{base}/repos/{OWNER}/{REPO}/releases/{}/assets{{?name,label}}", r.id),
+            "assets": r.assets.iter().enumerate().map(|(i, (name, label, bytes))| asset_json(r.id * 1000 + i as u64, name, label, bytes.len())).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+fn asset_json(id: u64, name: &str, label: &str, size: usize) -> Value {
+    openapi::response(
+        "post",
+        "/repos/{owner}/{repo}/releases/{release_id}/assets",
+        json!({ "id": id, "name": name, "label": label, "size": size, "state": "uploaded", "content_type": "application/octet-stream" }),
+    )
+}
+
+async fn list_releases(State(w): State<Shared>, method: Method, uri: Uri) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let world = w.lock().unwrap();
+    let list: Vec<Value> = world
+        .releases
+        .iter()
+        .rev()
+        .map(|r| release_json(&world.base_url, r))
+        .collect();
+    Json(Value::Array(list)).into_response()
+}
+
+async fn create_release(
+    State(w): State<Shared>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut world = w.lock().unwrap();
+    let tag = b["tag_name"].as_str().unwrap_or_default().to_string();
+    if world.releases.iter().any(|r| r.tag == tag) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "message": "Validation Failed", "errors": [{ "resource": "Release", "code": "already_exists", "field": "tag_name" }] })),
+        )
+            .into_response();
+    }
+    let r = Release {
+        id: world.releases.len() as u64 + 1,
+        tag,
+        name: b["name"].as_str().unwrap_or_default().to_string(),
+        body: b["body"].as_str().unwrap_or_default().to_string(),
+        draft: b["draft"].as_bool().unwrap_or(false),
+        target: b["target_commitish"].as_str().map(str::to_string),
+        assets: vec![],
+    };
+    let v = release_json(&world.base_url, &r);
+    world.releases.push(r);
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+async fn update_release(
+    State(w): State<Shared>,
+    method: Method,
+    uri: Uri,
+    Path((_, _, id)): Path<(String, String, u64)>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut world = w.lock().unwrap();
+    let base = world.base_url.clone();
+    let Some(r) = world.releases.iter_mut().find(|r| r.id == id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "Not Found" })),
+        )
+            .into_response();
+    };
+    if let Some(d) = b["draft"].as_bool() {
+        r.draft = d;
+    }
+    if let Some(t) = b["body"].as_str() {
+        r.body = t.to_string();
+    }
+    Json(release_json(&base, r)).into_response()
+}
+
+async fn upload_asset(
+    State(w): State<Shared>,
+    method: Method,
+    uri: Uri,
+    Path((_, _, id)): Path<(String, String, u64)>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let mut world = w.lock().unwrap();
+    let Some(r) = world.releases.iter_mut().find(|r| r.id == id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "Not Found" })),
+        )
+            .into_response();
+    };
+    let name = q.get("name").cloned().unwrap_or_default();
+    let label = q.get("label").cloned().unwrap_or_default();
+    r.assets.push((name.clone(), label.clone(), body.to_vec()));
+    let v = asset_json(
+        id * 1000 + r.assets.len() as u64 - 1,
+        &name,
+        &label,
+        body.len(),
+    );
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
 impl GitHubServer {
     /// Starts the server and prism in front of it.
     pub fn start() -> Self {
@@ -361,6 +559,12 @@ impl GitHubServer {
             )
             .route("/repos/{o}/{r}/issues/{n}/comments", post(comment))
             .route("/repos/{o}/{r}/check-runs", post(check_run))
+            .route(
+                "/repos/{o}/{r}/releases",
+                get(list_releases).post(create_release),
+            )
+            .route("/repos/{o}/{r}/releases/{id}", patch(update_release))
+            .route("/repos/{o}/{r}/releases/{id}/assets", post(upload_asset))
             .with_state(world.clone())
             .merge(super::github_app::routes(world.clone()));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -406,6 +610,7 @@ impl GitHubServer {
             );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        world.lock().unwrap().base_url = format!("http://127.0.0.1:{port}");
         Self {
             world,
             url: format!("http://127.0.0.1:{port}"),

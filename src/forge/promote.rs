@@ -1,0 +1,648 @@
+//! Promotion and rollback (DESIGN.md §3, "Publish and promotion").
+//!
+//! `promote` runs on the base branch after a model PR was merged: it reads the registry
+//! pointer *as committed at HEAD*, verifies the champion's artifact against its digest,
+//! tags the commit `model/<m>/v<n>` and creates (or publishes) the GitHub release with
+//! the model card. Every step checks first whether it was done already, so running it
+//! twice, or after a half-finished run, converges to one tag and one release.
+//!
+//! `rollback` opens a pull request that points the registry back to an earlier version
+//! from its history; merging it (then `promote`) is the rollback.
+
+use serde::Serialize;
+
+use crate::config::{ArtifactStore, ModelConfig};
+use crate::error::Error;
+use crate::forge::git::{push_tag, read_at_head, Identity, TagOperation, TagRequest, Token};
+use crate::forge::github::{GitHub, GitHubConfig, Release};
+use crate::pipeline::Workspace;
+use crate::registry::{self, ModelVersion, RegistryError, RegistryPointer};
+
+/// Where promotion writes: the git remote (tags) and, when configured, GitHub (releases).
+#[derive(Debug, Clone)]
+pub struct PromoteRequest {
+    pub workspace: Workspace,
+    pub model: Option<String>,
+    pub remote: String,
+    pub github: Option<GitHubConfig>,
+    pub identity: Identity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromotionStatus {
+    /// Something was created (tag or release).
+    Promoted,
+    /// Tag and release were there already.
+    Unchanged,
+    /// The registry has no champion yet.
+    NoChampion,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseOperation {
+    Created,
+    /// A draft (made when the PR was opened, store `release`) was published.
+    Published,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseOutcome {
+    pub url: String,
+    pub operation: ReleaseOperation,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Promotion {
+    pub model: String,
+    pub status: PromotionStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The commit tagged (HEAD, which holds the verified pointer and artifact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_operation: Option<TagOperation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<registry::Artifact>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PromoteReport {
+    pub promotions: Vec<Promotion>,
+}
+
+pub fn tag_name(model: &str, version: u32) -> String {
+    format!("model/{model}/v{version}")
+}
+
+/// The label a release asset carries: the artifact digest, which promotion checks.
+fn asset_name(digest: &str) -> String {
+    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
+    format!("model-{}.json", &hex[..hex.len().min(12)])
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            context: "start the tokio runtime".into(),
+            source: e,
+        })
+}
+
+/// The pointer as committed at HEAD, and HEAD's commit.
+fn pointer_at_head(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+) -> Result<(String, Option<RegistryPointer>), Error> {
+    let rel = format!("{}/{}", model.registry.path, registry::FILE);
+    let (commit, bytes) = read_at_head(repo, &rel).map_err(Error::Git)?;
+    let Some(bytes) = bytes else {
+        return Ok((commit, None));
+    };
+    let pointer: RegistryPointer = serde_yaml::from_slice(&bytes).map_err(|e| {
+        Error::Registry(RegistryError::Invalid {
+            path: rel.clone(),
+            message: e.to_string(),
+        })
+    })?;
+    if pointer.format != registry::FORMAT {
+        return Err(Error::Registry(RegistryError::Invalid {
+            path: rel,
+            message: format!("format {} is not supported", pointer.format),
+        }));
+    }
+    Ok((commit, Some(pointer)))
+}
+
+/// Checks a version's artifact against its digest: in HEAD's tree (store `git`), on
+/// disk (`dir:`), or as the release asset labelled with the digest (store `release`).
+async fn verify_artifact(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    version: &ModelVersion,
+    release: Option<&Release>,
+) -> Result<(), Error> {
+    let invalid = |message: String| {
+        Error::Registry(RegistryError::Invalid {
+            path: format!("{}/{}", model.registry.path, registry::FILE),
+            message,
+        })
+    };
+    let uri = &version.artifact.uri;
+    let bytes = if let Some(path) = uri.strip_prefix("dir:") {
+        let p = repo.join(path);
+        std::fs::read(&p).map_err(|e| {
+            invalid(format!(
+                "v{}: cannot read the artifact `{}`: {e}",
+                version.version,
+                p.display()
+            ))
+        })?
+    } else if uri.starts_with("release:") {
+        let Some(release) = release else {
+            return Err(invalid(format!(
+                "v{}: no release `{}` holds the artifact; `retrain run` uploads it to a draft release when it opens the pull request (store `release`)",
+                version.version,
+                tag_name(model.name.as_str(), version.version)
+            )));
+        };
+        let found = release.assets.iter().any(|a| {
+            a.label.as_deref() == Some(version.artifact.digest.as_str())
+                && a.size == version.artifact.size
+        });
+        if !found {
+            return Err(invalid(format!(
+                "v{}: the release `{}` has no asset with digest {} and size {}",
+                version.version, release.tag_name, version.artifact.digest, version.artifact.size
+            )));
+        }
+        return Ok(());
+    } else {
+        let rel = format!("{}/{uri}", model.registry.path);
+        read_at_head(repo, &rel)
+            .map_err(Error::Git)?
+            .1
+            .ok_or_else(|| {
+                invalid(format!(
+                    "v{}: the artifact `{rel}` is not in the commit",
+                    version.version
+                ))
+            })?
+    };
+    let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+    if digest != version.artifact.digest {
+        return Err(invalid(format!(
+            "v{}: the artifact `{uri}` has digest {digest}, the registry says {}: it was changed or replaced; nothing was tagged",
+            version.version, version.artifact.digest
+        )));
+    }
+    Ok(())
+}
+
+pub fn promote(req: &PromoteRequest) -> Result<PromoteReport, Error> {
+    let config = req.workspace.load_config()?;
+    let models = config.select(req.model.as_deref())?;
+    let rt = runtime()?;
+    // octocrab's client spawns its worker on the current runtime.
+    let _guard = rt.enter();
+    let gh = req
+        .github
+        .as_ref()
+        .map(|c| GitHub::new(c).map_err(Error::GitHub))
+        .transpose()?;
+    let token = req
+        .github
+        .as_ref()
+        .map(|c| Token::new(c.token.expose().to_string()));
+    let repo = &req.workspace.repo;
+    let mut promotions = Vec::new();
+    for model in models {
+        let (commit, pointer) = pointer_at_head(repo, model)?;
+        let Some(champion) = pointer.and_then(|p| p.champion) else {
+            promotions.push(Promotion {
+                model: model.name.to_string(),
+                status: PromotionStatus::NoChampion,
+                version: None,
+                tag: None,
+                commit: None,
+                tag_operation: None,
+                artifact: None,
+                release: None,
+                note: Some("the registry has no champion: nothing to promote".into()),
+            });
+            continue;
+        };
+        let tag = tag_name(model.name.as_str(), champion.version);
+        let release = match &gh {
+            Some(gh) => rt.block_on(gh.find_release(&tag)).map_err(Error::GitHub)?,
+            None => None,
+        };
+        rt.block_on(verify_artifact(repo, model, &champion, release.as_ref()))?;
+        let message = format!(
+            "retrain: {} v{}\n\nartifact: {} ({} bytes)\nsnapshot: {}\nalgorithm: {}\n",
+            model.name,
+            champion.version,
+            champion.artifact.digest,
+            champion.artifact.size,
+            champion.snapshot,
+            champion.algorithm
+        );
+        let pushed = push_tag(
+            repo,
+            &TagRequest {
+                remote: &req.remote,
+                name: &tag,
+                commit: &commit,
+                message: &message,
+                identity: &req.identity,
+                token: token.as_ref(),
+            },
+        );
+        let (tag_operation, commit) = match pushed {
+            Ok(op) => (op, commit),
+            // The version was promoted from another commit (e.g. this is the merge of a
+            // rollback to it): fine when that commit's registry has the same artifact.
+            Err(crate::forge::git::GitError::TagMoved { at, .. }) => {
+                let same =
+                    same_version_at_tag(repo, &req.remote, token.as_ref(), model, &tag, &champion)?;
+                if !same {
+                    return Err(Error::Registry(RegistryError::Invalid {
+                        path: format!("{}/{}", model.registry.path, registry::FILE),
+                        message: format!(
+                            "the tag `{tag}` (commit {}) holds a different v{} than HEAD's registry ({}): versions are never reused; fix the registry",
+                            &at[..at.len().min(12)],
+                            champion.version,
+                            champion.artifact.digest
+                        ),
+                    }));
+                }
+                (TagOperation::Unchanged, at)
+            }
+            Err(e) => return Err(Error::Git(e)),
+        };
+        let card_path = format!(
+            "{}/versions/{}/MODEL_CARD.md",
+            model.registry.path, champion.version
+        );
+        let card = read_at_head(repo, &card_path)
+            .map_err(Error::Git)?
+            .1
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_else(|| {
+                format!(
+                    "{} v{} (no model card in `{card_path}`)",
+                    model.name, champion.version
+                )
+            });
+        let body = release_body(&card);
+        let (release, note) = match &gh {
+            None => (
+                None,
+                Some("no GitHub token/repository: tagged only, no release".to_string()),
+            ),
+            Some(gh) => {
+                let outcome = match release {
+                    Some(r) if r.draft => {
+                        let r = rt
+                            .block_on(gh.publish_release(r.id, &body))
+                            .map_err(Error::GitHub)?;
+                        ReleaseOutcome {
+                            url: r.html_url,
+                            operation: ReleaseOperation::Published,
+                        }
+                    }
+                    Some(r) => ReleaseOutcome {
+                        url: r.html_url,
+                        operation: ReleaseOperation::Unchanged,
+                    },
+                    None => {
+                        let r = rt
+                            .block_on(gh.create_release(
+                                &tag,
+                                &format!("{} v{}", model.name, champion.version),
+                                &body,
+                                false,
+                                None,
+                            ))
+                            .map_err(Error::GitHub)?;
+                        ReleaseOutcome {
+                            url: r.html_url,
+                            operation: ReleaseOperation::Created,
+                        }
+                    }
+                };
+                (Some(outcome), None)
+            }
+        };
+        let changed = tag_operation == TagOperation::Created
+            || release
+                .as_ref()
+                .is_some_and(|r| r.operation != ReleaseOperation::Unchanged);
+        promotions.push(Promotion {
+            model: model.name.to_string(),
+            status: if changed {
+                PromotionStatus::Promoted
+            } else {
+                PromotionStatus::Unchanged
+            },
+            version: Some(champion.version),
+            tag: Some(tag),
+            commit: Some(commit),
+            tag_operation: Some(tag_operation),
+            artifact: Some(champion.artifact.clone()),
+            release,
+            note,
+        });
+    }
+    Ok(PromoteReport { promotions })
+}
+
+/// Whether the registry at the remote tag records `version` with the same artifact.
+fn same_version_at_tag(
+    repo: &std::path::Path,
+    remote: &str,
+    token: Option<&Token>,
+    model: &ModelConfig,
+    tag: &str,
+    version: &ModelVersion,
+) -> Result<bool, Error> {
+    let rel = format!("{}/{}", model.registry.path, registry::FILE);
+    let Some(bytes) = crate::forge::git::read_at_remote_tag(repo, remote, tag, &rel, token)
+        .map_err(Error::Git)?
+    else {
+        return Ok(false);
+    };
+    let Ok(pointer) = serde_yaml::from_slice::<RegistryPointer>(&bytes) else {
+        return Ok(false);
+    };
+    Ok(pointer
+        .history
+        .iter()
+        .chain(&pointer.champion)
+        .any(|v| v.version == version.version && v.artifact.digest == version.artifact.digest))
+}
+
+/// The release body: the model card without its YAML front matter, within GitHub's
+/// 125,000-character limit on release bodies.
+fn release_body(card: &str) -> String {
+    let body = card
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n").map(|(_, b)| b))
+        .unwrap_or(card)
+        .trim_start();
+    let mut out: String = body.chars().take(120_000).collect();
+    if out.len() < body.len() {
+        out.push_str("\n\n… (truncated; the full model card is in the tagged commit)\n");
+    }
+    out
+}
+
+/// Uploads a candidate's artifact to the draft release of its version (store
+/// `release`), so that promotion can publish it. Idempotent: an asset with the same
+/// digest is not uploaded twice.
+pub async fn stage_release_artifact(
+    gh: &GitHub,
+    model: &ModelConfig,
+    version: u32,
+    commit: &str,
+    bytes: &[u8],
+    digest: &str,
+) -> Result<(), Error> {
+    let tag = tag_name(model.name.as_str(), version);
+    let release = match gh.find_release(&tag).await.map_err(Error::GitHub)? {
+        Some(r) if !r.draft => {
+            return Err(Error::Registry(RegistryError::Invalid {
+                path: format!("{}/{}", model.registry.path, registry::FILE),
+                message: format!(
+                    "the release `{tag}` is published already; the registry on the base branch is behind its releases"
+                ),
+            }))
+        }
+        Some(r) => r,
+        None => gh
+            .create_release(
+                &tag,
+                &format!("{} v{version} (candidate, not promoted)", model.name),
+                "Draft made by `retrain run` for the candidate's artifact. `retrain promote` publishes it when the model pull request is merged.",
+                true,
+                Some(commit),
+            )
+            .await
+            .map_err(Error::GitHub)?,
+    };
+    if release
+        .assets
+        .iter()
+        .any(|a| a.label.as_deref() == Some(digest))
+    {
+        return Ok(());
+    }
+    gh.upload_asset(&release, &asset_name(digest), digest, bytes)
+        .await
+        .map_err(Error::GitHub)?;
+    Ok(())
+}
+
+/// What `retrain rollback` needs.
+#[derive(Debug, Clone)]
+pub struct RollbackRequest {
+    pub workspace: Workspace,
+    pub model: String,
+    pub to: Option<u32>,
+    pub reason: Option<String>,
+    pub dry_run: bool,
+    pub target: Option<crate::forge::publish::PublishTarget>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackReport {
+    pub model: String,
+    pub from: u32,
+    pub to: u32,
+    pub dry_run: bool,
+    /// The registry pointer after the merge.
+    pub registry: RegistryPointer,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<crate::forge::publish::PublishedPr>,
+}
+
+pub fn rollback(req: &RollbackRequest) -> Result<RollbackReport, Error> {
+    use crate::forge::publish::{PrOperation, PublishedPr};
+    let config = req.workspace.load_config()?;
+    let model = config
+        .select(Some(&req.model))?
+        .into_iter()
+        .next()
+        .expect("select returns the named model");
+    let repo = &req.workspace.repo;
+    let (_, pointer) = pointer_at_head(repo, model)?;
+    let path = format!("{}/{}", model.registry.path, registry::FILE);
+    let pointer = pointer.ok_or_else(|| {
+        Error::Usage(format!(
+            "`{path}` does not exist at HEAD: model `{}` was never promoted",
+            model.name
+        ))
+    })?;
+    let (new, from, to) =
+        registry::rollback(&pointer, req.to).map_err(|m| Error::Usage(format!("{path}: {m}")))?;
+    // The version rolled back to must still be servable.
+    if model.registry.artifacts != ArtifactStore::Release {
+        runtime()?.block_on(verify_artifact(repo, model, &to, None))?;
+    }
+    let mut report = RollbackReport {
+        model: model.name.to_string(),
+        from: from.version,
+        to: to.version,
+        dry_run: req.dry_run,
+        registry: new.clone(),
+        pull_request: None,
+    };
+    if req.dry_run {
+        return Ok(report);
+    }
+    let target = req.target.as_ref().ok_or_else(|| {
+        Error::Usage(
+            "a rollback opens a pull request: set GITHUB_TOKEN and GITHUB_REPOSITORY (or --repository), or use --dry-run".into(),
+        )
+    })?;
+    let marker = crate::report::documents::Marker {
+        kind: Some("rollback".into()),
+        model: model.name.to_string(),
+        snapshot: to.snapshot.clone(),
+        config_hash: to.config_hash.clone().unwrap_or_default(),
+        version: to.version,
+        retrain: env!("CARGO_PKG_VERSION").into(),
+    };
+    let body = crate::report::documents::rollback_body(
+        model.name.as_str(),
+        &from,
+        &to,
+        req.reason.as_deref(),
+        &marker,
+    );
+    let title = format!(
+        "retrain: roll back {} to v{} (from v{})",
+        model.name, to.version, from.version
+    );
+    let branch = format!(
+        "{}{}/rollback-v{}-from-v{}",
+        model.pull_request.branch_prefix, model.name, to.version, from.version
+    );
+    let files = vec![(
+        path,
+        serde_yaml::to_string(&new)
+            .expect("pointer serialises")
+            .into_bytes(),
+    )];
+    let token = Token::new(target.github.token.expose().to_string());
+    let rt = runtime()?;
+    let _guard = rt.enter();
+    let gh = GitHub::new(&target.github).map_err(Error::GitHub)?;
+    let existing = rt
+        .block_on(gh.find_pull_request(&branch))
+        .map_err(Error::GitHub)?;
+    if let Some(pr) = existing.as_ref().filter(|p| p.state == "closed") {
+        report.pull_request = Some(PublishedPr {
+            number: Some(pr.number),
+            url: Some(pr.html_url.clone()),
+            branch,
+            operation: PrOperation::Skipped,
+            reason: Some(if pr.merged_at.is_some() {
+                "this rollback was merged already".into()
+            } else {
+                "reviewers closed this rollback; it is not reopened".into()
+            }),
+            superseded: vec![],
+        });
+        return Ok(report);
+    }
+    let pushed = crate::forge::git::publish_branch(
+        repo,
+        &crate::forge::git::BranchRequest {
+            remote: &target.remote,
+            base: &model.pull_request.base,
+            branch: &branch,
+            files: &files,
+            message: &title,
+            identity: &target.identity,
+            token: Some(&token),
+        },
+    )
+    .map_err(Error::Git)?;
+    use crate::forge::git::BranchOperation;
+    let pr = match (existing, pushed.operation) {
+        (existing, BranchOperation::Skipped) => PublishedPr {
+            number: existing.as_ref().map(|p| p.number),
+            url: existing.map(|p| p.html_url),
+            branch,
+            operation: PrOperation::Skipped,
+            reason: pushed.reason,
+            superseded: vec![],
+        },
+        (Some(pr), op) if pr.body.as_deref() == Some(body.as_str()) && pr.title == title => {
+            PublishedPr {
+                number: Some(pr.number),
+                url: Some(pr.html_url),
+                branch,
+                operation: if op == BranchOperation::Unchanged {
+                    PrOperation::Unchanged
+                } else {
+                    PrOperation::Updated
+                },
+                reason: None,
+                superseded: vec![],
+            }
+        }
+        (Some(pr), _) => {
+            let pr = rt
+                .block_on(gh.update_pull_request(pr.number, &title, &body))
+                .map_err(Error::GitHub)?;
+            PublishedPr {
+                number: Some(pr.number),
+                url: Some(pr.html_url),
+                branch,
+                operation: PrOperation::Updated,
+                reason: None,
+                superseded: vec![],
+            }
+        }
+        (None, _) => {
+            let pr = rt
+                .block_on(gh.create_pull_request(
+                    &title,
+                    &body,
+                    &branch,
+                    &model.pull_request.base,
+                    false,
+                ))
+                .map_err(Error::GitHub)?;
+            let mut labels = model.pull_request.labels.clone();
+            labels.push("rollback".into());
+            rt.block_on(gh.add_labels(pr.number, &labels))
+                .map_err(Error::GitHub)?;
+            rt.block_on(gh.request_reviewers(pr.number, &model.pull_request.reviewers))
+                .map_err(Error::GitHub)?;
+            PublishedPr {
+                number: Some(pr.number),
+                url: Some(pr.html_url),
+                branch,
+                operation: PrOperation::Created,
+                reason: None,
+                superseded: vec![],
+            }
+        }
+    };
+    report.pull_request = Some(pr);
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_body_drops_the_front_matter() {
+        let card = "---\nlicense: other\nmodel-index: []\n---\n\n# churn v2\n\ntext\n";
+        assert_eq!(release_body(card), "# churn v2\n\ntext\n");
+        assert_eq!(release_body("# plain\n"), "# plain\n");
+    }
+
+    #[test]
+    fn asset_names_carry_the_digest_prefix() {
+        assert_eq!(
+            asset_name("blake3:0123456789abcdef"),
+            "model-0123456789ab.json"
+        );
+    }
+}

@@ -1,0 +1,308 @@
+//! `retrain promote` and `retrain rollback` end to end: a bare git remote, the GitHub
+//! test server behind prism, merges simulated with git itself.
+
+use std::process::Command;
+
+use retrain::data::synth::{OutputFormat, Spec};
+
+use crate::publish::{run, setup, Setup};
+use crate::support::git;
+
+/// Runs `retrain <args>` against the setup; returns (exit code, stdout JSON or text, stderr).
+fn retrain(s: &Setup, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_retrain"))
+        .arg("--repo")
+        .arg(&s.work)
+        .args(args)
+        .env("GITHUB_TOKEN", "ghs_secret_token_value")
+        .env(
+            "GITHUB_REPOSITORY",
+            crate::support::github::GitHubServer::repository(),
+        )
+        .env("GITHUB_API_URL", &s.server.url)
+        .env_remove("RETRAIN_GITHUB_TOKEN")
+        // not the Actions runner these tests may themselves run in
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stdout.contains("ghs_secret") && !stderr.contains("ghs_secret"),
+        "the token was printed"
+    );
+    (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+fn json(s: &Setup, args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = retrain(s, args);
+    assert_eq!(code, 0, "{err}\n{out}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// Merges the PR branch into main the way GitHub does (a merge commit), and marks the
+/// PR merged on the test server.
+fn merge(s: &Setup, branch: &str, number: u64) {
+    git(&s.work, &["fetch", "-q", "origin", branch]);
+    git(
+        &s.work,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge pull request",
+            "FETCH_HEAD",
+        ],
+    );
+    git(&s.work, &["push", "-q", "origin", "main"]);
+    let mut w = s.server.world.lock().unwrap();
+    let pr = w.prs.iter_mut().find(|p| p.number == number).unwrap();
+    pr.state = "closed".into();
+    pr.merged = true;
+}
+
+fn run_and_merge(s: &Setup, extra: &[&str]) -> u64 {
+    let v = run(s, extra);
+    let pr = &v["pull_request"];
+    assert!(
+        pr["operation"] == "created" || pr["operation"] == "updated",
+        "{v}"
+    );
+    merge(
+        s,
+        pr["branch"].as_str().unwrap(),
+        pr["number"].as_u64().unwrap(),
+    );
+    pr["number"].as_u64().unwrap()
+}
+
+fn more_data(s: &Setup, seed: u64, name: &str) {
+    let mut late = Spec {
+        rows: 1000,
+        seed,
+        ..Spec::default()
+    };
+    late.start += 2000 * 3600 * seed as i64;
+    retrain::data::synth::write(&late, &s.work.join("data"), name, 1, OutputFormat::Parquet)
+        .unwrap();
+    git(&s.work, &["add", "."]);
+    git(&s.work, &["commit", "-q", "-m", "more data"]);
+    git(&s.work, &["push", "-q", "origin", "main"]);
+}
+
+#[test]
+fn promote_after_merge_tags_and_releases_exactly_once() {
+    let s = setup();
+    run_and_merge(&s, &[]);
+    let head = git(&s.work, &["rev-parse", "HEAD"]);
+    let v = json(&s, &["promote", "--output", "json"]);
+    assert_eq!(v["status"], "promoted", "{v}");
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["tag"], "model/churn/v1");
+    assert_eq!(v["tag_operation"], "created");
+    assert_eq!(v["release"]["operation"], "created");
+    // the annotated tag on the remote points at the merge commit and names the artifact
+    assert_eq!(
+        git(&s.origin, &["rev-parse", "model/churn/v1^{commit}"]),
+        head
+    );
+    let message = git(
+        &s.origin,
+        &["tag", "-l", "--format=%(contents)", "model/churn/v1"],
+    );
+    assert!(message.contains("artifact: blake3:"), "{message}");
+    {
+        let w = s.server.world.lock().unwrap();
+        assert_eq!(w.releases.len(), 1);
+        let r = &w.releases[0];
+        assert_eq!((r.tag.as_str(), r.draft), ("model/churn/v1", false));
+        assert!(
+            r.body.contains("churn"),
+            "the model card is the body: {}",
+            r.body
+        );
+        assert!(
+            !r.body.starts_with("---"),
+            "no front matter in the release body"
+        );
+    }
+    // Again: nothing new.
+    let again = json(&s, &["promote", "--output", "json"]);
+    assert_eq!(again["status"], "unchanged", "{again}");
+    assert_eq!(again["tag_operation"], "unchanged");
+    assert_eq!(again["release"]["operation"], "unchanged");
+    assert_eq!(s.server.world.lock().unwrap().releases.len(), 1);
+    // Text output says the same for people.
+    let (code, text, _) = retrain(&s, &["promote"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("churn: v1 already promoted"), "{text}");
+}
+
+#[test]
+fn promote_refuses_an_artifact_that_does_not_match_its_digest() {
+    let s = setup();
+    run_and_merge(&s, &[]);
+    let artifact = s.work.join("models/churn/versions/1/model.json");
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    bytes.extend_from_slice(b" ");
+    std::fs::write(&artifact, bytes).unwrap();
+    git(&s.work, &["commit", "-q", "-am", "tamper"]);
+    let (code, out, err) = retrain(&s, &["promote"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("digest") && err.contains("nothing was tagged"),
+        "{err}"
+    );
+    let tags = git(&s.origin, &["tag", "-l"]);
+    assert!(tags.is_empty(), "no tag was pushed: {tags}");
+    assert!(s.server.world.lock().unwrap().releases.is_empty());
+}
+
+#[test]
+fn promote_without_a_champion_does_nothing() {
+    let s = setup();
+    let v = json(&s, &["promote", "--output", "json"]);
+    assert_eq!(v["status"], "no_champion", "{v}");
+    assert!(git(&s.origin, &["tag", "-l"]).is_empty());
+}
+
+#[test]
+fn rollback_opens_the_pull_request_and_promote_after_it_converges() {
+    let s = setup();
+    run_and_merge(&s, &[]);
+    json(&s, &["promote", "--output", "json"]);
+    more_data(&s, 3, "b");
+    run_and_merge(&s, &["--force"]);
+    let v2 = json(&s, &["promote", "--output", "json"]);
+    assert_eq!(v2["version"], 2, "{v2}");
+
+    // dry run: the pointer it would write
+    let dry = json(&s, &["rollback", "churn", "--dry-run", "--output", "json"]);
+    assert_eq!(
+        (dry["from"].as_u64(), dry["to"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(dry["registry"]["champion"]["version"], 1);
+    assert!(dry.get("pull_request").is_none());
+
+    let rb = json(
+        &s,
+        &[
+            "rollback",
+            "churn",
+            "--reason",
+            "v2 <b>misfires</b> @ops",
+            "--output",
+            "json",
+        ],
+    );
+    let pr = &rb["pull_request"];
+    assert_eq!(pr["operation"], "created", "{rb}");
+    let branch = pr["branch"].as_str().unwrap().to_string();
+    assert_eq!(branch, "retrain/churn/rollback-v1-from-v2");
+    let pointer = git(
+        &s.origin,
+        &["show", &format!("{branch}:models/churn/registry.yaml")],
+    );
+    let pointer: serde_yaml::Value = serde_yaml::from_str(&pointer).unwrap();
+    assert_eq!(pointer["champion"]["version"].as_u64(), Some(1));
+    let history: Vec<u64> = pointer["history"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(history, [1, 2], "append-only history");
+    let number = pr["number"].as_u64().unwrap();
+    {
+        let w = s.server.world.lock().unwrap();
+        let p = w.prs.iter().find(|p| p.number == number).unwrap();
+        assert!(
+            p.body.starts_with("<!-- retrain:{\"kind\":\"rollback\""),
+            "{}",
+            p.body
+        );
+        assert!(p.labels.contains(&"rollback".to_string()));
+        assert!(
+            !p.body.contains("<b>") && !p.body.contains("@ops"),
+            "reason escaped: {}",
+            p.body
+        );
+    }
+    // the same rollback again changes nothing
+    let again = json(&s, &["rollback", "churn", "--output", "json"]);
+    assert_eq!(again["pull_request"]["operation"], "updated", "{again}");
+    let again = json(&s, &["rollback", "churn", "--output", "json"]);
+    assert_eq!(again["pull_request"]["operation"], "unchanged", "{again}");
+
+    // merged: promote finds v1's tag in place (on the older commit) and changes nothing
+    merge(&s, &branch, number);
+    let p = json(&s, &["promote", "--output", "json"]);
+    assert_eq!(p["version"], 1, "{p}");
+    assert_eq!(p["status"], "unchanged", "{p}");
+    assert_eq!(s.server.world.lock().unwrap().releases.len(), 2);
+
+    // errors name the version and what exists
+    let (code, _, err) = retrain(&s, &["rollback", "churn", "--to", "9", "--dry-run"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("v9 is not in the history"), "{err}");
+}
+
+#[test]
+fn store_release_keeps_the_artifact_in_a_draft_until_promotion() {
+    let s = setup();
+    let cfg = std::fs::read_to_string(s.work.join("retrain.yaml"))
+        .unwrap()
+        .replace(
+            "    pull_request:",
+            "    registry: { artifacts: release }\n    pull_request:",
+        );
+    std::fs::write(s.work.join("retrain.yaml"), cfg).unwrap();
+    git(
+        &s.work,
+        &["commit", "-q", "-am", "artifacts as release assets"],
+    );
+    git(&s.work, &["push", "-q", "origin", "main"]);
+    let v = run(&s, &[]);
+    let branch = v["pull_request"]["branch"].as_str().unwrap().to_string();
+    // not in git, but in a draft release of v1, labelled with its digest
+    let files = git(&s.origin, &["ls-tree", "-r", "--name-only", &branch]);
+    assert!(!files.contains("model.json"), "{files}");
+    assert!(files.contains("models/churn/versions/1/MODEL_CARD.md"));
+    let pointer: serde_yaml::Value = serde_yaml::from_str(&git(
+        &s.origin,
+        &["show", &format!("{branch}:models/churn/registry.yaml")],
+    ))
+    .unwrap();
+    let digest = pointer["champion"]["artifact"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    {
+        let w = s.server.world.lock().unwrap();
+        assert_eq!(w.releases.len(), 1);
+        let r = &w.releases[0];
+        assert!(r.draft);
+        assert_eq!(r.tag, "model/churn/v1");
+        assert_eq!(
+            r.target.as_deref(),
+            Some(git(&s.origin, &["rev-parse", &branch]).as_str())
+        );
+        assert_eq!(r.assets.len(), 1);
+        assert_eq!(r.assets[0].1, digest);
+        let bytes = &r.assets[0].2;
+        assert_eq!(format!("blake3:{}", blake3::hash(bytes).to_hex()), digest);
+    }
+    // a re-run does not upload it twice
+    run(&s, &["--force"]);
+    assert_eq!(s.server.world.lock().unwrap().releases[0].assets.len(), 1);
+    merge(&s, &branch, v["pull_request"]["number"].as_u64().unwrap());
+    let p = json(&s, &["promote", "--output", "json"]);
+    assert_eq!(p["release"]["operation"], "published", "{p}");
+    assert_eq!(p["tag_operation"], "created");
+    let w = s.server.world.lock().unwrap();
+    assert_eq!(w.releases.len(), 1);
+    assert!(!w.releases[0].draft);
+    assert!(w.releases[0].body.contains("churn"));
+}
