@@ -153,6 +153,8 @@ pub enum Command {
     },
     /// Print the JSON Schema of retrain.yaml
     Schema,
+    /// Run the webhook bot (a GitHub App): react to pushes, `/retrain` comments and merged model PRs
+    Serve(crate::server::ServeArgs),
 }
 
 /// Where GitHub and the git remote are. The token comes from the environment only

@@ -23,5 +23,6 @@ pub mod pipeline;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod server;
 pub mod snapshot;
 pub mod train;

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         }
     };
     // `run` reports its stages (plain lines on stderr, in CI too); -v shows them everywhere.
-    let stages = matches!(cli.command, Command::Run { .. });
+    let stages = matches!(cli.command, Command::Run { .. } | Command::Serve(_));
     init_logging(cli.verbose.max(u8::from(stages)));
     if stages {
         retrain::progress::enable();
@@ -102,6 +102,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Rollback { .. } => "rollback",
         Command::Schema => "schema",
         Command::Init { .. } => "init",
+        Command::Serve(_) => "serve",
     }
 }
 
@@ -343,6 +344,10 @@ fn dispatch(
                 report::snapshot_text(&report)
             };
             Ok((text, exit::OK))
+        }
+        Command::Serve(args) => {
+            retrain::server::serve(args)?;
+            Ok((String::new(), exit::OK))
         }
     }
 }

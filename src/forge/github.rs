@@ -136,12 +136,12 @@ impl GitHub {
         })
     }
 
-    fn repo_path(&self, rest: &str) -> String {
+    pub(crate) fn repo_path(&self, rest: &str) -> String {
         format!("/repos/{}/{}{rest}", self.owner, self.repo)
     }
 
     /// Sends a request with retries; returns the JSON body (`null` for 204).
-    async fn request(
+    pub(crate) async fn request(
         &self,
         method: Method,
         path: &str,

@@ -416,7 +416,14 @@ pub fn write_artifacts(
         let Ok(models) = config.select(Some(&r.check.model)) else {
             continue;
         };
-        if let Some(p) = r.proposal(repo, models[0])? {
+        let proposal = r.proposal(repo, models[0])?;
+        // the reply the webhook bot posts to `/retrain`
+        let pr_url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
+        write(
+            "COMMENT.md",
+            documents::comment(r, models[0], proposal.as_ref(), pr_url).as_bytes(),
+        )?;
+        if let Some(p) = proposal {
             if let Some((_, card)) = p
                 .files
                 .iter()

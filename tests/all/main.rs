@@ -15,5 +15,6 @@ mod github;
 mod init;
 mod promote;
 mod publish;
+mod server;
 mod snapshot;
 mod train;

@@ -84,9 +84,11 @@ pub struct World {
     pub requests: Vec<(String, String)>,
     /// Faults to answer instead, matched by path substring, first come first served.
     pub faults: VecDeque<(String, Fault)>,
+    /// The webhook bot's endpoints (support/github_app.rs).
+    pub bot: super::github_app::BotWorld,
 }
 
-type Shared = Arc<Mutex<World>>;
+pub type Shared = Arc<Mutex<World>>;
 
 pub struct GitHubServer {
     pub world: Shared,
@@ -563,7 +565,8 @@ impl GitHubServer {
             )
             .route("/repos/{o}/{r}/releases/{id}", patch(update_release))
             .route("/repos/{o}/{r}/releases/{id}/assets", post(upload_asset))
-            .with_state(world.clone());
+            .with_state(world.clone())
+            .merge(super::github_app::routes(world.clone()));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();

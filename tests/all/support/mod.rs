@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod github;
+pub mod github_app;
 pub mod openapi;
+pub mod webhooks;
 
 use retrain::data::synth::{self, OutputFormat, Spec};
 
