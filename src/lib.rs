@@ -9,6 +9,7 @@
 // only, so their size does not matter and boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod backtest;
 pub mod checks;
 pub mod cli;
 pub mod config;

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod backtest;
 mod check;
 mod cli;
 mod config_errors;
