@@ -148,6 +148,8 @@ fn triggers_yaml(t: Option<&Triggers>, indent: usize, name: &str) -> Vec<String>
     out
 }
 
+type Edit = (usize, usize, Vec<String>);
+
 fn indent_of(line: &str) -> usize {
     line.len() - line.trim_start().len()
 }
@@ -232,7 +234,8 @@ pub fn apply_policy(
         .filter(|i| *i > training.1)
         .unwrap_or(training.1 + 2);
     let training_end = block_end(&view, training.0, training.1);
-    let mut edits: Vec<(usize, usize, Vec<String>)> = Vec::new();
+    // (first line, end line, new lines): replaces lines [first, end).
+    let mut edits: Vec<Edit> = Vec::new();
     let pad = " ".repeat(child_indent);
     let window_line = format!("{pad}window: {}", window_yaml(&policy.window));
     let warm_line = format!("{pad}warm_start: {}", policy.warm_start);
@@ -260,8 +263,7 @@ pub fn apply_policy(
         }
     }
     // Apply from the bottom up; insertions at the same line keep their order.
-    let mut edits: Vec<(usize, (usize, usize, Vec<String>))> =
-        edits.into_iter().enumerate().collect();
+    let mut edits: Vec<(usize, Edit)> = edits.into_iter().enumerate().collect();
     edits.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(b.0.cmp(&a.0)));
     for (_, (from, to, new)) in edits {
         lines.splice(from..to, new);

@@ -404,10 +404,9 @@ fn history(
         }
         (None, Some(_), None) => {
             return Err(Error::Usage(format!(
-                "--period splits by `time_column`, and model `{}` has none",
+                "--period splits by `time_column`, and model `{}` has none; cut it by rows with --period-rows N",
                 model.name
             )))
-            .map_err(with_hint_rows)
         }
         (None, None, _) => {
             let files = &manifest.files;
@@ -440,11 +439,4 @@ fn history(
         labels,
         length: spec.period.unwrap_or(Duration::from_secs(7 * 86_400)),
     })
-}
-
-fn with_hint_rows(e: Error) -> Error {
-    match e {
-        Error::Usage(m) => Error::Usage(format!("{m}; cut it by rows with --period-rows N")),
-        e => e,
-    }
 }
