@@ -179,6 +179,20 @@ pub fn expand_grid(g: &RawGrid, task: Task) -> Vec<PolicySpec> {
             },
         ));
     }
+    for m in &g.performance_min {
+        let mut t = empty_triggers();
+        let mut p = performance(task, 0.0);
+        p.max_drop = None;
+        p.min = Some(*m);
+        t.performance = Some(p);
+        rules.push((
+            format!("perfmin{m}"),
+            Rule::Retrain {
+                every: None,
+                triggers: Box::new(t),
+            },
+        ));
+    }
     for n in &g.new_data_rows {
         let mut t = empty_triggers();
         t.new_data = Some(crate::config::NewDataRule::Rows(*n));
@@ -255,6 +269,7 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
         every: vec![1, 2, 4, 8],
         drift_share: vec![frac(0.2), frac(0.3), frac(0.5)],
         performance_drop: vec![0.02, 0.05, 0.1],
+        performance_min: vec![],
         new_data_rows: vec![],
         combine: false,
         windows: vec![

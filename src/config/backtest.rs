@@ -87,6 +87,10 @@ pub struct RawGrid {
     /// model's first scored period.
     #[serde(default)]
     pub performance_drop: Vec<f64>,
+    /// Performance-triggered policies: the metric fell below this value (above, for
+    /// lower-is-better metrics) on the newest labelled period.
+    #[serde(default)]
+    pub performance_min: Vec<f64>,
     /// New-data policies: this many labelled rows since the last training.
     #[serde(default)]
     pub new_data_rows: Vec<u64>,

@@ -664,6 +664,13 @@ fn validate_backtest(
                 None,
             ));
         }
+        if let Some(m) = g.performance_min.iter().find(|m| !m.is_finite()) {
+            return Err(cx.err(
+                &key(&gb, &["performance_min"]),
+                format!("a minimum must be a number, got {m}"),
+                None,
+            ));
+        }
         if g.new_data_rows.contains(&0) {
             return Err(cx.err(
                 &key(&gb, &["new_data_rows"]),
