@@ -134,6 +134,26 @@ fn never_degrades_after_a_concept_drift_and_retraining_recovers() {
     // The current policy (no triggers in retrain.yaml) is a candidate and never retrains.
     let current = report.policies.iter().find(|p| p.current).unwrap();
     assert_eq!(current.retrains, 0);
+
+    // With labels known 2 periods late, the performance trigger reacts 2 periods later.
+    let late = run(
+        &repo,
+        Some(
+            "label_delay: 2\npolicies:\n  - name: perf\n    triggers: { performance: { metric: accuracy, max_drop: 0.1 } }\n    window: { kind: fixed, last: 200 }\n",
+        ),
+    );
+    assert_eq!(late.label_delay, 2);
+    assert!(late.assumptions[0].starts_with("label delay: 2 periods"));
+    let first = |p: &retrain::backtest::summary::PolicyResult| {
+        p.retrain_periods.iter().copied().find(|r| *r > 15).unwrap()
+    };
+    assert_eq!(
+        first(late.policy("perf").unwrap()),
+        first(perf) + 2,
+        "{:?} vs {:?}",
+        late.policy("perf").unwrap().retrain_periods,
+        perf.retrain_periods
+    );
 }
 
 #[test]
