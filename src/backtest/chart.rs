@@ -73,12 +73,13 @@ fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
     report: &BacktestReport,
     lines: &[usize],
+    right: u32,
 ) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let n = report.scored_periods.max(2);
     let (lo, hi) = y_range(report, lines);
-    let area = root.margin(TOP, BOTTOM, LEFT, RIGHT);
+    let area = root.margin(TOP, BOTTOM, LEFT, right);
     let mut chart = ChartBuilder::on(&area)
         .build_cartesian_2d(0f64..(n - 1) as f64, lo..hi)
         .map_err(|e| err(&e))?;
@@ -134,7 +135,7 @@ pub fn svg(report: &BacktestReport) -> Result<String, String> {
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(root, report, &lines)?;
+        draw(root, report, &lines, RIGHT)?;
     }
     let (lo, hi) = y_range(report, &lines);
     let plot_h = (HEIGHT - TOP - BOTTOM) as f64;
@@ -195,7 +196,8 @@ pub fn png(report: &BacktestReport) -> Result<Vec<u8>, String> {
     let mut buf = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(root, report, &lines)?;
+        // No legend (no font): the plot takes the width; the report lists the colours.
+        draw(root, report, &lines, 20)?;
     }
     let mut out = Vec::new();
     {
