@@ -151,6 +151,33 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Replay history under candidate retraining policies and recommend one
+    #[command(
+        after_help = "Policies: the model's current one, the `backtest:` section of retrain.yaml or --policies FILE (same shape), and built-in candidates when neither lists any.\nExamples:\n  retrain backtest --model elec\n  retrain backtest --period-rows 336 --policies policies.yaml --output json\n  retrain backtest --chart-dir report/ --apply --dry-run"
+    )]
+    Backtest {
+        /// The model (may be omitted when the config has one).
+        #[arg(long)]
+        model: Option<String>,
+        /// Cut the history into periods of this length by `time_column` (e.g. 7d).
+        #[arg(long, value_name = "DURATION")]
+        period: Option<crate::config::Duration>,
+        /// Cut the history (in time order) into periods of this many rows.
+        #[arg(long, value_name = "N")]
+        period_rows: Option<u64>,
+        /// Policies to replay (YAML, the shape of a model's `backtest:` section).
+        #[arg(long, value_name = "FILE")]
+        policies: Option<PathBuf>,
+        /// Write the recommended policy into retrain.yaml (the model's triggers and window).
+        #[arg(long)]
+        apply: bool,
+        /// With --apply: print the changed retrain.yaml instead of writing it.
+        #[arg(long, requires = "apply")]
+        dry_run: bool,
+        /// Write the chart (backtest.svg, backtest.png) and the report (backtest.md) here.
+        #[arg(long, value_name = "DIR")]
+        chart_dir: Option<PathBuf>,
+    },
     /// Print the JSON Schema of retrain.yaml
     Schema,
     /// Run the webhook bot (a GitHub App): react to pushes, `/retrain` comments and merged model PRs

@@ -29,6 +29,8 @@ pub enum Error {
     Git(crate::forge::git::GitError),
     #[error(transparent)]
     GitHub(crate::forge::github::GitHubError),
+    #[error(transparent)]
+    Apply(#[from] crate::backtest::apply::ApplyError),
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -43,6 +45,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) | Error::Usage(_) => exit::USAGE,
+            Error::Apply(_) => exit::PROBLEM,
             Error::Snapshot(SnapshotError::Store(StoreError::Write { .. }))
             | Error::Io { .. }
             | Error::Git(_)
@@ -64,6 +67,10 @@ impl Error {
             Error::GitHub(e) => e.hint(),
             Error::Git(_) => None,
             Error::Usage(_) | Error::Io { .. } => None,
+            Error::Apply(_) => Some(
+                "edit the model's `triggers:` and `training.window` by hand (see the report)"
+                    .into(),
+            ),
         }
     }
 }

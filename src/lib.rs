@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod action;
+pub mod backtest;
 pub mod checks;
 pub mod cli;
 pub mod config;

@@ -103,6 +103,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Schema => "schema",
         Command::Init { .. } => "init",
         Command::Serve(_) => "serve",
+        Command::Backtest { .. } => "backtest",
     }
 }
 
@@ -284,6 +285,87 @@ fn dispatch(
                 report::rollback_json(&report)
             } else {
                 report::rollback_text(&report)
+            };
+            Ok((text, exit::OK))
+        }
+        Command::Backtest {
+            model,
+            period,
+            period_rows,
+            policies,
+            apply,
+            dry_run,
+            chart_dir,
+        } => {
+            let report = retrain::backtest::run(&retrain::backtest::BacktestRequest {
+                workspace: workspace.clone(),
+                model: model.clone(),
+                period: *period,
+                period_rows: *period_rows,
+                policies: policies.clone(),
+            })?;
+            let mut extra = serde_json::Map::new();
+            let mut notes = String::new();
+            if let Some(dir) = chart_dir {
+                let io = |e: std::io::Error| Error::Io {
+                    context: format!("writing the backtest report into {}", dir.display()),
+                    source: e,
+                };
+                let mut files = retrain::backtest::chart::write(&report, dir).map_err(io)?;
+                let md = dir.join("backtest.md");
+                std::fs::write(
+                    &md,
+                    report::backtest::markdown(&report, Some("backtest.png")),
+                )
+                .map_err(io)?;
+                files.push(md);
+                notes.push_str(&format!(
+                    "report: {}\n",
+                    files
+                        .iter()
+                        .map(|f| f.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                extra.insert("charts".into(), serde_json::json!(files));
+            }
+            if *apply {
+                let file = workspace.config_path();
+                let changed = retrain::backtest::apply_recommended(&workspace, &report)?;
+                match &changed {
+                    None => notes.push_str(
+                        "--apply: the current policy is the recommended one; nothing to change\n",
+                    ),
+                    Some(text) if *dry_run => notes.push_str(&format!(
+                        "--apply --dry-run: {} would become:\n{text}",
+                        file.display()
+                    )),
+                    Some(text) => {
+                        std::fs::write(&file, text).map_err(|e| Error::Io {
+                            context: format!("writing {}", file.display()),
+                            source: e,
+                        })?;
+                        notes.push_str(&format!(
+                            "--apply: wrote the policy `{}` into {} (opening a pull request from it is not wired yet: commit it, or use `retrain run`'s publishing)\n",
+                            report.recommended,
+                            file.display()
+                        ));
+                    }
+                }
+                extra.insert(
+                    "apply".into(),
+                    serde_json::json!({
+                        "file": file,
+                        "changed": changed.is_some(),
+                        "written": changed.is_some() && !*dry_run,
+                        "text": changed,
+                    }),
+                );
+            }
+            let text = if json {
+                report::backtest::json(&report, serde_json::Value::Object(extra))
+            } else {
+                format!("{}{notes}", report::backtest::text(&report))
             };
             Ok((text, exit::OK))
         }

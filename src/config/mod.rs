@@ -4,6 +4,7 @@
 //! and validates it into [`Config`], a type whose values are known to be consistent.
 //! This module reads the config file and nothing else: data and git are not touched.
 
+pub mod backtest;
 pub mod duration;
 pub mod locate;
 pub mod raw;
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use backtest::{BacktestSpec, PolicySpec, RawBacktest, Rule};
 pub use duration::Duration;
 pub use raw::*;
 
@@ -106,6 +108,8 @@ pub struct ModelConfig {
     pub evaluation: Evaluation,
     pub registry: Registry,
     pub pull_request: PullRequestConfig,
+    /// The `backtest:` section, if any.
+    pub backtest: Option<BacktestSpec>,
     /// blake3 of the model's configuration (part of the PR identity), 16 hex digits.
     pub config_hash: String,
 }
@@ -249,6 +253,32 @@ pub fn load(file: &Path) -> Result<Config, ConfigError> {
 pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
     let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| from_yaml_error(file, text, &e))?;
     validate::validate(file, text, raw)
+}
+
+/// Reads and validates a policies file (`retrain backtest --policies FILE`) for a model
+/// of `task` (`has_time`: the model has a `time_column`).
+pub fn load_policies(file: &Path, task: Task, has_time: bool) -> Result<BacktestSpec, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
+        file: file.to_path_buf(),
+        line: None,
+        column: None,
+        key: None,
+        message: format!("cannot read the policies file: {e}"),
+        hint: None,
+    })?;
+    parse_policies(file, &text, task, has_time)
+}
+
+/// Parses and validates policies text; `file` is used in error messages only.
+pub fn parse_policies(
+    file: &Path,
+    text: &str,
+    task: Task,
+    has_time: bool,
+) -> Result<BacktestSpec, ConfigError> {
+    let raw: RawBacktest =
+        serde_yaml::from_str(text).map_err(|e| from_yaml_error(file, text, &e))?;
+    validate::validate_policies_file(file, text, task, has_time, raw)
 }
 
 fn from_yaml_error(file: &Path, text: &str, err: &serde_yaml::Error) -> ConfigError {

@@ -69,6 +69,9 @@ pub struct RawModel {
     /// How the model pull request is opened.
     #[serde(default)]
     pub pull_request: PullRequestConfig,
+    /// How `retrain backtest` replays history: periods and candidate policies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backtest: Option<super::backtest::RawBacktest>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

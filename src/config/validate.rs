@@ -74,8 +74,14 @@ pub(super) fn validate(file: &Path, text: &str, raw: RawConfig) -> Result<Config
 }
 
 fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, ConfigError> {
+    // The `backtest:` section is left out: it does not change what `run` trains or
+    // proposes, so editing it must not make open pull requests look stale.
     let config_hash = {
-        let json = serde_json::to_vec(&m).expect("config serialises");
+        let json = serde_json::to_vec(&RawModel {
+            backtest: None,
+            ..m.clone()
+        })
+        .expect("config serialises");
         blake3::hash(&json).to_hex()[..16].to_string()
     };
     let name = ModelName::new(&m.name).map_err(|e| cx.err(&key(base, &["name"]), e, None))?;
@@ -167,6 +173,16 @@ fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, Co
             ));
         }
     }
+    let backtest = match m.backtest {
+        Some(b) => Some(validate_backtest(
+            cx,
+            &key(base, &["backtest"]),
+            m.task,
+            m.time_column.is_some(),
+            b,
+        )?),
+        None => None,
+    };
     let training = validate_training(cx, base, m.task, m.time_column.is_some(), m.training)?;
     let evaluation = validate_evaluation(cx, base, m.task, m.time_column.is_some(), m.evaluation)?;
     let registry = Registry {
@@ -216,6 +232,7 @@ fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, Co
         evaluation,
         registry,
         pull_request: m.pull_request,
+        backtest,
         config_hash,
     })
 }
@@ -466,49 +483,7 @@ fn validate_training(
             }),
         ));
     }
-    let wb = key(&tb, &["window"]);
-    let needs_time = |w: &WindowSize| matches!(w, WindowSize::Span(_)) && !has_time;
-    let window = match t.window.kind {
-        WindowKind::All => {
-            if t.window.last.is_some() || !t.window.candidates.is_empty() {
-                return Err(cx.err(&wb, "`kind: all` takes no `last` or `candidates`", None));
-            }
-            Window::All
-        }
-        WindowKind::Fixed => match (t.window.last, t.window.candidates.is_empty()) {
-            (Some(w), true) => Window::Fixed(w),
-            _ => {
-                return Err(cx.err(
-                    &wb,
-                    "`kind: fixed` needs `last` (rows or a duration) and no `candidates`",
-                    None,
-                ))
-            }
-        },
-        WindowKind::Dynamic => {
-            if t.window.candidates.len() < 2 || t.window.last.is_some() {
-                return Err(cx.err(
-                    &wb,
-                    "`kind: dynamic` needs two or more `candidates` and no `last`",
-                    None,
-                ));
-            }
-            Window::Dynamic(t.window.candidates.clone())
-        }
-    };
-    let all_sizes: Vec<WindowSize> = t
-        .window
-        .last
-        .into_iter()
-        .chain(t.window.candidates.iter().copied())
-        .collect();
-    if all_sizes.iter().any(needs_time) {
-        return Err(cx.err(
-            &wb,
-            "a window given as a duration needs `time_column`",
-            Some("set the model's `time_column`, or give the window in rows".into()),
-        ));
-    }
+    let window = validate_window(cx, &key(&tb, &["window"]), has_time, &t.window)?;
     if let Some(cmd) = &t.command {
         if cmd.train.trim().is_empty() || cmd.predict.trim().is_empty() {
             return Err(cx.err(
@@ -525,6 +500,235 @@ fn validate_training(
         warm_start: t.warm_start,
         command: t.command,
     })
+}
+
+fn validate_window(
+    cx: &Ctx,
+    wb: &[Seg],
+    has_time: bool,
+    w: &WindowConfig,
+) -> Result<Window, ConfigError> {
+    let needs_time = |w: &WindowSize| matches!(w, WindowSize::Span(_)) && !has_time;
+    let window = match w.kind {
+        WindowKind::All => {
+            if w.last.is_some() || !w.candidates.is_empty() {
+                return Err(cx.err(wb, "`kind: all` takes no `last` or `candidates`", None));
+            }
+            Window::All
+        }
+        WindowKind::Fixed => match (w.last, w.candidates.is_empty()) {
+            (Some(w), true) => Window::Fixed(w),
+            _ => {
+                return Err(cx.err(
+                    wb,
+                    "`kind: fixed` needs `last` (rows or a duration) and no `candidates`",
+                    None,
+                ))
+            }
+        },
+        WindowKind::Dynamic => {
+            if w.candidates.len() < 2 || w.last.is_some() {
+                return Err(cx.err(
+                    wb,
+                    "`kind: dynamic` needs two or more `candidates` and no `last`",
+                    None,
+                ));
+            }
+            Window::Dynamic(w.candidates.clone())
+        }
+    };
+    let all_sizes: Vec<WindowSize> = w
+        .last
+        .into_iter()
+        .chain(w.candidates.iter().copied())
+        .collect();
+    if all_sizes.iter().any(needs_time) {
+        return Err(cx.err(
+            wb,
+            "a window given as a duration needs `time_column`",
+            Some("set the model's `time_column`, or give the window in rows".into()),
+        ));
+    }
+    Ok(window)
+}
+
+/// Validates a `backtest:` section (`base` = its key path) or a policies file (`base` empty).
+fn validate_backtest(
+    cx: &Ctx,
+    base: &[Seg],
+    task: Task,
+    has_time: bool,
+    b: RawBacktest,
+) -> Result<BacktestSpec, ConfigError> {
+    if b.period_rows == Some(0) {
+        return Err(cx.err(
+            &key(base, &["period_rows"]),
+            "a period needs at least 1 row",
+            None,
+        ));
+    }
+    if b.warmup == Some(0) {
+        return Err(cx.err(
+            &key(base, &["warmup"]),
+            "the first model needs at least 1 period",
+            None,
+        ));
+    }
+    if let Some(m) = b.metric {
+        if m.task() != task {
+            return Err(cx.err(
+                &key(base, &["metric"]),
+                format!("`{m}` is not a {} metric", task_name(task)),
+                None,
+            ));
+        }
+    }
+    if let Some(t) = b.tolerance {
+        if !(t >= 0.0 && t.is_finite()) {
+            return Err(cx.err(&key(base, &["tolerance"]), "must be a number ≥ 0", None));
+        }
+    }
+    let mut policies = Vec::new();
+    let mut names = BTreeSet::new();
+    for (i, p) in b.policies.iter().enumerate() {
+        let mut pb = key(base, &["policies"]);
+        pb.push(Seg::Index(i));
+        let ok_name = !p.name.is_empty()
+            && p.name.len() <= 64
+            && p.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c));
+        if !ok_name {
+            return Err(cx.err(
+                &key(&pb, &["name"]),
+                format!(
+                    "policy name `{}` must be 1-64 letters, digits, `_`, `.`, `+` or `-`",
+                    p.name
+                ),
+                None,
+            ));
+        }
+        if !names.insert(p.name.clone()) {
+            return Err(cx.err(
+                &key(&pb, &["name"]),
+                format!("duplicate policy name `{}`", p.name),
+                Some("policy names must be unique".into()),
+            ));
+        }
+        if p.never && (p.every.is_some() || p.triggers.is_some()) {
+            return Err(cx.err(
+                &key(&pb, &["never"]),
+                "`never: true` takes no `every` or `triggers`",
+                None,
+            ));
+        }
+        if p.every == Some(0) {
+            return Err(cx.err(
+                &key(&pb, &["every"]),
+                "retrain every 1 period or more",
+                None,
+            ));
+        }
+        let rule = if p.never || (p.every.is_none() && p.triggers.is_none()) {
+            Rule::Never
+        } else {
+            let triggers =
+                validate_triggers(cx, &pb, task, p.triggers.clone().unwrap_or_default())?;
+            Rule::Retrain {
+                every: p.every,
+                triggers: Box::new(triggers),
+            }
+        };
+        let window = match &p.window {
+            Some(w) => Some(validate_window(cx, &key(&pb, &["window"]), has_time, w)?),
+            None => None,
+        };
+        policies.push(PolicySpec {
+            name: p.name.clone(),
+            rule,
+            window,
+            warm_start: p.warm_start,
+        });
+    }
+    if let Some(g) = &b.grid {
+        let gb = key(base, &["grid"]);
+        if g.every.contains(&0) {
+            return Err(cx.err(
+                &key(&gb, &["every"]),
+                "retrain every 1 period or more",
+                None,
+            ));
+        }
+        if let Some(d) = g
+            .performance_drop
+            .iter()
+            .find(|d| !(**d >= 0.0 && d.is_finite()))
+        {
+            return Err(cx.err(
+                &key(&gb, &["performance_drop"]),
+                format!("a drop must be a number ≥ 0, got {d}"),
+                None,
+            ));
+        }
+        if let Some(m) = g.performance_min.iter().find(|m| !m.is_finite()) {
+            return Err(cx.err(
+                &key(&gb, &["performance_min"]),
+                format!("a minimum must be a number, got {m}"),
+                None,
+            ));
+        }
+        if g.new_data_rows.contains(&0) {
+            return Err(cx.err(
+                &key(&gb, &["new_data_rows"]),
+                "the minimum must be greater than 0",
+                None,
+            ));
+        }
+        if g.windows.iter().any(|w| matches!(w, WindowSize::Span(_))) && !has_time {
+            return Err(cx.err(
+                &key(&gb, &["windows"]),
+                "a window given as a duration needs `time_column`",
+                Some("give the window in rows".into()),
+            ));
+        }
+        for p in crate::backtest::policy::expand_grid(g, task) {
+            if !names.insert(p.name.clone()) {
+                return Err(cx.err(
+                    &gb,
+                    format!(
+                        "the grid's policy `{}` has the name of another policy",
+                        p.name
+                    ),
+                    Some("rename the written-out policy".into()),
+                ));
+            }
+            policies.push(p);
+        }
+    }
+    Ok(BacktestSpec {
+        period: b.period,
+        period_rows: b.period_rows,
+        warmup: b.warmup.map(|w| w as usize),
+        label_delay: b.label_delay as usize,
+        metric: b.metric,
+        tolerance: b.tolerance,
+        defaults: b
+            .defaults
+            .unwrap_or(b.policies.is_empty() && b.grid.is_none()),
+        policies,
+    })
+}
+
+/// A policies file (`retrain backtest --policies FILE`): the shape of a `backtest:` section.
+pub(super) fn validate_policies_file(
+    file: &Path,
+    text: &str,
+    task: Task,
+    has_time: bool,
+    raw: RawBacktest,
+) -> Result<BacktestSpec, ConfigError> {
+    let cx = Ctx { file, text };
+    validate_backtest(&cx, &[], task, has_time, raw)
 }
 
 fn validate_evaluation(

@@ -9,6 +9,7 @@ use crate::pipeline::{
 };
 use crate::snapshot::Status;
 
+pub mod backtest;
 pub mod documents;
 
 /// One JSON object: the snapshot's fields for one model, `{ "snapshots": [...] }` for several.

@@ -988,6 +988,6 @@ fn a_config_error_becomes_an_annotation_on_its_line() {
         .unwrap_or_else(|| panic!("no annotation: {}", out.stdout));
     assert_eq!(
         line,
-        "::error title=retrain%3A config error,file=retrain.yaml,line=7,col=5::models[0]: unknown field `trigers`, expected one of `name`, `task`, `target`, `time_column`, `features`, `ignore`, `column_types`, `data`, `profile`, `triggers`, `validation`, `training`, `evaluation`, `registry`, `pull_request`%0Ahint: did you mean `triggers`?"
+        "::error title=retrain%3A config error,file=retrain.yaml,line=7,col=5::models[0]: unknown field `trigers`, expected one of `name`, `task`, `target`, `time_column`, `features`, `ignore`, `column_types`, `data`, `profile`, `triggers`, `validation`, `training`, `evaluation`, `registry`, `pull_request`, `backtest`%0Ahint: did you mean `triggers`?"
     );
 }

@@ -44,7 +44,7 @@ fn unknown_key_suggests_the_close_one() {
     );
     assert_eq!(run.code, 2);
     insta::assert_snapshot!(run.stderr, @r"
-    error: [REPO]/retrain.yaml:7:5: models[0]: unknown field `tigers`, expected one of `name`, `task`, `target`, `time_column`, `features`, `ignore`, `column_types`, `data`, `profile`, `triggers`, `validation`, `training`, `evaluation`, `registry`, `pull_request`
+    error: [REPO]/retrain.yaml:7:5: models[0]: unknown field `tigers`, expected one of `name`, `task`, `target`, `time_column`, `features`, `ignore`, `column_types`, `data`, `profile`, `triggers`, `validation`, `training`, `evaluation`, `registry`, `pull_request`, `backtest`
     hint: did you mean `triggers`?
     ");
 }

@@ -4,6 +4,7 @@ mod support;
 
 mod action;
 mod action_golden;
+mod backtest;
 mod check;
 mod cli;
 mod config_errors;

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `retrain backtest` on the real Electricity data (Elec2, 45,312 rows, 336-row weeks) with
+# logistic regression and a decision tree (max_depth 8), the 50-policy grid of
+# backtest/policies-50.yaml, beside the Python peers (scikit-learn policies, River online LR
+# and ADWIN-triggered retraining: /work/shared/peers/river_elec2.py).
+#
+#   bench/backtest.sh            # = retrain peers tables
+#   bench/backtest.sh retrain    # retrain's runs only (RUNS each, default 3)
+#   bench/backtest.sh peers      # the peer script once (BLAS 1 thread, like its RESULTS.md)
+#   bench/backtest.sh tables     # results/backtest.md from the raw runs
+#
+# Binary: the bench-fast build (bench/README.md), RETRAIN=... to point elsewhere.
+# Raw results: results/backtest/*.json; timings with /usr/bin/time -v and the load average.
+set -euo pipefail
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RESULTS=${RESULTS:-$BENCH_DIR/results}
+OUT=$RESULTS/backtest
+WORK=${WORK:-/tmp/retrain-bench/backtest}
+RETRAIN=${RETRAIN:-/root/.cache/retrain/bench-target/bench-fast/retrain}
+ELEC=${ELEC:-/work/shared/data/elec2.csv}
+PEERS=${PEERS:-/work/shared/peers}
+PY=${PY:-/tmp/peers/venv/bin/python}
+RUNS=${RUNS:-3}
+mkdir -p "$OUT" "$WORK"
+stages=${*:-retrain peers tables}
+
+repo() {  # repo NAME ALGORITHM PARAMS: an Elec2 repository whose current policy is examples/elec's
+  local dir=$WORK/$1
+  rm -rf "$dir"; mkdir -p "$dir/data"
+  cp "$ELEC" "$dir/data/elec2.csv"
+  cat > "$dir/retrain.yaml" <<YAML
+version: 1
+models:
+  - name: elec
+    task: classification
+    target: class
+    features: [period, nswprice, nswdemand, vicprice, vicdemand, transfer]
+    column_types: { class: categorical }
+    data: { path: data/elec2.csv }
+    triggers:
+      schedule: { every: 7d }
+      new_data: { min_rows: 1000 }
+      drift: { share: 0.5 }
+      performance: { metric: accuracy, min: 0.70, max_drop: 0.03 }
+      cooldown: 1d
+      max_per_period: { count: 4, period: 30d }
+    training:
+      algorithm: $2
+      params: $3
+      window: { kind: fixed, last: 4032 }
+YAML
+  echo "$dir"
+}
+
+run_retrain() {
+  [ -x "$RETRAIN" ] || { echo "missing $RETRAIN: build it (bench/README.md)" >&2; exit 2; }
+  git -C "$BENCH_DIR/.." rev-parse --short HEAD > "$OUT/commit.txt"
+  for algo in lr dt; do
+    case $algo in
+      lr) dir=$(repo lr logistic_regression '{}') ;;
+      dt) dir=$(repo dt decision_tree '{ max_depth: 8 }') ;;
+    esac
+    "$RETRAIN" --repo "$dir" snapshot > /dev/null
+    for i in $(seq 1 "$RUNS"); do
+      echo "== retrain backtest $algo run $i (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+      echo "{\"algo\":\"$algo\",\"run\":$i,\"loadavg_before\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"nproc\":$(nproc)}" > "$OUT/${algo}_run$i.meta.json"
+      /usr/bin/time -v -o "$OUT/${algo}_run$i.time.txt" \
+        "$RETRAIN" --repo "$dir" backtest --policies "$BENCH_DIR/backtest/policies-50.yaml" \
+        --output json --chart-dir "$OUT/${algo}_charts" > "$OUT/${algo}_run$i.json"
+      echo "   loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+      echo "{\"loadavg_after\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >> "$OUT/${algo}_run$i.meta.json"
+    done
+  done
+}
+
+run_peers() {
+  echo "== peers: river_elec2.py (BLAS 1 thread; load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  (cd "$PEERS" && OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/time -v -o "$OUT/peers.time.txt" \
+    "$PY" river_elec2.py --csv "$ELEC") > "$OUT/peers.json"
+  echo "{\"loadavg_after\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" > "$OUT/peers.meta.json"
+}
+
+for s in $stages; do
+  case $s in
+    retrain) run_retrain ;;
+    peers) run_peers ;;
+    tables) python3 "$BENCH_DIR/backtest/tables.py" "$OUT" > "$RESULTS/backtest.md" ;;
+    *) echo "unknown stage $s" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,303 @@
+//! `retrain backtest --apply`: the text of `retrain.yaml` with one model's policy
+//! replaced by another. A targeted text edit (found with the config's key locator), so
+//! every other line — comments included — stays as it was; only the model's `triggers:`
+//! block and its `training.window` / `training.warm_start` lines change. The result is
+//! parsed again and checked to say what was meant. Pure: text in, text out.
+
+use std::path::Path;
+
+use super::policy::Policy;
+use crate::config::locate::{locate, Seg};
+use crate::config::{
+    ColumnSelection, Duration, NewDataRule, Rule, Threshold, TriggerMode, Triggers, Window,
+    WindowSize,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{file}: cannot edit `{key}`: {message}")]
+    Unsupported {
+        file: String,
+        key: String,
+        message: String,
+    },
+    #[error("{file}: the edited config does not read back as the policy: {message}")]
+    Mismatch { file: String, message: String },
+}
+
+/// The triggers a policy stands for in `retrain.yaml` (`every k` = a schedule of k periods).
+pub fn triggers_of(policy: &Policy, period: Duration) -> Option<Triggers> {
+    match &policy.rule {
+        Rule::Never => None,
+        Rule::Retrain { every, triggers } => {
+            let mut t = (**triggers).clone();
+            if let Some(k) = every {
+                let every = Duration::from_secs(period.as_secs() * u64::from(*k));
+                t.schedule = Some(t.schedule.map_or(every, |s| s.min(every)));
+            }
+            Some(t)
+        }
+    }
+}
+
+fn size(w: &WindowSize) -> String {
+    match w {
+        WindowSize::All => "all".into(),
+        WindowSize::Rows(n) => n.to_string(),
+        WindowSize::Span(d) => d.to_string(),
+    }
+}
+
+fn window_yaml(w: &Window) -> String {
+    match w {
+        Window::All => "{ kind: all }".into(),
+        Window::Fixed(s) => format!("{{ kind: fixed, last: {} }}", size(s)),
+        Window::Dynamic(c) => format!(
+            "{{ kind: dynamic, candidates: [{}] }}",
+            c.iter().map(size).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn threshold(t: &Threshold) -> String {
+    match t {
+        Threshold::Auto => "auto".into(),
+        Threshold::Value(v) => v.to_string(),
+    }
+}
+
+fn enum_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The lines of a `triggers:` block at `indent` (the key's own indentation).
+fn triggers_yaml(t: Option<&Triggers>, indent: usize, name: &str) -> Vec<String> {
+    let pad = " ".repeat(indent);
+    let Some(t) = t else {
+        return vec![format!(
+            "{pad}triggers: {{}}   # never retrain (retrain backtest: `{name}`)"
+        )];
+    };
+    let inner = " ".repeat(indent + 2);
+    let mut out = vec![format!(
+        "{pad}triggers:   # chosen by retrain backtest: `{name}`"
+    )];
+    if t.mode == TriggerMode::All {
+        out.push(format!("{inner}mode: all"));
+    }
+    if let Some(s) = t.schedule {
+        out.push(format!("{inner}schedule: {{ every: {s} }}"));
+    }
+    match t.new_data {
+        Some(NewDataRule::Rows(r)) => out.push(format!("{inner}new_data: {{ min_rows: {r} }}")),
+        Some(NewDataRule::Fraction(f)) => {
+            out.push(format!("{inner}new_data: {{ min_fraction: {f} }}"))
+        }
+        None => {}
+    }
+    if let Some(d) = &t.drift {
+        let columns = match &d.columns {
+            ColumnSelection::All => "all".to_string(),
+            ColumnSelection::List(l) => format!("[{}]", l.join(", ")),
+        };
+        let mut s = format!(
+            "{inner}drift: {{ method: {}, threshold: {}, share: {}, columns: {columns}",
+            enum_name(&d.method),
+            threshold(&d.threshold),
+            d.share.get()
+        );
+        if !d.per_column.is_empty() {
+            let per: Vec<String> = d
+                .per_column
+                .iter()
+                .map(|(c, v)| {
+                    format!(
+                        "{c}: {{ method: {}, threshold: {} }}",
+                        enum_name(&v.method),
+                        threshold(&v.threshold)
+                    )
+                })
+                .collect();
+            s.push_str(&format!(", per_column: {{ {} }}", per.join(", ")));
+        }
+        s.push_str(" }");
+        out.push(s);
+    }
+    if let Some(p) = &t.performance {
+        let mut parts = vec![format!("metric: {}", p.metric)];
+        if let Some(m) = p.min {
+            parts.push(format!("min: {m}"));
+        }
+        if let Some(d) = p.max_drop {
+            parts.push(format!("max_drop: {d}"));
+        }
+        out.push(format!("{inner}performance: {{ {} }}", parts.join(", ")));
+    }
+    if let Some(c) = t.cooldown {
+        out.push(format!("{inner}cooldown: {c}"));
+    }
+    if let Some(m) = &t.max_per_period {
+        out.push(format!(
+            "{inner}max_per_period: {{ count: {}, period: {} }}",
+            m.count, m.period
+        ));
+    }
+    out
+}
+
+type Edit = (usize, usize, Vec<String>);
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+fn meaningful(line: &str) -> bool {
+    let t = line.trim_start();
+    !t.is_empty() && !t.starts_with('#')
+}
+
+/// The 0-based line of `path`'s last key when it is really there (the locator answers
+/// with the nearest parent otherwise), and the key's column.
+fn find(lines: &[&str], text: &str, path: &[Seg]) -> Option<(usize, usize)> {
+    let Some(Seg::Key(k)) = path.last() else {
+        return None;
+    };
+    let (line, col) = locate(text, path)?;
+    let l = lines.get(line - 1)?;
+    l.get(col - 1..)
+        .filter(|rest| rest.starts_with(&format!("{k}:")))
+        .map(|_| (line - 1, col - 1))
+}
+
+/// The lines after `start` that belong to the block of the key at `start`.
+fn block_end(lines: &[&str], start: usize, indent: usize) -> usize {
+    let mut end = start + 1;
+    let mut last = start + 1;
+    while end < lines.len() {
+        if meaningful(lines[end]) {
+            if indent_of(lines[end]) <= indent {
+                break;
+            }
+            last = end + 1;
+        }
+        end += 1;
+    }
+    last
+}
+
+fn key_path(model: usize, keys: &[&str]) -> Vec<Seg> {
+    let mut p = vec![Seg::Key("models".into()), Seg::Index(model)];
+    p.extend(keys.iter().map(|k| Seg::Key((*k).to_string())));
+    p
+}
+
+/// `text` (the config file) with model number `model`'s triggers, window and warm start
+/// set to `policy`'s. `period` is what one backtest period stands for.
+pub fn apply_policy(
+    file: &Path,
+    text: &str,
+    model: usize,
+    policy: &Policy,
+    period: Duration,
+) -> Result<String, ApplyError> {
+    let unsupported = |key: &str, message: &str| ApplyError::Unsupported {
+        file: file.display().to_string(),
+        key: key.into(),
+        message: message.into(),
+    };
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let triggers = triggers_of(policy, period);
+
+    // training.window and training.warm_start first (they come later in the file or
+    // not at all, so the line numbers of the triggers block stay valid).
+    let view: Vec<&str> = text.lines().collect();
+    let training = find(&view, text, &key_path(model, &["training"])).ok_or_else(|| {
+        unsupported(
+            "training",
+            "the model has no `training:` block; add `training:` with `window:` by hand",
+        )
+    })?;
+    let after_training = view[training.0][training.1 + "training:".len()..].trim();
+    if !after_training.is_empty() && !after_training.starts_with('#') {
+        return Err(unsupported(
+            "training",
+            "`training:` is written inline; write it as a block to let backtest edit it",
+        ));
+    }
+    let child_indent = view[training.0 + 1..]
+        .iter()
+        .find(|l| meaningful(l))
+        .map(|l| indent_of(l))
+        .filter(|i| *i > training.1)
+        .unwrap_or(training.1 + 2);
+    let training_end = block_end(&view, training.0, training.1);
+    // (first line, end line, new lines): replaces lines [first, end).
+    let mut edits: Vec<Edit> = Vec::new();
+    let pad = " ".repeat(child_indent);
+    let window_line = format!("{pad}window: {}", window_yaml(&policy.window));
+    let warm_line = format!("{pad}warm_start: {}", policy.warm_start);
+    match find(&view, text, &key_path(model, &["training", "window"])) {
+        Some((l, c)) => edits.push((l, block_end(&view, l, c), vec![window_line])),
+        None => edits.push((training_end, training_end, vec![window_line])),
+    }
+    match find(&view, text, &key_path(model, &["training", "warm_start"])) {
+        Some((l, c)) => edits.push((l, block_end(&view, l, c), vec![warm_line])),
+        None => edits.push((training_end, training_end, vec![warm_line])),
+    }
+    match find(&view, text, &key_path(model, &["triggers"])) {
+        Some((l, c)) => edits.push((
+            l,
+            block_end(&view, l, c),
+            triggers_yaml(triggers.as_ref(), c, &policy.name),
+        )),
+        None => {
+            // Before `training:`, at its indentation.
+            edits.push((
+                training.0,
+                training.0,
+                triggers_yaml(triggers.as_ref(), training.1, &policy.name),
+            ));
+        }
+    }
+    // Apply from the bottom up; insertions at the same line keep their order.
+    let mut edits: Vec<(usize, Edit)> = edits.into_iter().enumerate().collect();
+    edits.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(b.0.cmp(&a.0)));
+    for (_, (from, to, new)) in edits {
+        lines.splice(from..to, new);
+    }
+    let mut out = lines.join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    // Read it back.
+    let config = crate::config::parse(file, &out).map_err(|e| ApplyError::Mismatch {
+        file: file.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let m = &config.models[model];
+    let expected = triggers.clone().unwrap_or(Triggers {
+        mode: TriggerMode::Any,
+        schedule: None,
+        new_data: None,
+        drift: None,
+        performance: None,
+        cooldown: None,
+        max_per_period: None,
+    });
+    if m.triggers != expected
+        || m.training.window != policy.window
+        || m.training.warm_start != policy.warm_start
+    {
+        return Err(ApplyError::Mismatch {
+            file: file.display().to_string(),
+            message: format!(
+                "triggers {:?}, window {:?}, warm start {}",
+                m.triggers, m.training.window, m.training.warm_start
+            ),
+        });
+    }
+    Ok(out)
+}

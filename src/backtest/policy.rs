@@ -1,0 +1,360 @@
+//! Candidate policies: the model's current one (from `retrain.yaml`), the built-in
+//! candidates, written-out policies and grids. Everything here is resolved against the
+//! model: a policy that leaves its window or warm start open takes the model's.
+
+use crate::config::backtest::RawGrid;
+use crate::config::{
+    ColumnSelection, DriftMethod, DriftTrigger, Fraction, Metric, ModelConfig, PerformanceTrigger,
+    PolicySpec, Rule, Task, Threshold, TriggerMode, Triggers, Window, WindowSize,
+};
+
+/// A policy ready to replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub name: String,
+    pub rule: Rule,
+    pub window: Window,
+    pub warm_start: bool,
+    /// The model's current `retrain.yaml` policy.
+    pub current: bool,
+}
+
+impl Policy {
+    /// The policy in words: `drift share ≥ 0.3 (any), window last 1344 rows, cold start`.
+    pub fn describe(&self) -> String {
+        let rule = match &self.rule {
+            Rule::Never => "never retrain".to_string(),
+            Rule::Retrain { every, triggers } => {
+                let mut parts = Vec::new();
+                if let Some(k) = every {
+                    parts.push(if *k == 1 {
+                        "every period".to_string()
+                    } else {
+                        format!("every {k} periods")
+                    });
+                }
+                parts.extend(describe_triggers(triggers));
+                let joiner = match triggers.mode {
+                    TriggerMode::Any => " or ",
+                    TriggerMode::All => " and ",
+                };
+                let mut text = parts.join(joiner);
+                if let Some(c) = triggers.cooldown {
+                    text.push_str(&format!(", cooldown {c}"));
+                }
+                if let Some(m) = &triggers.max_per_period {
+                    text.push_str(&format!(", at most {} per {}", m.count, m.period));
+                }
+                if text.is_empty() {
+                    "no trigger: never retrain".into()
+                } else {
+                    text
+                }
+            }
+        };
+        format!(
+            "{rule}; window {}; {} start",
+            describe_window(&self.window),
+            if self.warm_start { "warm" } else { "cold" }
+        )
+    }
+}
+
+fn describe_triggers(t: &Triggers) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some(s) = t.schedule {
+        parts.push(format!("schedule every {s}"));
+    }
+    if let Some(n) = t.new_data {
+        parts.push(match n {
+            crate::config::NewDataRule::Rows(r) => format!("{r} new rows"),
+            crate::config::NewDataRule::Fraction(f) => format!("{f} new rows fraction"),
+        });
+    }
+    if let Some(d) = &t.drift {
+        parts.push(format!("drift share ≥ {}", d.share.get()));
+    }
+    if let Some(p) = &t.performance {
+        let mut s = Vec::new();
+        if let Some(m) = p.min {
+            s.push(format!("{} < {m}", p.metric));
+        }
+        if let Some(d) = p.max_drop {
+            s.push(format!("{} drop > {d}", p.metric));
+        }
+        parts.push(s.join(" or "));
+    }
+    parts
+}
+
+pub fn describe_window(w: &Window) -> String {
+    match w {
+        Window::All => "all".into(),
+        Window::Fixed(s) => s.to_string(),
+        Window::Dynamic(c) => format!(
+            "dynamic [{}]",
+            c.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn window_slug(w: &Option<Window>) -> String {
+    match w {
+        None => String::new(),
+        Some(Window::All) => "-all".into(),
+        Some(Window::Fixed(WindowSize::Rows(n))) => format!("-last{n}"),
+        Some(Window::Fixed(WindowSize::Span(d))) => format!("-last{d}"),
+        Some(Window::Fixed(WindowSize::All)) => "-all".into(),
+        Some(Window::Dynamic(_)) => "-dynamic".into(),
+    }
+}
+
+fn empty_triggers() -> Triggers {
+    Triggers {
+        mode: TriggerMode::Any,
+        schedule: None,
+        new_data: None,
+        drift: None,
+        performance: None,
+        cooldown: None,
+        max_per_period: None,
+    }
+}
+
+fn drift(share: Fraction) -> DriftTrigger {
+    DriftTrigger {
+        method: DriftMethod::Auto,
+        threshold: Threshold::Auto,
+        share,
+        columns: ColumnSelection::All,
+        per_column: Default::default(),
+    }
+}
+
+fn performance(task: Task, drop: f64) -> PerformanceTrigger {
+    PerformanceTrigger {
+        metric: match task {
+            Task::Classification => Metric::Accuracy,
+            Task::Regression => Metric::Rmse,
+        },
+        min: None,
+        max_drop: Some(drop),
+    }
+}
+
+/// The policies of a grid: one per trigger value (and combination) × window × warm start.
+pub fn expand_grid(g: &RawGrid, task: Task) -> Vec<PolicySpec> {
+    let mut rules: Vec<(String, Rule)> = Vec::new();
+    for k in &g.every {
+        rules.push((
+            format!("every{k}"),
+            Rule::Retrain {
+                every: Some(*k),
+                triggers: Box::new(empty_triggers()),
+            },
+        ));
+    }
+    for s in &g.drift_share {
+        let mut t = empty_triggers();
+        t.drift = Some(drift(*s));
+        rules.push((
+            format!("drift{}", s.get()),
+            Rule::Retrain {
+                every: None,
+                triggers: Box::new(t),
+            },
+        ));
+    }
+    for d in &g.performance_drop {
+        let mut t = empty_triggers();
+        t.performance = Some(performance(task, *d));
+        rules.push((
+            format!("perfdrop{d}"),
+            Rule::Retrain {
+                every: None,
+                triggers: Box::new(t),
+            },
+        ));
+    }
+    for m in &g.performance_min {
+        let mut t = empty_triggers();
+        let mut p = performance(task, 0.0);
+        p.max_drop = None;
+        p.min = Some(*m);
+        t.performance = Some(p);
+        rules.push((
+            format!("perfmin{m}"),
+            Rule::Retrain {
+                every: None,
+                triggers: Box::new(t),
+            },
+        ));
+    }
+    for n in &g.new_data_rows {
+        let mut t = empty_triggers();
+        t.new_data = Some(crate::config::NewDataRule::Rows(*n));
+        rules.push((
+            format!("newdata{n}"),
+            Rule::Retrain {
+                every: None,
+                triggers: Box::new(t),
+            },
+        ));
+    }
+    if g.combine {
+        for s in &g.drift_share {
+            for d in &g.performance_drop {
+                let mut t = empty_triggers();
+                t.drift = Some(drift(*s));
+                t.performance = Some(performance(task, *d));
+                rules.push((
+                    format!("drift{}+perfdrop{d}", s.get()),
+                    Rule::Retrain {
+                        every: None,
+                        triggers: Box::new(t),
+                    },
+                ));
+            }
+        }
+    }
+    let windows: Vec<Option<Window>> = if g.windows.is_empty() {
+        vec![None]
+    } else {
+        g.windows
+            .iter()
+            .map(|w| {
+                Some(match w {
+                    WindowSize::All => Window::All,
+                    w => Window::Fixed(*w),
+                })
+            })
+            .collect()
+    };
+    let warms: Vec<Option<bool>> = if g.warm_start.is_empty() {
+        vec![None]
+    } else {
+        g.warm_start.iter().map(|w| Some(*w)).collect()
+    };
+    let mut out = Vec::new();
+    for (name, rule) in &rules {
+        for w in &windows {
+            for warm in &warms {
+                let warm_slug = match (warm, g.warm_start.len() > 1) {
+                    (Some(true), _) => "-warm",
+                    (Some(false), true) => "-cold",
+                    _ => "",
+                };
+                out.push(PolicySpec {
+                    name: format!("{name}{}{warm_slug}", window_slug(w)),
+                    rule: rule.clone(),
+                    window: w.clone(),
+                    warm_start: *warm,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The built-in candidates: never; every 1, 2, 4, 8 periods; drift share 0.2 / 0.3 /
+/// 0.5; performance drop 0.02 / 0.05 / 0.1; drift 0.3 or drop 0.05 — each on all data,
+/// on the last 4 and the last 12 periods' rows, cold (and warm for logistic regression,
+/// whose warm start means something).
+pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<PolicySpec> {
+    let frac = |v: f64| Fraction::new(v).expect("a fraction");
+    let grid = RawGrid {
+        every: vec![1, 2, 4, 8],
+        drift_share: vec![frac(0.2), frac(0.3), frac(0.5)],
+        performance_drop: vec![0.02, 0.05, 0.1],
+        performance_min: vec![],
+        new_data_rows: vec![],
+        combine: false,
+        windows: vec![
+            WindowSize::All,
+            WindowSize::Rows((4 * period_rows) as u64),
+            WindowSize::Rows((12 * period_rows) as u64),
+        ],
+        warm_start: vec![false],
+    };
+    let mut out = vec![PolicySpec {
+        name: "never".into(),
+        rule: Rule::Never,
+        window: None,
+        warm_start: None,
+    }];
+    out.extend(expand_grid(&grid, model.task));
+    let mut combo = empty_triggers();
+    combo.drift = Some(drift(frac(0.3)));
+    combo.performance = Some(performance(model.task, 0.05));
+    out.push(PolicySpec {
+        name: format!("drift0.3+perfdrop0.05-last{}", 4 * period_rows),
+        rule: Rule::Retrain {
+            every: None,
+            triggers: Box::new(combo),
+        },
+        window: Some(Window::Fixed(WindowSize::Rows((4 * period_rows) as u64))),
+        warm_start: None,
+    });
+    if model.training.algorithm == crate::config::Algorithm::LogisticRegression {
+        for k in [1, 4] {
+            out.push(PolicySpec {
+                name: format!("every{k}-all-warm"),
+                rule: Rule::Retrain {
+                    every: Some(k),
+                    triggers: Box::new(empty_triggers()),
+                },
+                window: Some(Window::All),
+                warm_start: Some(true),
+            });
+        }
+    }
+    out
+}
+
+/// The model's current policy from `retrain.yaml`.
+pub fn current(model: &ModelConfig) -> Policy {
+    let t = &model.triggers;
+    let any = t.schedule.is_some()
+        || t.new_data.is_some()
+        || t.drift.is_some()
+        || t.performance.is_some();
+    Policy {
+        name: "current".into(),
+        rule: if any {
+            Rule::Retrain {
+                every: None,
+                triggers: Box::new(t.clone()),
+            }
+        } else {
+            Rule::Never
+        },
+        window: model.training.window.clone(),
+        warm_start: model.training.warm_start,
+        current: true,
+    }
+}
+
+/// Resolves specs against the model; the current policy comes first, duplicates of a
+/// name already taken are skipped (the first one wins).
+pub fn resolve(model: &ModelConfig, specs: &[PolicySpec]) -> Vec<Policy> {
+    let mut out = vec![current(model)];
+    for s in specs {
+        if out.iter().any(|p| p.name == s.name) {
+            continue;
+        }
+        out.push(Policy {
+            name: s.name.clone(),
+            rule: s.rule.clone(),
+            window: s
+                .window
+                .clone()
+                .unwrap_or_else(|| model.training.window.clone()),
+            warm_start: s.warm_start.unwrap_or(model.training.warm_start),
+            current: false,
+        });
+    }
+    out
+}

@@ -1,0 +1,576 @@
+//! The walk-forward: for each policy, score the deployed model on each period before
+//! learning from it (test-then-train), then decide with what was known at that time and
+//! retrain when the policy says so.
+//!
+//! Work shared between policies lives in [`Shared`]: the period data, reference
+//! profiles per training window, drift reports, trained models (keyed by algorithm,
+//! params, window rows and warm-start source) and scores (model × period × metric).
+//! Policies run in parallel; a model that two policies need is fitted once (the second
+//! waits for the first).
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::policy::Policy;
+use crate::checks::current::CurrentData;
+use crate::checks::drift::CurrentColumn;
+use crate::checks::DriftReport;
+use crate::config::{
+    ColumnKind, Duration, Metric, ModelConfig, Rule, Triggers, Window, WindowSize,
+};
+use crate::decision::{self, DecisionInput, PerformanceObservation};
+use crate::evaluate::metrics::Prepared;
+use crate::snapshot::profile::{CategoricalPart, KindProfile, NumericPart};
+use crate::snapshot::{ColumnEntry, Manifest, ProfileSettings};
+use crate::train::model::ModelArtifact;
+use crate::train::table::{Table, Values};
+
+/// The model's history cut into periods (row positions in time order).
+pub struct History {
+    pub table: Table,
+    /// Position -> row of `table`.
+    pub order: Vec<usize>,
+    pub periods: Vec<Range<usize>>,
+    pub labels: Vec<String>,
+    /// What a period stands for in time (schedules, cooldowns).
+    pub length: Duration,
+}
+
+/// The settings of one replay.
+pub struct Setup<'a> {
+    pub repo: &'a Path,
+    pub model: &'a ModelConfig,
+    pub snapshot: &'a str,
+    pub metric: Metric,
+    pub warmup: usize,
+    pub label_delay: usize,
+}
+
+/// What one policy did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The metric on each scored period (NaN when undefined).
+    pub metrics: Vec<f64>,
+    /// Periods (index into the history) from which a retrained model served.
+    pub retrain_periods: Vec<usize>,
+    pub train_seconds: f64,
+    /// Retrains the policy wanted that failed to fit (the old model stayed).
+    pub failed_fits: Vec<String>,
+}
+
+struct Fit {
+    id: u64,
+    artifact: ModelArtifact,
+    seconds: f64,
+    /// Positions it was trained on.
+    rows: Range<usize>,
+}
+
+type Slot<T> = Arc<OnceLock<Result<Arc<T>, String>>>;
+
+/// Work shared by every policy of one replay.
+pub struct Shared<'a> {
+    setup: Setup<'a>,
+    history: &'a History,
+    /// Per period, per feature: the period's values (sorted finite values or counts).
+    period_columns: Vec<BTreeMap<String, CurrentColumn>>,
+    fits: Mutex<HashMap<String, Slot<Fit>>>,
+    scores: Mutex<HashMap<(u64, usize, Metric), Option<f64>>>,
+    references: Mutex<HashMap<(usize, usize), Slot<Manifest>>>,
+    currents: Mutex<HashMap<(usize, usize), Slot<CurrentData>>>,
+    drifts: Mutex<HashMap<String, Slot<DriftReport>>>,
+    next_id: AtomicU64,
+    pub stats: Stats,
+}
+
+/// How much work was shared.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub fits: AtomicUsize,
+    pub fits_reused: AtomicUsize,
+    pub drift_reports: AtomicUsize,
+    pub drift_reused: AtomicUsize,
+}
+
+fn slot<K: std::hash::Hash + Eq + Clone, T>(
+    map: &Mutex<HashMap<K, Slot<T>>>,
+    key: &K,
+) -> (Slot<T>, bool) {
+    let mut m = map.lock().expect("cache lock");
+    match m.get(key) {
+        Some(s) => (s.clone(), true),
+        None => {
+            let s: Slot<T> = Arc::new(OnceLock::new());
+            m.insert(key.clone(), s.clone());
+            (s, false)
+        }
+    }
+}
+
+impl<'a> Shared<'a> {
+    pub fn new(setup: Setup<'a>, history: &'a History) -> Self {
+        let period_columns = history
+            .periods
+            .iter()
+            .map(|p| current_columns(&history.table, &history.order[p.clone()]))
+            .collect();
+        Self {
+            setup,
+            history,
+            period_columns,
+            fits: Mutex::default(),
+            scores: Mutex::default(),
+            references: Mutex::default(),
+            currents: Mutex::default(),
+            drifts: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The rows a window takes from the labelled positions `[0, to)`; `None` for dynamic
+    /// windows (the trainer chooses).
+    fn window_range(&self, window: &Window, to: usize) -> Option<Range<usize>> {
+        let size = match window {
+            Window::All => WindowSize::All,
+            Window::Fixed(s) => *s,
+            Window::Dynamic(_) => return None,
+        };
+        let from = match size {
+            WindowSize::All => 0,
+            WindowSize::Rows(n) => to.saturating_sub(n as usize),
+            WindowSize::Span(_) => {
+                let pool = &self.history.order[..to];
+                to - crate::train::window_rows(&self.history.table, pool, size).len()
+            }
+        };
+        Some(from..to)
+    }
+
+    /// Trains (or reuses) the model of `window` on labelled positions `[0, to)`,
+    /// warm-started from `warm` when given.
+    fn fit(&self, window: &Window, to: usize, warm: Option<&Fit>) -> Result<Arc<Fit>, String> {
+        let m = self.setup.model;
+        let range = self.window_range(window, to);
+        let key = format!(
+            "{:?}|{:?}|{}|{}|{:?}",
+            m.training.algorithm,
+            m.training.params,
+            match &range {
+                Some(r) => format!("rows {}..{}", r.start, r.end),
+                None => format!("{window:?} ..{to}"),
+            },
+            m.evaluation.holdout.fraction.get(),
+            warm.map(|w| w.id)
+        );
+        let (cell, existed) = slot(&self.fits, &key);
+        if existed {
+            self.stats.fits_reused.fetch_add(1, Ordering::Relaxed);
+        }
+        cell.get_or_init(|| {
+            self.stats.fits.fetch_add(1, Ordering::Relaxed);
+            let mut cfg = m.clone();
+            cfg.training.warm_start = warm.is_some();
+            let pool: Vec<usize> = match &range {
+                Some(r) => {
+                    cfg.training.window = Window::All;
+                    self.history.order[r.clone()].to_vec()
+                }
+                None => {
+                    cfg.training.window = window.clone();
+                    self.history.order[..to].to_vec()
+                }
+            };
+            let started = Instant::now();
+            let c = crate::train::train(
+                self.setup.repo,
+                &cfg,
+                &self.history.table,
+                &pool,
+                self.setup.snapshot,
+                warm.map(|w| &w.artifact),
+                Utc::now(),
+            )
+            .map_err(|e| e.to_string())?;
+            let seconds = started.elapsed().as_secs_f64();
+            let rows = to - c.report.rows.min(to)..to;
+            Ok(Arc::new(Fit {
+                id: self.next_id.fetch_add(1, Ordering::Relaxed),
+                artifact: c.artifact,
+                seconds,
+                rows,
+            }))
+        })
+        .clone()
+    }
+
+    /// `metric` of a model on one period (cached).
+    fn score(&self, fit: &Fit, period: usize, metric: Metric) -> Option<f64> {
+        let key = (fit.id, period, metric);
+        if let Some(v) = self.scores.lock().expect("cache lock").get(&key) {
+            return *v;
+        }
+        let rows = &self.history.order[self.history.periods[period].clone()];
+        let value = fit
+            .artifact
+            .predict_table(self.setup.repo, &self.history.table, rows)
+            .ok()
+            .and_then(|preds| {
+                let truth = crate::train::truth_of(&self.history.table, rows);
+                Prepared::new(truth.view(), &preds).metric(metric, None)
+            });
+        self.scores.lock().expect("cache lock").insert(key, value);
+        value
+    }
+
+    /// The profile of the training rows `range`, as a reference manifest (cached).
+    fn reference(&self, range: &Range<usize>) -> Arc<Manifest> {
+        let (cell, _) = slot(&self.references, &(range.start, range.end));
+        cell.get_or_init(|| {
+            Ok(Arc::new(reference_manifest(
+                self.setup.model,
+                &self.history.table,
+                &self.history.order[range.clone()],
+            )))
+        })
+        .clone()
+        .expect("profiles do not fail")
+    }
+
+    /// The rows of periods `first..=last` as "current" data (cached).
+    fn current(&self, first: usize, last: usize) -> Arc<CurrentData> {
+        let (cell, _) = slot(&self.currents, &(first, last));
+        cell.get_or_init(|| {
+            let mut columns: BTreeMap<String, CurrentColumn> = BTreeMap::new();
+            for p in first..=last {
+                for (name, c) in &self.period_columns[p] {
+                    match columns.get_mut(name) {
+                        None => {
+                            columns.insert(name.clone(), c.clone());
+                        }
+                        Some(acc) => merge_current(acc, c),
+                    }
+                }
+            }
+            for c in columns.values_mut() {
+                if let CurrentColumn::Numeric { sorted, .. } = c {
+                    sorted.sort_unstable_by(f64::total_cmp);
+                }
+            }
+            let rows = (first..=last)
+                .map(|p| self.history.periods[p].len() as u64)
+                .sum();
+            Ok(Arc::new(CurrentData {
+                files: Vec::new(),
+                rows,
+                time_filter: None,
+                columns,
+            }))
+        })
+        .clone()
+        .expect("current data does not fail")
+    }
+
+    /// Drift of periods `first..=last` against the training rows of `fit`, judged with
+    /// `triggers.drift`.
+    fn drift(&self, fit: &Fit, first: usize, last: usize, triggers: &Triggers) -> DriftReport {
+        let cfg = triggers
+            .drift
+            .as_ref()
+            .expect("called with a drift trigger");
+        let key = format!(
+            "{}..{}|{first}..{last}|{:?}|{:?}|{:?}|{:?}",
+            fit.rows.start, fit.rows.end, cfg.method, cfg.threshold, cfg.columns, cfg.per_column
+        );
+        let (cell, existed) = slot(&self.drifts, &key);
+        if existed {
+            self.stats.drift_reused.fetch_add(1, Ordering::Relaxed);
+        }
+        let report = cell
+            .get_or_init(|| {
+                self.stats.drift_reports.fetch_add(1, Ordering::Relaxed);
+                let mut model = self.setup.model.clone();
+                model.triggers.drift = Some(cfg.clone());
+                let reference = self.reference(&fit.rows);
+                let current = self.current(first, last);
+                Ok(Arc::new(crate::checks::drift_report(
+                    &model, &reference, &current,
+                )))
+            })
+            .clone()
+            .expect("drift does not fail");
+        let mut r = (*report).clone();
+        r.share_threshold = cfg.share.get();
+        r.dataset_drift = r.tested > 0 && r.share >= cfg.share.get();
+        r
+    }
+
+    /// Virtual time at the end of period `p` (decisions are taken then).
+    fn time_after(&self, p: usize) -> DateTime<Utc> {
+        let origin = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap();
+        origin + chrono::Duration::seconds(self.history.length.as_secs() as i64 * (p as i64 + 1))
+    }
+
+    /// Replays one policy.
+    pub fn replay(&self, policy: &Policy) -> Result<Outcome, String> {
+        let h = self.history;
+        let n = h.periods.len();
+        let warmup = self.setup.warmup;
+        let delay = self.setup.label_delay;
+        let metric = self.setup.metric;
+        let mut fit = self
+            .fit(&policy.window, h.periods[warmup - 1].end, None)
+            .map_err(|e| format!("policy `{}`: the first model: {e}", policy.name))?;
+        let mut train_seconds = fit.seconds;
+        let mut deployed = warmup;
+        let mut trained_times = vec![self.time_after(warmup - 1)];
+        let mut out = Outcome {
+            metrics: Vec::with_capacity(n - warmup),
+            retrain_periods: Vec::new(),
+            train_seconds: 0.0,
+            failed_fits: Vec::new(),
+        };
+        let triggers = match &policy.rule {
+            Rule::Never => None,
+            Rule::Retrain { every, triggers } => {
+                let mut t = (**triggers).clone();
+                if let Some(k) = every {
+                    let every = Duration::from_secs(h.length.as_secs() * u64::from(*k));
+                    t.schedule = Some(t.schedule.map_or(every, |s| s.min(every)));
+                }
+                Some(t)
+            }
+        };
+        for t in warmup..n {
+            out.metrics
+                .push(self.score(&fit, t, metric).unwrap_or(f64::NAN));
+            let Some(triggers) = &triggers else { continue };
+            if t + 1 == n {
+                break;
+            }
+            // Labels of periods [0, labelled) are known after period t.
+            let labelled = (t + 1).saturating_sub(delay);
+            let labelled_to = if labelled == 0 {
+                0
+            } else {
+                h.periods[labelled - 1].end
+            };
+            let performance = match &triggers.performance {
+                None => Ok(None),
+                Some(p) => {
+                    // The newest period whose labels are known, scored by this model.
+                    match labelled.checked_sub(1).filter(|last| *last >= deployed) {
+                        None => Ok(None),
+                        Some(last) => Ok(self.score(&fit, last, p.metric).map(|value| {
+                            PerformanceObservation {
+                                metric: p.metric,
+                                value,
+                                baseline: self.score(&fit, deployed, p.metric),
+                                rows: h.periods[last].len() as u64,
+                            }
+                        })),
+                    }
+                }
+            };
+            let drift = match &triggers.drift {
+                Some(_) if fit.rows.end < h.periods[t].end => {
+                    let first = h.periods.partition_point(|p| p.end <= fit.rows.end);
+                    self.drift(&fit, first, t, triggers)
+                }
+                _ => empty_drift(),
+            };
+            let decision = decision::decide(&DecisionInput {
+                triggers,
+                champion_trained_at: trained_times.last().copied(),
+                trained_times: trained_times.clone(),
+                now: self.time_after(t),
+                force: false,
+                new_rows: labelled_to.saturating_sub(fit.rows.end) as u64,
+                reference_rows: fit.rows.len() as u64,
+                drift: &drift,
+                performance,
+                anomalies: &[],
+            });
+            if !decision.retrain || labelled_to <= fit.rows.end {
+                continue;
+            }
+            let warm = policy.warm_start.then_some(&*fit);
+            match self.fit(&policy.window, labelled_to, warm) {
+                Ok(new) => {
+                    train_seconds += new.seconds;
+                    fit = new;
+                    deployed = t + 1;
+                    trained_times.push(self.time_after(t));
+                    out.retrain_periods.push(t + 1);
+                }
+                Err(e) => out.failed_fits.push(format!("after period {t}: {e}")),
+            }
+        }
+        out.train_seconds = train_seconds;
+        Ok(out)
+    }
+}
+
+fn empty_drift() -> DriftReport {
+    DriftReport {
+        method: crate::config::DriftMethod::Auto,
+        columns: Vec::new(),
+        tested: 0,
+        drifted: 0,
+        share: 0.0,
+        share_threshold: 0.0,
+        dataset_drift: false,
+        label: None,
+        reference_rows: 0,
+        current_rows: 0,
+    }
+}
+
+/// The features of `rows` as drift's "current" columns.
+fn current_columns(table: &Table, rows: &[usize]) -> BTreeMap<String, CurrentColumn> {
+    table
+        .features
+        .iter()
+        .map(|f| {
+            let c = match &f.values {
+                Values::Numeric(v) => {
+                    let mut sorted = Vec::with_capacity(rows.len());
+                    let (mut nulls, mut inf) = (0u64, 0u64);
+                    for r in rows {
+                        let x = v[*r];
+                        if x.is_nan() {
+                            nulls += 1;
+                        } else if x.is_infinite() {
+                            inf += 1;
+                        } else {
+                            sorted.push(x);
+                        }
+                    }
+                    sorted.sort_unstable_by(f64::total_cmp);
+                    CurrentColumn::Numeric {
+                        sorted,
+                        nulls,
+                        nan: 0,
+                        inf,
+                    }
+                }
+                Values::Categorical { codes, dict } => {
+                    let mut counts: HashMap<String, u64> = HashMap::new();
+                    let mut nulls = 0u64;
+                    for r in rows {
+                        match codes[*r] {
+                            Some(c) => *counts.entry(dict[c as usize].clone()).or_insert(0) += 1,
+                            None => nulls += 1,
+                        }
+                    }
+                    CurrentColumn::Categorical { counts, nulls }
+                }
+            };
+            (f.name.clone(), c)
+        })
+        .collect()
+}
+
+fn merge_current(acc: &mut CurrentColumn, other: &CurrentColumn) {
+    match (acc, other) {
+        (
+            CurrentColumn::Numeric {
+                sorted,
+                nulls,
+                nan,
+                inf,
+            },
+            CurrentColumn::Numeric {
+                sorted: s2,
+                nulls: n2,
+                nan: a2,
+                inf: i2,
+            },
+        ) => {
+            sorted.extend_from_slice(s2);
+            *nulls += n2;
+            *nan += a2;
+            *inf += i2;
+        }
+        (
+            CurrentColumn::Categorical { counts, nulls },
+            CurrentColumn::Categorical {
+                counts: c2,
+                nulls: n2,
+            },
+        ) => {
+            for (k, v) in c2 {
+                *counts.entry(k.clone()).or_insert(0) += v;
+            }
+            *nulls += n2;
+        }
+        _ => {}
+    }
+}
+
+/// A manifest holding only the profiles of the features over `rows` (drift's reference).
+fn reference_manifest(model: &ModelConfig, table: &Table, rows: &[usize]) -> Manifest {
+    let columns = table
+        .features
+        .iter()
+        .map(|f| {
+            let (kind, count, nulls, profile) = match &f.values {
+                Values::Numeric(v) => {
+                    let values: Vec<f64> =
+                        rows.iter().map(|r| v[*r]).filter(|x| !x.is_nan()).collect();
+                    let nulls = (rows.len() - values.len()) as u64;
+                    let count = values.len() as u64;
+                    let p = NumericPart::from_values(values, nulls).finish();
+                    (ColumnKind::Numeric, count, nulls, KindProfile::Numeric(p))
+                }
+                Values::Categorical { codes, dict } => {
+                    let mut counts: HashMap<String, u64> = HashMap::new();
+                    let mut nulls = 0u64;
+                    for r in rows {
+                        match codes[*r] {
+                            Some(c) => *counts.entry(dict[c as usize].clone()).or_insert(0) += 1,
+                            None => nulls += 1,
+                        }
+                    }
+                    let count = counts.values().sum();
+                    let p = CategoricalPart::from_counts(counts, nulls).finish(model.profile.top_k);
+                    (
+                        ColumnKind::Categorical,
+                        count,
+                        nulls,
+                        KindProfile::Categorical(p),
+                    )
+                }
+            };
+            ColumnEntry {
+                name: f.name.clone(),
+                kind,
+                dtype: String::new(),
+                role: BTreeMap::new(),
+                count,
+                nulls,
+                profile,
+            }
+        })
+        .collect();
+    Manifest {
+        format: crate::snapshot::manifest::FORMAT,
+        id: String::new(),
+        created_at: Utc::now(),
+        created_by: String::new(),
+        source: model.data.to_string(),
+        rows: rows.len() as u64,
+        settings: ProfileSettings {
+            top_k: model.profile.top_k,
+            histogram_bins: crate::snapshot::profile::HISTOGRAM_BINS,
+        },
+        files: Vec::new(),
+        columns,
+    }
+}

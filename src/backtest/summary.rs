@@ -1,0 +1,224 @@
+//! From per-period metrics to a choice: mean and worst metric per policy, the Pareto
+//! front of quality against the number of retrains, and the recommendation with its
+//! reason.
+
+use serde::Serialize;
+
+use crate::config::Metric;
+
+/// One policy's result (`policies[]` of `retrain backtest --output json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyResult {
+    pub name: String,
+    pub description: String,
+    /// The model's current `retrain.yaml` policy.
+    pub current: bool,
+    /// Mean of the per-period metric over the scored periods (`null` when undefined).
+    pub mean_metric: Option<f64>,
+    /// Worst per-period metric.
+    pub worst_metric: Option<f64>,
+    /// Retrains after the first model.
+    pub retrains: usize,
+    /// Training time of every model the policy used (the first one included), as if it
+    /// had trained them itself.
+    pub train_seconds: f64,
+    /// On the Pareto front of quality vs retrains.
+    pub pareto: bool,
+    /// Periods (index into the history) from which a retrained model served.
+    pub retrain_periods: Vec<usize>,
+    /// Retrains that failed to fit (the previous model stayed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_fits: Vec<String>,
+    /// The metric per scored period.
+    pub metrics: Vec<Option<f64>>,
+}
+
+/// Mean and worst of per-period values (NaN = undefined, skipped).
+pub fn mean_worst(values: &[f64], higher_is_better: bool) -> (Option<f64>, Option<f64>) {
+    let defined: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if defined.is_empty() {
+        return (None, None);
+    }
+    let mean = defined.iter().sum::<f64>() / defined.len() as f64;
+    let worst = if higher_is_better {
+        defined.iter().copied().fold(f64::INFINITY, f64::min)
+    } else {
+        defined.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    };
+    (Some(mean), Some(worst))
+}
+
+/// `a` is at least as good as `b` (in the metric's direction).
+fn at_least(a: f64, b: f64, higher_is_better: bool) -> bool {
+    if higher_is_better {
+        a >= b
+    } else {
+        a <= b
+    }
+}
+
+/// Marks the Pareto front: no other policy is at least as good with at most as many
+/// retrains and strictly better in one of the two.
+pub fn mark_pareto(policies: &mut [PolicyResult], higher_is_better: bool) {
+    let points: Vec<(Option<f64>, usize)> = policies
+        .iter()
+        .map(|p| (p.mean_metric, p.retrains))
+        .collect();
+    for (i, p) in policies.iter_mut().enumerate() {
+        let Some(m) = points[i].0 else {
+            p.pareto = false;
+            continue;
+        };
+        let r = points[i].1;
+        p.pareto = !points.iter().enumerate().any(|(j, (mj, rj))| {
+            j != i
+                && mj.is_some_and(|mj| {
+                    at_least(mj, m, higher_is_better) && *rj <= r && (mj != m || *rj < r)
+                })
+        });
+    }
+}
+
+/// The recommendation and the sentence that explains it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    pub name: String,
+    pub reason: String,
+    /// The best policy by mean metric (what the recommendation is measured against).
+    pub best: String,
+    /// The policy that retrains every period with the best mean, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every_period: Option<String>,
+}
+
+/// The policy with the fewest retrains whose mean metric is within `tolerance` of the
+/// best mean (ties: the better mean). `every_period` names the policies that retrain at
+/// every period (to compare with).
+pub fn recommend(
+    policies: &[PolicyResult],
+    metric: Metric,
+    tolerance: f64,
+    every_period: &[String],
+) -> Option<Recommendation> {
+    let hib = metric.higher_is_better();
+    let better = |a: f64, b: f64| if hib { a > b } else { a < b };
+    let best = policies
+        .iter()
+        .filter(|p| p.mean_metric.is_some())
+        .reduce(|a, b| {
+            let (ma, mb) = (a.mean_metric.unwrap(), b.mean_metric.unwrap());
+            if better(mb, ma) || (mb == ma && b.retrains < a.retrains) {
+                b
+            } else {
+                a
+            }
+        })?;
+    let best_mean = best.mean_metric?;
+    let limit = if hib {
+        best_mean - tolerance
+    } else {
+        best_mean + tolerance
+    };
+    let chosen = policies
+        .iter()
+        .filter(|p| p.mean_metric.is_some_and(|m| at_least(m, limit, hib)))
+        .reduce(|a, b| {
+            let (ma, mb) = (a.mean_metric.unwrap(), b.mean_metric.unwrap());
+            if b.retrains < a.retrains || (b.retrains == a.retrains && better(mb, ma)) {
+                b
+            } else {
+                a
+            }
+        })?;
+    let reference = policies
+        .iter()
+        .filter(|p| every_period.contains(&p.name) && p.mean_metric.is_some())
+        .reduce(|a, b| {
+            if better(b.mean_metric.unwrap(), a.mean_metric.unwrap()) {
+                b
+            } else {
+                a
+            }
+        });
+    let m = chosen.mean_metric.unwrap_or(f64::NAN);
+    let mut reason = format!(
+        "`{}` ({}) has a mean {metric} of {m:.4} with {} retrain{}",
+        chosen.name,
+        chosen.description,
+        chosen.retrains,
+        if chosen.retrains == 1 { "" } else { "s" }
+    );
+    if let Some(r) = reference.filter(|r| r.name != chosen.name) {
+        let rm = r.mean_metric.unwrap_or(f64::NAN);
+        let share = if r.retrains == 0 {
+            String::new()
+        } else {
+            format!(
+                " with {:.0}% of its retrains",
+                100.0 * chosen.retrains as f64 / r.retrains as f64
+            )
+        };
+        reason.push_str(&format!(
+            ": it keeps {:.1}% of the {metric} of retraining every period (`{}`, {rm:.4}, {} retrains){share}",
+            100.0 * if hib { m / rm } else { rm / m },
+            r.name,
+            r.retrains
+        ));
+    }
+    if best.name != chosen.name {
+        reason.push_str(&format!(
+            "; the best policy, `{}` ({best_mean:.4}, {} retrains), is within the tolerance of {tolerance}",
+            best.name, best.retrains
+        ));
+    } else {
+        reason.push_str("; no policy scored better");
+    }
+    reason.push('.');
+    Some(Recommendation {
+        name: chosen.name.clone(),
+        reason,
+        best: best.name.clone(),
+        every_period: reference.map(|r| r.name.clone()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(name: &str, mean: f64, retrains: usize) -> PolicyResult {
+        PolicyResult {
+            name: name.into(),
+            description: String::new(),
+            current: false,
+            mean_metric: Some(mean),
+            worst_metric: Some(mean),
+            retrains,
+            train_seconds: 0.0,
+            pareto: false,
+            retrain_periods: vec![],
+            failed_fits: vec![],
+            metrics: vec![],
+        }
+    }
+
+    #[test]
+    fn pareto_front_and_recommendation() {
+        let mut ps = vec![
+            p("never", 0.6, 0),
+            p("weekly", 0.80, 100),
+            p("drift", 0.799, 20),
+            p("bad", 0.7, 50),
+        ];
+        mark_pareto(&mut ps, true);
+        let front: Vec<&str> = ps
+            .iter()
+            .filter(|p| p.pareto)
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(front, ["never", "weekly", "drift"]);
+        let r = recommend(&ps, Metric::Accuracy, 0.005, &["weekly".into()]).unwrap();
+        assert_eq!(r.name, "drift");
+        assert!(r.reason.contains("20% of its retrains"), "{}", r.reason);
+    }
+}

@@ -1,0 +1,141 @@
+//! The `backtest:` section of a model (and the `--policies FILE` of `retrain backtest`,
+//! which has the same shape): how history is cut into periods and which retraining
+//! policies are replayed on it. Raw types (what people write, with the JSON Schema)
+//! and the validated [`BacktestSpec`]; validation lives in [`super::validate`].
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::duration::Duration;
+use super::raw::{Fraction, Metric, TriggersConfig, WindowConfig, WindowSize};
+use super::{Triggers, Window};
+
+/// How `retrain backtest` replays this model's history.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawBacktest {
+    /// Length of a period: splits the data by `time_column`; without one it is only the
+    /// length a period stands for (schedules, cooldowns). Default when unknown: 7d.
+    #[serde(default)]
+    pub period: Option<Duration>,
+    /// Split the data (in time order) into periods of this many rows.
+    #[serde(default)]
+    pub period_rows: Option<u64>,
+    /// Periods the first model is trained on before scoring starts. Default: 4 (fewer
+    /// when there are few periods).
+    #[serde(default)]
+    pub warmup: Option<u32>,
+    /// Periods between a period's end and its labels being known: they can be trained on
+    /// and scored for the performance trigger only that many periods later.
+    #[serde(default)]
+    pub label_delay: u32,
+    /// The metric policies are compared on. Default: `evaluation.primary`.
+    #[serde(default)]
+    pub metric: Option<Metric>,
+    /// The recommendation is the policy with the fewest retrains whose mean metric is
+    /// within this (absolute) distance of the best policy's.
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    /// Also run the built-in candidates (never, periodic, drift- and
+    /// performance-triggered over a few windows). Default: true when neither `policies`
+    /// nor `grid` is given.
+    #[serde(default)]
+    pub defaults: Option<bool>,
+    /// Policies written out one by one.
+    #[serde(default)]
+    pub policies: Vec<RawPolicy>,
+    /// A grid of policies: every trigger value × every window × every warm start.
+    #[serde(default)]
+    pub grid: Option<RawGrid>,
+}
+
+/// One retraining policy. Without `never`, `every` or `triggers`, it never retrains.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// Name shown in the report: `[A-Za-z0-9_.+-]+`, unique.
+    pub name: String,
+    /// Never retrain after the first model.
+    #[serde(default)]
+    pub never: bool,
+    /// Retrain every this many periods.
+    #[serde(default)]
+    pub every: Option<u32>,
+    /// Triggers, as in a model's `triggers:` (schedule, new_data, drift, performance,
+    /// mode, cooldown, max_per_period).
+    #[serde(default)]
+    pub triggers: Option<TriggersConfig>,
+    /// Training window. Default: the model's `training.window`.
+    #[serde(default)]
+    pub window: Option<WindowConfig>,
+    /// Warm start from the previous model. Default: the model's `training.warm_start`.
+    #[serde(default)]
+    pub warm_start: Option<bool>,
+}
+
+/// A grid of policies. Each trigger value gives one policy per window and warm start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrid {
+    /// Periodic policies: retrain every k periods.
+    #[serde(default)]
+    pub every: Vec<u32>,
+    /// Drift-triggered policies: dataset drift at this share of drifted columns.
+    #[serde(default)]
+    pub drift_share: Vec<Fraction>,
+    /// Performance-triggered policies: the metric dropped by more than this since the
+    /// model's first scored period.
+    #[serde(default)]
+    pub performance_drop: Vec<f64>,
+    /// Performance-triggered policies: the metric fell below this value (above, for
+    /// lower-is-better metrics) on the newest labelled period.
+    #[serde(default)]
+    pub performance_min: Vec<f64>,
+    /// New-data policies: this many labelled rows since the last training.
+    #[serde(default)]
+    pub new_data_rows: Vec<u64>,
+    /// Also every drift share combined (`any`) with every performance drop.
+    #[serde(default)]
+    pub combine: bool,
+    /// Windows: `all`, a row count or a duration. Default: the model's window.
+    #[serde(default)]
+    pub windows: Vec<WindowSize>,
+    /// Warm starts to try. Default: the model's `training.warm_start`.
+    #[serde(default)]
+    pub warm_start: Vec<bool>,
+}
+
+/// A validated backtest section or policies file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BacktestSpec {
+    pub period: Option<Duration>,
+    pub period_rows: Option<u64>,
+    pub warmup: Option<usize>,
+    pub label_delay: usize,
+    pub metric: Option<Metric>,
+    pub tolerance: Option<f64>,
+    /// Run the built-in candidates too.
+    pub defaults: bool,
+    /// Written-out policies, then the grid's.
+    pub policies: Vec<PolicySpec>,
+}
+
+/// A validated policy. `window` / `warm_start` `None` = the model's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicySpec {
+    pub name: String,
+    pub rule: Rule,
+    pub window: Option<Window>,
+    pub warm_start: Option<bool>,
+}
+
+/// When a policy retrains.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    Never,
+    /// Every `every` periods (if set) or when the triggers decide so.
+    Retrain {
+        every: Option<u32>,
+        triggers: Box<Triggers>,
+    },
+}

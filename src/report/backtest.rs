@@ -1,0 +1,169 @@
+//! `retrain backtest` for people (a terminal table, a Markdown report rendered from
+//! `templates/backtest.md.j2`) and for scripts (`--output json`).
+
+use minijinja::{context, Environment, Value};
+use serde::Serialize;
+
+use super::documents::escape_markdown;
+use crate::backtest::{chart, BacktestReport};
+
+const TEMPLATE: &str = include_str!("../../templates/backtest.md.j2");
+
+/// One JSON object: the report (`policies[]` with `name`, `mean_metric`,
+/// `worst_metric`, `retrains`, `train_seconds`; `recommended`), plus `charts` and
+/// `apply` when they were produced.
+pub fn json(report: &BacktestReport, extra: serde_json::Value) -> String {
+    let mut value = serde_json::to_value(report).expect("report serialises");
+    if let (Some(obj), serde_json::Value::Object(more)) = (value.as_object_mut(), extra) {
+        obj.extend(more);
+    }
+    format!("{value}\n")
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| format!("{v:.4}"))
+}
+
+pub fn text(report: &BacktestReport) -> String {
+    let mut out = format!(
+        "{}: backtest over {} ({} scored, {} to warm up), metric {}\n",
+        report.model, report.split, report.scored_periods, report.warmup, report.metric
+    );
+    let width = report
+        .policies
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    out.push_str(&format!(
+        "  {:<width$}  {:>8}  {:>8}  {:>8}  {:>8}\n",
+        "policy", "mean", "worst", "retrains", "train s"
+    ));
+    let mut sorted: Vec<_> = report.policies.iter().collect();
+    sorted.sort_by(|a, b| {
+        let key = |p: &&crate::backtest::summary::PolicyResult| {
+            p.mean_metric.unwrap_or(f64::NEG_INFINITY)
+                * if report.higher_is_better { -1.0 } else { 1.0 }
+        };
+        key(a).total_cmp(&key(b))
+    });
+    for p in sorted {
+        let mark = if p.name == report.recommended {
+            "→"
+        } else if p.pareto {
+            "*"
+        } else {
+            " "
+        };
+        out.push_str(&format!(
+            "{mark} {:<width$}  {:>8}  {:>8}  {:>8}  {:>8.2}{}\n",
+            p.name,
+            num(p.mean_metric),
+            num(p.worst_metric),
+            p.retrains,
+            p.train_seconds,
+            if p.current { "  (current)" } else { "" }
+        ));
+    }
+    out.push_str("  → recommended, * Pareto front (quality vs retrains)\n");
+    out.push_str(&format!(
+        "recommended: {}\n  {}\n",
+        report.recommended, report.reason
+    ));
+    out.push_str(&format!("  {}\n", report.assumptions[0]));
+    out.push_str(&format!(
+        "replayed {} policies in {:.1} s on {} threads: {} models trained, {} reused\n",
+        report.policies.len(),
+        report.wall_seconds,
+        report.work.threads,
+        report.work.fits,
+        report.work.fits_reused
+    ));
+    out
+}
+
+#[derive(Serialize)]
+struct Row {
+    name: String,
+    description: String,
+    current: bool,
+    mean: String,
+    worst: String,
+    retrains: usize,
+    train_seconds: String,
+    pareto: bool,
+}
+
+#[derive(Serialize)]
+struct Charted {
+    name: String,
+    colour: String,
+}
+
+/// The Markdown report; `chart_png` is the PNG's path relative to the report, if drawn.
+pub fn markdown(report: &BacktestReport, chart_png: Option<&str>) -> String {
+    let mut env = Environment::new();
+    env.set_formatter(|out, state, value| {
+        if value.is_safe() || value.is_number() || value.is_undefined() || value.is_none() {
+            return minijinja::escape_formatter(out, state, value);
+        }
+        out.write_str(&escape_markdown(&value.to_string()))
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+    });
+    env.add_filter("code", |value: Value| {
+        Value::from_safe_string(format!(
+            "`{}`",
+            value.to_string().replace(['`', '\n', '\r'], "'")
+        ))
+    });
+    env.add_template("backtest", TEMPLATE)
+        .expect("backtest template parses");
+    let rows: Vec<Row> = report
+        .policies
+        .iter()
+        .map(|p| Row {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            current: p.current,
+            mean: num(p.mean_metric),
+            worst: num(p.worst_metric),
+            retrains: p.retrains,
+            train_seconds: format!("{:.2}", p.train_seconds),
+            pareto: p.pareto,
+        })
+        .collect();
+    let pareto: Vec<&Row> = rows.iter().filter(|r| r.pareto).collect();
+    let charted: Vec<Charted> = chart::charted(report)
+        .into_iter()
+        .enumerate()
+        .map(|(k, i)| Charted {
+            name: report.policies[i].name.clone(),
+            colour: chart::hex(chart::PALETTE[k]),
+        })
+        .collect();
+    env.get_template("backtest")
+        .expect("registered")
+        .render(context! {
+            model => report.model,
+            recommended => report.recommended,
+            reason => report.reason,
+            split => report.split,
+            warmup => report.warmup,
+            scored_periods => report.scored_periods,
+            metric => report.metric.name(),
+            policies => rows,
+            pareto => pareto,
+            chart_png => chart_png,
+            charted => charted,
+            mermaid => chart::mermaid(report),
+            assumptions => report.assumptions,
+            wall_seconds => format!("{:.1}", report.wall_seconds),
+            threads => report.work.threads,
+            fits => report.work.fits,
+            fits_reused => report.work.fits_reused,
+            drift_reports => report.work.drift_reports,
+            drift_reused => report.work.drift_reports_reused,
+        })
+        .expect("backtest template renders")
+}

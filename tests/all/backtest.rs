@@ -1,0 +1,335 @@
+//! `retrain backtest` on generated data with known drift points: drift-triggered
+//! policies retrain soon after each injected drift and not in stable stretches, never
+//! retraining degrades after a concept drift, the numbers repeat with the seed, the
+//! JSON contract, `--apply`'s edit, and policy-file errors that say where.
+
+use retrain::backtest::{self, BacktestReport, BacktestRequest};
+use retrain::data::synth::{Drift, DriftKind, OutputFormat, Spec};
+use retrain::pipeline::Workspace;
+
+use crate::support::*;
+
+const PERIOD: usize = 200;
+
+/// 30 periods of 200 rows, one file, with `drifts` (at period boundaries).
+fn repo_with(drifts: Vec<Drift>, backtest: &str) -> Repo {
+    let repo = Repo::new();
+    let spec = Spec {
+        seed: 7,
+        rows: 30 * PERIOD,
+        numeric: 4,
+        categorical: 1,
+        label_noise: 0.05,
+        drifts,
+        ..Spec::default()
+    };
+    repo.generate(&spec, "data", 1, OutputFormat::Parquet);
+    repo.config(&format!(
+        "{}    training: {{ algorithm: logistic_regression }}\n{backtest}",
+        basic_config("data/part.parquet")
+    ));
+    repo
+}
+
+fn run(repo: &Repo, policies: Option<&str>) -> BacktestReport {
+    let file = policies.map(|text| repo.write("policies.yaml", text));
+    backtest::run(&BacktestRequest {
+        workspace: Workspace {
+            repo: repo.path().to_path_buf(),
+            config: None,
+        },
+        model: None,
+        period: None,
+        period_rows: None,
+        policies: file,
+    })
+    .unwrap_or_else(|e| panic!("backtest failed: {e}"))
+}
+
+fn mean(v: &[Option<f64>]) -> f64 {
+    let d: Vec<f64> = v.iter().flatten().copied().collect();
+    d.iter().sum::<f64>() / d.len() as f64
+}
+
+fn shift(column: &str, from_period: usize) -> Drift {
+    Drift {
+        from_row: from_period * PERIOD,
+        kind: DriftKind::MeanShift {
+            column: column.into(),
+            sd: 2.5,
+        },
+    }
+}
+
+#[test]
+fn drift_triggered_policy_retrains_after_each_drift_and_not_in_stable_stretches() {
+    // Data drift in 3 of 5 features at period 10, and in 3 again at 20 (one not yet shifted).
+    let drifts = vec![
+        shift("num_00", 10),
+        shift("num_01", 10),
+        shift("num_02", 10),
+        shift("num_03", 20),
+        shift("num_00", 20),
+        shift("num_01", 20),
+    ];
+    let repo = repo_with(drifts, "    backtest: { period_rows: 200, warmup: 4 }\n");
+    let report = run(
+        &repo,
+        Some(
+            "policies:\n  - name: drift\n    triggers: { drift: { share: 0.6 } }\n    window: { kind: fixed, last: 200 }\n",
+        ),
+    );
+    let p = report.policy("drift").expect("the drift policy");
+    // A retrain serving from period r was decided after period r - 1.
+    for d in [10usize, 20] {
+        assert!(
+            p.retrain_periods.iter().any(|r| *r > d && *r <= d + 2),
+            "no retrain within 2 periods after the drift at {d}: {:?}",
+            p.retrain_periods
+        );
+    }
+    for r in &p.retrain_periods {
+        let near = [10usize, 20].iter().any(|d| r > d && *r <= d + 2);
+        assert!(
+            near,
+            "retrain at period {r} in a stable stretch: {:?}",
+            p.retrain_periods
+        );
+    }
+}
+
+#[test]
+fn never_degrades_after_a_concept_drift_and_retraining_recovers() {
+    let drifts = vec![Drift {
+        from_row: 15 * PERIOD,
+        kind: DriftKind::Concept,
+    }];
+    let repo = repo_with(drifts, "    backtest: { period_rows: 200, warmup: 4 }\n");
+    let report = run(
+        &repo,
+        Some(
+            "policies:\n  - { name: never, never: true }\n  - { name: weekly, every: 1, window: { kind: fixed, last: 400 } }\n  - name: perf\n    triggers: { performance: { metric: accuracy, max_drop: 0.1 } }\n    window: { kind: fixed, last: 200 }\n",
+        ),
+    );
+    assert_eq!(report.scored_periods, 26);
+    // Scored period i is period i + 4: the drift starts at scored index 11.
+    let never = report.policy("never").unwrap();
+    let before = mean(&never.metrics[..11]);
+    let after = mean(&never.metrics[11..]);
+    assert!(
+        after < before - 0.3,
+        "never: {before:.3} before the drift, {after:.3} after"
+    );
+    assert_eq!(never.retrains, 0);
+    let weekly = report.policy("weekly").unwrap();
+    assert!(mean(&weekly.metrics[14..]) > before - 0.05);
+    let perf = report.policy("perf").unwrap();
+    assert!(
+        perf.retrain_periods.iter().any(|r| (16..=17).contains(r)),
+        "the performance trigger did not react to the concept drift: {:?}",
+        perf.retrain_periods
+    );
+    assert!(perf.retrains < weekly.retrains);
+    assert!(perf.mean_metric.unwrap() > never.mean_metric.unwrap() + 0.1);
+    // The current policy (no triggers in retrain.yaml) is a candidate and never retrains.
+    let current = report.policies.iter().find(|p| p.current).unwrap();
+    assert_eq!(current.retrains, 0);
+
+    // With labels known 2 periods late, the performance trigger reacts 2 periods later.
+    let late = run(
+        &repo,
+        Some(
+            "label_delay: 2\npolicies:\n  - name: perf\n    triggers: { performance: { metric: accuracy, max_drop: 0.1 } }\n    window: { kind: fixed, last: 200 }\n",
+        ),
+    );
+    assert_eq!(late.label_delay, 2);
+    assert!(late.assumptions[0].starts_with("label delay: 2 periods"));
+    let first = |p: &retrain::backtest::summary::PolicyResult| {
+        p.retrain_periods.iter().copied().find(|r| *r > 15).unwrap()
+    };
+    assert_eq!(
+        first(late.policy("perf").unwrap()),
+        first(perf) + 2,
+        "{:?} vs {:?}",
+        late.policy("perf").unwrap().retrain_periods,
+        perf.retrain_periods
+    );
+}
+
+#[test]
+fn numbers_repeat_with_the_seed() {
+    let drifts = vec![Drift {
+        from_row: 12 * PERIOD,
+        kind: DriftKind::Concept,
+    }];
+    let policies = "policies:\n  - { name: every2, every: 2 }\n  - name: drift\n    triggers: { drift: { share: 0.3 } }\n";
+    let a = run(
+        &repo_with(drifts.clone(), "    backtest: { period_rows: 200 }\n"),
+        Some(policies),
+    );
+    let b = run(
+        &repo_with(drifts, "    backtest: { period_rows: 200 }\n"),
+        Some(policies),
+    );
+    let strip = |r: &BacktestReport| -> Vec<(String, Vec<Option<f64>>, Vec<usize>)> {
+        r.policies
+            .iter()
+            .map(|p| (p.name.clone(), p.metrics.clone(), p.retrain_periods.clone()))
+            .collect()
+    };
+    assert_eq!(strip(&a), strip(&b));
+    assert_eq!(a.recommended, b.recommended);
+}
+
+#[test]
+fn json_contract_and_charts() {
+    let repo = repo_with(Vec::new(), "");
+    let policies = repo.write(
+        "policies.yaml",
+        "period_rows: 500\nwarmup: 2\npolicies:\n  - { name: never, never: true }\ngrid:\n  every: [1, 3]\n  windows: [all, 1000]\n",
+    );
+    let charts = repo.path().join("out");
+    let run = repo.run(&[
+        "backtest",
+        "--policies",
+        policies.to_str().unwrap(),
+        "--output",
+        "json",
+        "--chart-dir",
+        charts.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    let policies = v["policies"].as_array().unwrap();
+    // current + never + 2 × 2 grid
+    assert_eq!(policies.len(), 6, "{v}");
+    for p in policies {
+        assert!(p["name"].is_string());
+        assert!(p["mean_metric"].is_f64());
+        assert!(p["worst_metric"].as_f64().unwrap() <= p["mean_metric"].as_f64().unwrap());
+        assert!(p["retrains"].is_u64());
+        assert!(p["train_seconds"].is_f64());
+    }
+    let names: Vec<&str> = policies
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"every1-all") && names.contains(&"every3-last1000"),
+        "{names:?}"
+    );
+    assert!(names.contains(&v["recommended"].as_str().unwrap()));
+    assert_eq!(v["label_delay"], 0);
+    assert!(v["assumptions"][0]
+        .as_str()
+        .unwrap()
+        .contains("label delay"));
+    let every1 = policies.iter().find(|p| p["name"] == "every1-all").unwrap();
+    assert_eq!(every1["retrains"], 9); // 12 periods, 2 to warm up, 10 scored
+    for f in ["backtest.svg", "backtest.png", "backtest.md"] {
+        assert!(charts.join(f).is_file(), "{f} missing");
+    }
+    let svg = std::fs::read_to_string(charts.join("backtest.svg")).unwrap();
+    assert!(
+        svg.contains("<polyline") || svg.contains("<path"),
+        "no lines drawn"
+    );
+    let md = std::fs::read_to_string(charts.join("backtest.md")).unwrap();
+    assert!(
+        md.contains("xychart-beta") && md.contains("**Recommended:"),
+        "{md}"
+    );
+    let png = std::fs::read(charts.join("backtest.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}
+
+#[test]
+fn bad_policy_file_names_the_file_line_and_field() {
+    let repo = repo_with(Vec::new(), "");
+    let file = repo.write(
+        "policies.yaml",
+        "period_rows: 500\npolicies:\n  - name: fast\n    every: 0\n",
+    );
+    let file = file.to_str().unwrap();
+    let run = repo.run(&["backtest", "--policies", file]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("policies.yaml:4:5: policies[0].every: retrain every 1 period or more"),
+        "{}",
+        run.stderr
+    );
+    repo.write(
+        "policies.yaml",
+        "policies:\n  - name: d\n    triggers: { drift: { shar: 0.3 } }\n",
+    );
+    let run = repo.run(&["backtest", "--policies", file]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("policies.yaml:3:") && run.stderr.contains("unknown field `shar`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `share`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn apply_edits_only_the_models_policy_and_keeps_comments() {
+    let text = include_str!("../../examples/elec/retrain.yaml");
+    let file = std::path::Path::new("retrain.yaml");
+    let config = retrain::config::parse(file, text).unwrap();
+    let model = &config.models[0];
+    let spec = retrain::config::parse_policies(
+        file,
+        "policies:\n  - name: drift\n    triggers: { drift: { share: 0.3 }, cooldown: 1d }\n    window: { kind: fixed, last: 1344 }\n    warm_start: true\n",
+        model.task,
+        false,
+    )
+    .unwrap();
+    let policies = retrain::backtest::policy::resolve(model, &spec.policies);
+    let out = retrain::backtest::apply::apply_policy(
+        file,
+        text,
+        0,
+        &policies[1],
+        retrain::config::Duration::from_secs(7 * 86_400),
+    )
+    .unwrap();
+    let after = retrain::config::parse(file, &out).unwrap();
+    let m = &after.models[0];
+    assert_eq!(m.triggers.drift.as_ref().unwrap().share.get(), 0.3);
+    assert!(m.triggers.schedule.is_none() && m.triggers.performance.is_none());
+    assert_eq!(
+        m.training.window,
+        retrain::config::Window::Fixed(retrain::config::WindowSize::Rows(1344))
+    );
+    assert!(m.training.warm_start);
+    // Everything else is untouched, comments included.
+    assert!(out.contains("# retrain.yaml for the Electricity (Elec2) example"));
+    assert!(out.contains("# rows are in time order"));
+    assert!(out.contains("      holdout: { kind: time, fraction: 0.2 }"));
+    assert_eq!(m.evaluation, config.models[0].evaluation);
+    assert_eq!(m.validation, config.models[0].validation);
+    let removed: Vec<&str> = text.lines().filter(|l| !out.contains(l)).collect();
+    assert!(
+        removed.iter().all(|l| l.contains("schedule")
+            || l.contains("new_data")
+            || l.contains("drift")
+            || l.contains("method")
+            || l.contains("threshold")
+            || l.contains("share")
+            || l.contains("columns")
+            || l.contains("performance")
+            || l.contains("cooldown")
+            || l.contains("max_per_period")
+            || l.contains("triggers")
+            || l.contains("mode")
+            || l.contains("window")
+            || l.contains("warm_start")),
+        "unexpected lines removed: {removed:?}"
+    );
+}
