@@ -125,7 +125,11 @@ fn dispatch(
             github,
             now: at,
         } => {
-            let publish = publish_target(github);
+            let publish = if *dry_run || inputs.dry_run {
+                None
+            } else {
+                publish_target(github, runner)?
+            };
             let report = pipeline::run(&pipeline::RunRequest {
                 check: pipeline::CheckRequest {
                     workspace,
@@ -217,7 +221,7 @@ fn dispatch(
             Ok((text, exit::OK))
         }
         Command::Promote { model, github } => {
-            let target = publish_target(github);
+            let target = publish_target(github, runner)?;
             let report =
                 retrain::forge::promote::promote(&retrain::forge::promote::PromoteRequest {
                     workspace,
@@ -265,7 +269,11 @@ fn dispatch(
                     to: *to,
                     reason: reason.clone(),
                     dry_run: *dry_run,
-                    target: publish_target(github),
+                    target: if *dry_run {
+                        None
+                    } else {
+                        publish_target(github, runner)?
+                    },
                 })?;
             if let Some(r) = runner {
                 let mut outputs =
@@ -507,25 +515,70 @@ fn annotation_for(e: &Error) -> String {
 }
 
 /// GitHub and the remote, when a token and a repository are known. The token comes
-/// from the environment only (never a flag: flags are logged).
+/// from the environment only (never a flag: flags are logged): a GitHub App's
+/// installation token when `RETRAIN_APP_ID` and `RETRAIN_APP_PRIVATE_KEY` are set
+/// (minted here; masked under a runner before anything else is printed), else
+/// `RETRAIN_GITHUB_TOKEN` or `GITHUB_TOKEN`.
 fn publish_target(
     github: &retrain::cli::GitHubArgs,
-) -> Option<retrain::forge::publish::PublishTarget> {
-    let token = std::env::var("RETRAIN_GITHUB_TOKEN")
-        .or_else(|_| std::env::var("GITHUB_TOKEN"))
-        .ok()
-        .filter(|t| !t.is_empty())?;
-    Some(retrain::forge::publish::PublishTarget {
+    runner: Option<&retrain::action::Runner>,
+) -> Result<Option<retrain::forge::publish::PublishTarget>, Error> {
+    let Some(repository) = github.repository.clone() else {
+        return Ok(None);
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let token = match (env("RETRAIN_APP_ID"), env("RETRAIN_APP_PRIVATE_KEY")) {
+        (Some(id), Some(key)) => {
+            let app_id: u64 = id.trim().parse().map_err(|_| {
+                Error::Usage(format!(
+                    "RETRAIN_APP_ID (the action's `app-id`) must be the App's numeric id, got `{}`",
+                    id.trim()
+                ))
+            })?;
+            let token = retrain::forge::app::token_for_repository(
+                app_id,
+                &key,
+                &github.api_url,
+                &repository,
+            )
+            .map_err(|e| match e {
+                retrain::forge::github::GitHubError::Setup(m) => Error::Usage(m),
+                e => Error::GitHub(e),
+            })?;
+            let token = secrecy::ExposeSecret::expose_secret(&token).to_string();
+            if runner.is_some() {
+                // before any other line: the runner masks it in everything after
+                println!("{}", retrain::action::mask(&token));
+            }
+            tracing::info!(app_id, "using the GitHub App's installation token on {repository}");
+            token
+        }
+        (Some(_), None) => {
+            return Err(Error::Usage(
+                "RETRAIN_APP_ID is set but RETRAIN_APP_PRIVATE_KEY is empty (is the secret available to this workflow?)".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::Usage(
+                "RETRAIN_APP_PRIVATE_KEY is set but RETRAIN_APP_ID is empty".into(),
+            ))
+        }
+        (None, None) => match env("RETRAIN_GITHUB_TOKEN").or_else(|| env("GITHUB_TOKEN")) {
+            Some(t) => t,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(retrain::forge::publish::PublishTarget {
         remote: github.remote.clone(),
         github: retrain::forge::github::GitHubConfig {
             api_url: github.api_url.clone(),
-            repository: github.repository.clone()?,
+            repository,
             token: retrain::forge::git::Token::new(token),
             attempts: 5,
             max_backoff: std::time::Duration::from_secs(60),
         },
         identity: retrain::forge::git::Identity::default(),
-    })
+    }))
 }
 
 fn init_logging(verbose: u8) {

@@ -190,7 +190,7 @@ impl AppAuth {
             .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
         let hint = match status.as_u16() {
             401 => Some(format!(
-                "GitHub refused the app's JWT: check --app-id ({}) and that the private key is the app's current one",
+                "GitHub refused the app's JWT: check the app id ({}) and that the private key is the app's current one",
                 self.app_id
             )),
             404 => Some("the app is not installed there, or the installation was removed".into()),
@@ -204,6 +204,43 @@ impl AppAuth {
             hint,
         })
     }
+}
+
+/// A private key as it arrives through an environment variable or an action input:
+/// Windows line ends and a key pasted with literal `\n` escapes (common in secret
+/// stores that take one line) become a PEM again; surrounding blanks are dropped.
+pub fn normalise_pem(key: &str) -> String {
+    let key = key.trim().replace("\r\n", "\n").replace('\r', "\n");
+    let key = if !key.contains('\n') && key.contains("\\n") {
+        key.replace("\\n", "\n")
+    } else {
+        key
+    };
+    format!("{}\n", key.trim_end())
+}
+
+/// The installation token of `app_id` on `owner/repo`, minted once (for a command
+/// line run: `retrain run` / `promote` / `rollback` in a workflow with an App).
+pub fn token_for_repository(
+    app_id: u64,
+    pem: &str,
+    api: &str,
+    repository: &str,
+) -> Result<SecretString, GitHubError> {
+    let app = AppAuth::new(app_id, normalise_pem(pem).as_bytes())?;
+    let (owner, repo) = repository.split_once('/').ok_or_else(|| {
+        GitHubError::Setup(format!(
+            "the repository `{repository}` is not `owner/repo` (GITHUB_REPOSITORY or --repository)"
+        ))
+    })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| GitHubError::Setup(format!("tokio runtime: {e}")))?;
+    rt.block_on(async {
+        let installation = app.installation_for_repo(api, owner, repo).await?;
+        app.installation_token(api, installation).await
+    })
 }
 
 #[cfg(test)]
@@ -227,5 +264,22 @@ mod tests {
     fn a_bad_key_says_what_to_use() {
         let e = AppAuth::new(7, b"not a key").unwrap_err();
         assert!(e.to_string().contains("RSA PEM"), "{e}");
+    }
+
+    #[test]
+    fn keys_from_environment_variables_become_pem_again() {
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        assert_eq!(normalise_pem(pem), pem);
+        assert_eq!(normalise_pem(&pem.replace('\n', "\r\n")), pem);
+        assert_eq!(normalise_pem(&format!("  {}\n\n", pem.trim_end())), pem);
+        assert_eq!(normalise_pem(&pem.trim_end().replace('\n', "\\n")), pem);
+        let key = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/app-key.pem"
+        ))
+        .unwrap();
+        let one_line = key.trim_end().replace('\n', "\\n");
+        assert!(AppAuth::new(1, normalise_pem(&one_line).as_bytes()).is_ok());
+        assert!(AppAuth::new(1, normalise_pem(&key.replace('\n', "\r\n")).as_bytes()).is_ok());
     }
 }

@@ -408,6 +408,9 @@ impl Executor {
             .env("GITHUB_API_URL", &self.api_url)
             .env("GITHUB_REPOSITORY", &job.repo.full_name)
             .env_remove("RETRAIN_GITHUB_TOKEN")
+            // the child gets the installation token above; it must not mint its own
+            .env_remove("RETRAIN_APP_ID")
+            .env_remove("RETRAIN_APP_PRIVATE_KEY")
             .env_remove("RETRAIN_CONFIG")
             .env_remove("RETRAIN_REPO")
             // the server may itself run in a workflow; the child is not that workflow's step

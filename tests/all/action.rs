@@ -991,3 +991,82 @@ fn a_config_error_becomes_an_annotation_on_its_line() {
         "::error title=retrain%3A config error,file=retrain.yaml,line=7,col=5::models[0]: unknown field `trigers`, expected one of `name`, `task`, `target`, `time_column`, `features`, `ignore`, `column_types`, `data`, `profile`, `triggers`, `validation`, `training`, `evaluation`, `registry`, `pull_request`, `backtest`%0Ahint: did you mean `triggers`?"
     );
 }
+
+/// With `app-id` and `private-key` (a key pasted with Windows line ends), the binary
+/// trades an app JWT for the installation token on the repository, masks it before
+/// anything else, and opens the pull request with it; the key and the token are
+/// never printed, and the workflow's own token is not used.
+#[test]
+fn with_a_github_app_the_installation_token_opens_the_pull_request() {
+    use crate::support::github_app::{INSTALLATION, INSTALLATION_TOKEN};
+    let s = crate::publish::setup();
+    let runner = Runner::new();
+    let key: &'static str = std::fs::read_to_string(root().join("tests/fixtures/app-key.pem"))
+        .unwrap()
+        .replace('\n', "\r\n")
+        .leak();
+    let work = s.work.display().to_string();
+    let repository = crate::support::github::GitHubServer::repository();
+    let bin = env!("CARGO_BIN_EXE_retrain");
+    let env = |key: &'static str| -> Vec<(&str, &str)> {
+        vec![
+            ("RETRAIN_BIN", bin),
+            ("INPUT_COMMAND", "run"),
+            ("INPUT_FORCE", "true"),
+            ("INPUT_WORKING_DIRECTORY", work.as_str()),
+            ("RETRAIN_APP_ID", "123456"),
+            ("RETRAIN_APP_PRIVATE_KEY", key),
+            ("GITHUB_TOKEN", "ghs_workflow_token_unused"),
+            ("GITHUB_REPOSITORY", repository.as_str()),
+            ("GITHUB_API_URL", s.server.url.as_str()),
+            ("GITHUB_WORKSPACE", work.as_str()),
+            ("RETRAIN_NOW", "2025-06-01T00:00:00Z"),
+        ]
+    };
+
+    // a key that is not a key: a usage error that names the problem, nothing minted
+    let out = runner.bash("run.sh", None, &env("not a key"));
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("not an RSA PEM key"), "{}", out.stdout);
+    // the "key" itself only in run.sh's mask command
+    assert_eq!(out.stdout.matches("not a key").count(), 1, "{}", out.stdout);
+    assert_eq!(s.server.world.lock().unwrap().bot.tokens_minted, 0);
+
+    let out = runner.bash("run.sh", None, &env(key));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let mask = format!("::add-mask::{INSTALLATION_TOKEN}\n");
+    assert!(out.stdout.contains(&mask), "{}", out.stdout);
+    // the mask comes before the report; the token appears nowhere else
+    let report = out.stdout.find("churn: snapshot").unwrap();
+    assert!(out.stdout.find(&mask).unwrap() < report, "{}", out.stdout);
+    assert_eq!(out.stdout.matches(INSTALLATION_TOKEN).count(), 1);
+    assert!(!out.stderr.contains(INSTALLATION_TOKEN), "{}", out.stderr);
+    // every line of the key's body is masked by run.sh; none is printed otherwise
+    let body_line = key.lines().nth(1).unwrap().trim_end_matches('\r');
+    assert_eq!(out.stdout.matches(body_line).count(), 1, "{}", out.stdout);
+
+    let w = s.server.world.lock().unwrap();
+    assert_eq!(w.bot.tokens_minted, 1);
+    assert!(w.bot.bad_app_auth.is_empty(), "{:?}", w.bot.bad_app_auth);
+    assert_eq!(w.prs.len(), 1);
+    let paths: Vec<&str> = w.requests.iter().map(|(_, p)| p.as_str()).collect();
+    assert!(
+        paths.contains(&"/repos/acme/models/installation"),
+        "{paths:?}"
+    );
+    let mint = format!("/app/installations/{INSTALLATION}/access_tokens");
+    assert!(paths.contains(&mint.as_str()), "{paths:?}");
+    // the pull request was opened with the installation token, not the workflow's
+    let auth = &w.authorizations;
+    assert!(
+        auth.iter()
+            .any(|(p, a)| p.ends_with("/pulls") && a == &format!("Bearer {INSTALLATION_TOKEN}")),
+        "{auth:?}"
+    );
+    assert!(
+        !auth
+            .iter()
+            .any(|(_, a)| a.contains("ghs_workflow_token_unused")),
+        "{auth:?}"
+    );
+}

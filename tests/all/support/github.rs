@@ -86,6 +86,27 @@ pub struct World {
     pub faults: VecDeque<(String, Fault)>,
     /// The webhook bot's endpoints (support/github_app.rs).
     pub bot: super::github_app::BotWorld,
+    /// (path, Authorization header) of every request.
+    pub authorizations: Vec<(String, String)>,
+}
+
+/// Records who asked (the Authorization header) before any handler runs.
+async fn record_authorization(
+    State(w): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let auth = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    w.lock()
+        .unwrap()
+        .authorizations
+        .push((request.uri().path().to_string(), auth));
+    next.run(request).await
 }
 
 pub type Shared = Arc<Mutex<World>>;
@@ -566,7 +587,11 @@ impl GitHubServer {
             .route("/repos/{o}/{r}/releases/{id}", patch(update_release))
             .route("/repos/{o}/{r}/releases/{id}/assets", post(upload_asset))
             .with_state(world.clone())
-            .merge(super::github_app::routes(world.clone()));
+            .merge(super::github_app::routes(world.clone()))
+            .layer(axum::middleware::from_fn_with_state(
+                world.clone(),
+                record_authorization,
+            ));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
