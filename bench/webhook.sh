@@ -13,7 +13,7 @@
 # (for a real push payload), python3.
 QUIET_WAIT=${QUIET_WAIT:-180}
 ATTEMPTS=${ATTEMPTS:-2}
-TARGET=${TARGET:-/root/.cache/retrain/target-bot-bench/bench-fast}
+TARGET=${TARGET:-/root/.cache/retrain/bench-target/bench-fast}
 GEN=${GEN:-$TARGET/examples/webhook-load}
 source "$(dirname "$0")/lib.sh"
 RATES=${RATES:-100,250,500,1000}

@@ -168,7 +168,8 @@ pub enum Command {
         /// Policies to replay (YAML, the shape of a model's `backtest:` section).
         #[arg(long, value_name = "FILE")]
         policies: Option<PathBuf>,
-        /// Write the recommended policy into retrain.yaml (the model's triggers and window).
+        /// Propose the recommended policy: a pull request changing retrain.yaml (the model's
+        /// triggers and window) when a token is set, else the file is written in place.
         #[arg(long)]
         apply: bool,
         /// With --apply: print the changed retrain.yaml instead of writing it.
@@ -177,6 +178,10 @@ pub enum Command {
         /// Write the chart (backtest.svg, backtest.png) and the report (backtest.md) here.
         #[arg(long, value_name = "DIR")]
         chart_dir: Option<PathBuf>,
+        /// With --apply and a token (GITHUB_TOKEN or a GitHub App): where the pull
+        /// request goes. Without a token, --apply writes the file in place.
+        #[command(flatten)]
+        github: GitHubArgs,
     },
     /// Print the JSON Schema of retrain.yaml
     Schema,

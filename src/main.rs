@@ -304,6 +304,7 @@ fn dispatch(
             apply,
             dry_run,
             chart_dir,
+            github,
         } => {
             let report = retrain::backtest::run(&retrain::backtest::BacktestRequest {
                 workspace: workspace.clone(),
@@ -337,6 +338,7 @@ fn dispatch(
                 ));
                 extra.insert("charts".into(), serde_json::json!(files));
             }
+            let mut pull_request = None;
             if *apply {
                 let file = workspace.config_path();
                 let changed = retrain::backtest::apply_recommended(&workspace, &report)?;
@@ -348,30 +350,57 @@ fn dispatch(
                         "--apply --dry-run: {} would become:\n{text}",
                         file.display()
                     )),
-                    Some(text) => {
-                        std::fs::write(&file, text).map_err(|e| Error::Io {
-                            context: format!("writing {}", file.display()),
-                            source: e,
-                        })?;
-                        notes.push_str(&format!(
-                            "--apply: wrote the policy `{}` into {} (opening a pull request from it is not wired yet: commit it, or use `retrain run`'s publishing)\n",
-                            report.recommended,
-                            file.display()
-                        ));
-                    }
+                    Some(text) => match publish_target(github, runner)? {
+                        Some(target) => {
+                            let pr = retrain::backtest::propose_policy(
+                                &workspace, &report, text, &target,
+                            )?;
+                            notes.push_str(&format!(
+                                "--apply: pull request {} ({}) for the policy `{}`{}\n",
+                                pr.url.as_deref().unwrap_or(&pr.branch),
+                                retrain::action::word(pr.operation),
+                                report.recommended,
+                                pr.reason
+                                    .as_deref()
+                                    .map(|r| format!(": {r}"))
+                                    .unwrap_or_default()
+                            ));
+                            pull_request = Some(pr);
+                        }
+                        None => {
+                            retrain::snapshot::manifest::write_atomic(&file, text.as_bytes())
+                                .map_err(|e| Error::Io {
+                                    context: format!("writing {}", file.display()),
+                                    source: e,
+                                })?;
+                            notes.push_str(&format!(
+                                "--apply: wrote the policy `{}` into {} (no GITHUB_TOKEN and GITHUB_REPOSITORY: set them to open a pull request instead)\n",
+                                report.recommended,
+                                file.display()
+                            ));
+                        }
+                    },
                 }
                 extra.insert(
                     "apply".into(),
                     serde_json::json!({
                         "file": file,
                         "changed": changed.is_some(),
-                        "written": changed.is_some() && !*dry_run,
+                        "written": changed.is_some() && !*dry_run && pull_request.is_none(),
                         "text": changed,
+                        "pull_request": pull_request,
                     }),
                 );
             }
+            let json_text = report::backtest::json(&report, serde_json::Value::Object(extra));
+            if let Some(r) = runner {
+                let mut outputs = retrain::action::pr_outputs(pull_request.as_ref()).to_vec();
+                outputs.push(("recommended", report.recommended.clone()));
+                outputs.push(("json", json_text.trim_end().to_string()));
+                actions_write(r, &outputs, &report::backtest::markdown(&report, None))?;
+            }
             let text = if json {
-                report::backtest::json(&report, serde_json::Value::Object(extra))
+                json_text
             } else {
                 format!("{}{notes}", report::backtest::text(&report))
             };

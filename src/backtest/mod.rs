@@ -440,3 +440,69 @@ fn history(
         length: spec.period.unwrap_or(Duration::from_secs(7 * 86_400)),
     })
 }
+
+/// `retrain backtest --apply` with GitHub: a pull request that changes the config file
+/// (`new_text`, from [`apply_recommended`]) to the recommended policy, with the report
+/// as its body. The branch is named after the new text's hash, so a re-run with the
+/// same recommendation leaves the pull request as it is.
+pub fn propose_policy(
+    workspace: &Workspace,
+    report: &BacktestReport,
+    new_text: &str,
+    target: &crate::forge::publish::PublishTarget,
+) -> Result<crate::forge::publish::PublishedPr, Error> {
+    let file = workspace.config_path();
+    let repo = std::fs::canonicalize(&workspace.repo).unwrap_or_else(|_| workspace.repo.clone());
+    let abs = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+    let rel = abs
+        .strip_prefix(&repo)
+        .map_err(|_| {
+            Error::Usage(format!(
+                "{} is outside the repository {}: a pull request cannot change it",
+                file.display(),
+                repo.display()
+            ))
+        })?
+        .to_string_lossy()
+        .replace('\\', "/");
+    let old = std::fs::read_to_string(&file).map_err(|e| Error::Io {
+        context: format!("reading {}", file.display()),
+        source: e,
+    })?;
+    let config = workspace.load_config()?;
+    let model = config
+        .select(Some(&report.model))?
+        .into_iter()
+        .next()
+        .expect("select returns the named model");
+    let hash = blake3::hash(new_text.as_bytes()).to_hex();
+    let mut labels = model.pull_request.labels.clone();
+    labels.push("retrain-policy".into());
+    crate::forge::proposal::propose(
+        &workspace.repo,
+        target,
+        &crate::forge::proposal::FileProposal {
+            base: &model.pull_request.base,
+            branch: format!(
+                "{}{}/policy-{}",
+                model.pull_request.branch_prefix,
+                model.name,
+                &hash[..12]
+            ),
+            title: format!(
+                "retrain: {}: retraining policy `{}` (from a backtest)",
+                model.name, report.recommended
+            ),
+            body: crate::report::backtest::policy_pr_body(report, &rel, &old, new_text),
+            files: vec![(rel, new_text.as_bytes().to_vec())],
+            labels,
+            reviewers: model.pull_request.reviewers.clone(),
+            closed_reasons: (
+                "this policy change was merged already",
+                "reviewers closed this policy change; it is not reopened",
+            ),
+            // the report's timings differ between runs; the branch is the content
+            volatile_body: true,
+        },
+    )
+}

@@ -70,6 +70,9 @@ pub fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
         match seg {
             Seg::Key(k) => {
                 let mut hit = None;
+                // Only the block's own keys (at the column of its first key), not keys
+                // of the mappings nested in it.
+                let mut own: Option<usize> = None;
                 for i in start..end {
                     if !meaningful(i) || (lines[i].indent as isize) <= parent_indent && i != start {
                         if meaningful(i) && (lines[i].indent as isize) <= parent_indent {
@@ -78,6 +81,9 @@ pub fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
                         continue;
                     }
                     let (offset, body) = strip_dashes(lines[i].text);
+                    if *own.get_or_insert(offset) != offset {
+                        continue;
+                    }
                     if body.starts_with(&format!("{k}:")) || body.starts_with(&format!("\"{k}\":"))
                     {
                         hit = Some((i, offset));

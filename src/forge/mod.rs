@@ -6,4 +6,5 @@ pub mod bot;
 pub mod git;
 pub mod github;
 pub mod promote;
+pub mod proposal;
 pub mod publish;

@@ -458,7 +458,6 @@ pub struct RollbackReport {
 }
 
 pub fn rollback(req: &RollbackRequest) -> Result<RollbackReport, Error> {
-    use crate::forge::publish::{PrOperation, PublishedPr};
     let config = req.workspace.load_config()?;
     let model = config
         .select(Some(&req.model))?
@@ -525,104 +524,26 @@ pub fn rollback(req: &RollbackRequest) -> Result<RollbackReport, Error> {
             .expect("pointer serialises")
             .into_bytes(),
     )];
-    let token = Token::new(target.github.token.expose().to_string());
-    let rt = runtime()?;
-    let _guard = rt.enter();
-    let gh = GitHub::new(&target.github).map_err(Error::GitHub)?;
-    let existing = rt
-        .block_on(gh.find_pull_request(&branch))
-        .map_err(Error::GitHub)?;
-    if let Some(pr) = existing.as_ref().filter(|p| p.state == "closed") {
-        report.pull_request = Some(PublishedPr {
-            number: Some(pr.number),
-            url: Some(pr.html_url.clone()),
-            branch,
-            operation: PrOperation::Skipped,
-            reason: Some(if pr.merged_at.is_some() {
-                "this rollback was merged already".into()
-            } else {
-                "reviewers closed this rollback; it is not reopened".into()
-            }),
-            superseded: vec![],
-        });
-        return Ok(report);
-    }
-    let pushed = crate::forge::git::publish_branch(
+    let mut labels = model.pull_request.labels.clone();
+    labels.push("rollback".into());
+    let pr = crate::forge::proposal::propose(
         repo,
-        &crate::forge::git::BranchRequest {
-            remote: &target.remote,
+        target,
+        &crate::forge::proposal::FileProposal {
             base: &model.pull_request.base,
-            branch: &branch,
-            files: &files,
-            message: &title,
-            identity: &target.identity,
-            token: Some(&token),
-        },
-    )
-    .map_err(Error::Git)?;
-    use crate::forge::git::BranchOperation;
-    let pr = match (existing, pushed.operation) {
-        (existing, BranchOperation::Skipped) => PublishedPr {
-            number: existing.as_ref().map(|p| p.number),
-            url: existing.map(|p| p.html_url),
             branch,
-            operation: PrOperation::Skipped,
-            reason: pushed.reason,
-            superseded: vec![],
+            title,
+            body,
+            files,
+            labels,
+            reviewers: model.pull_request.reviewers.clone(),
+            closed_reasons: (
+                "this rollback was merged already",
+                "reviewers closed this rollback; it is not reopened",
+            ),
+            volatile_body: false,
         },
-        (Some(pr), op) if pr.body.as_deref() == Some(body.as_str()) && pr.title == title => {
-            PublishedPr {
-                number: Some(pr.number),
-                url: Some(pr.html_url),
-                branch,
-                operation: if op == BranchOperation::Unchanged {
-                    PrOperation::Unchanged
-                } else {
-                    PrOperation::Updated
-                },
-                reason: None,
-                superseded: vec![],
-            }
-        }
-        (Some(pr), _) => {
-            let pr = rt
-                .block_on(gh.update_pull_request(pr.number, &title, &body))
-                .map_err(Error::GitHub)?;
-            PublishedPr {
-                number: Some(pr.number),
-                url: Some(pr.html_url),
-                branch,
-                operation: PrOperation::Updated,
-                reason: None,
-                superseded: vec![],
-            }
-        }
-        (None, _) => {
-            let pr = rt
-                .block_on(gh.create_pull_request(
-                    &title,
-                    &body,
-                    &branch,
-                    &model.pull_request.base,
-                    false,
-                ))
-                .map_err(Error::GitHub)?;
-            let mut labels = model.pull_request.labels.clone();
-            labels.push("rollback".into());
-            rt.block_on(gh.add_labels(pr.number, &labels))
-                .map_err(Error::GitHub)?;
-            rt.block_on(gh.request_reviewers(pr.number, &model.pull_request.reviewers))
-                .map_err(Error::GitHub)?;
-            PublishedPr {
-                number: Some(pr.number),
-                url: Some(pr.html_url),
-                branch,
-                operation: PrOperation::Created,
-                reason: None,
-                superseded: vec![],
-            }
-        }
-    };
+    )?;
     report.pull_request = Some(pr);
     Ok(report)
 }

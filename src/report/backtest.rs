@@ -8,6 +8,9 @@ use super::documents::escape_markdown;
 use crate::backtest::{chart, BacktestReport};
 
 const TEMPLATE: &str = include_str!("../../templates/backtest.md.j2");
+const POLICY_PR: &str = include_str!("../../templates/policy_pr.md.j2");
+/// GitHub's limit on a pull request body, with room for the truncation note.
+const BODY_LIMIT: usize = 65_536 - 200;
 
 /// One JSON object: the report (`policies[]` with `name`, `mean_metric`,
 /// `worst_metric`, `retrains`, `train_seconds`; `recommended`), plus `charts` and
@@ -166,4 +169,120 @@ pub fn markdown(report: &BacktestReport, chart_png: Option<&str>) -> String {
             drift_reused => report.work.drift_reports_reused,
         })
         .expect("backtest template renders")
+}
+
+/// The body of the pull request `retrain backtest --apply` opens: what changes in
+/// `file` (a line diff of `old` → `new`), a reviewer checklist and the report, within
+/// GitHub's body limit (the report is cut at a line, never the marker or the diff).
+pub fn policy_pr_body(report: &BacktestReport, file: &str, old: &str, new: &str) -> String {
+    let mut env = Environment::new();
+    env.add_filter("code", |value: Value| {
+        Value::from_safe_string(format!(
+            "`{}`",
+            value.to_string().replace(['`', '\n', '\r'], "'")
+        ))
+    });
+    env.add_template("policy_pr", POLICY_PR)
+        .expect("policy PR template parses");
+    let marker = format!(
+        "<!-- retrain-policy:{} -->",
+        serde_json::json!({
+            "model": report.model,
+            "policy": report.recommended,
+            "retrain": env!("CARGO_PKG_VERSION"),
+        })
+    );
+    let diff = line_diff(old, new).replace("```", "'''");
+    let render = |report_md: &str| {
+        env.get_template("policy_pr")
+            .expect("registered")
+            .render(context! {
+                marker => marker,
+                model => report.model,
+                recommended => report.recommended,
+                policies => report.policies.len(),
+                file => file,
+                diff => diff,
+                report => report_md,
+            })
+            .expect("policy PR template renders")
+    };
+    let full = markdown(report, None);
+    let body = render(&full);
+    if body.len() <= BODY_LIMIT {
+        return body;
+    }
+    // cut the report at a line so that the whole body fits
+    let room = full.len().saturating_sub(body.len() - BODY_LIMIT);
+    let mut end = room;
+    while !full.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = full[..end].rfind('\n').map_or(0, |i| i + 1);
+    render(&format!(
+        "{}\n*(the report was cut to fit GitHub's limit on a pull request body; run `retrain backtest --chart-dir DIR` for all of it)*\n",
+        &full[..cut]
+    ))
+}
+
+/// A unified-style line diff (`-` removed, `+` added, two lines of context around each
+/// change, ` …` for skipped lines), from the longest common subsequence of lines.
+pub fn line_diff(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let (n, m) = (a.len(), b.len());
+    // lcs[i][j]: the LCS length of a[i..] and b[j..]
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut ops: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    const CONTEXT: usize = 2;
+    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
+    let keep = |k: usize| changed.iter().any(|&c| c.abs_diff(k) <= CONTEXT);
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (tag, line)) in ops.iter().enumerate() {
+        if keep(k) {
+            out.push_str(&format!("{tag}{line}\n"));
+            skipped = false;
+        } else if !skipped {
+            out.push_str(" …\n");
+            skipped = true;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod policy_pr_tests {
+    use super::*;
+
+    #[test]
+    fn line_diff_shows_changes_with_context() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
+        let new = "a\nb\nc\nd\nE\nf\ng\nh\ni\n";
+        assert_eq!(line_diff(old, new), " …\n c\n d\n-e\n+E\n f\n g\n h\n+i\n");
+        assert_eq!(line_diff("x\n", "x\n"), " …\n");
+    }
 }

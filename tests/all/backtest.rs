@@ -333,3 +333,127 @@ fn apply_edits_only_the_models_policy_and_keeps_comments() {
         "unexpected lines removed: {removed:?}"
     );
 }
+
+/// `--apply` with a token: a pull request (bare git remote, the GitHub test server)
+/// that changes only the model's policy in retrain.yaml, with the report as its body;
+/// the working tree is left alone, and a re-run changes nothing.
+#[test]
+fn apply_opens_a_pull_request_that_changes_the_policy() {
+    use crate::support::github::GitHubServer;
+    let root = tempfile::tempdir().unwrap();
+    let origin = root.path().join("origin.git");
+    let origin_s = origin.to_str().unwrap();
+    git(
+        root.path(),
+        &["init", "-q", "--bare", "-b", "main", origin_s],
+    );
+    let repo = repo_with(
+        vec![Drift {
+            from_row: 15 * PERIOD,
+            kind: DriftKind::Concept,
+        }],
+        "    backtest:\n      period_rows: 200\n      warmup: 4\n      policies:\n        - name: perf\n          triggers: { performance: { metric: accuracy, max_drop: 0.1 } }\n          window: { kind: fixed, last: 200 }\n",
+    );
+    let work = repo.path();
+    // --apply edits block mappings (an inline `training: {...}` is refused, tested below)
+    let text = std::fs::read_to_string(work.join("retrain.yaml"))
+        .unwrap()
+        .replace(
+            "    training: { algorithm: logistic_regression }\n",
+            "    training:\n      algorithm: logistic_regression\n",
+        );
+    std::fs::write(work.join("retrain.yaml"), text).unwrap();
+    git(work, &["init", "-q", "-b", "main"]);
+    git(work, &["add", "."]);
+    git(work, &["commit", "-q", "-m", "data and config"]);
+    git(work, &["remote", "add", "origin", origin_s]);
+    git(work, &["push", "-q", "origin", "main"]);
+    let before = std::fs::read_to_string(work.join("retrain.yaml")).unwrap();
+    let server = GitHubServer::start();
+    let apply = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_retrain"))
+            .arg("--repo")
+            .arg(work)
+            .args(["--output", "json", "backtest", "--apply"])
+            .env("GITHUB_TOKEN", "ghs_secret_token_value")
+            .env("GITHUB_REPOSITORY", GitHubServer::repository())
+            .env("GITHUB_API_URL", &server.url)
+            .env_remove("RETRAIN_GITHUB_TOKEN")
+            .env_remove("RETRAIN_APP_ID")
+            .env_remove("RETRAIN_APP_PRIVATE_KEY")
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(!stderr.contains("ghs_secret"), "{stderr}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = apply();
+    assert_eq!(v["recommended"], "perf", "{v}");
+    let pr = &v["apply"]["pull_request"];
+    assert_eq!(pr["operation"], "created", "{v}");
+    assert_eq!(v["apply"]["written"], false);
+    let branch = pr["branch"].as_str().unwrap().to_string();
+    assert!(branch.starts_with("retrain/m/policy-"), "{branch}");
+    // the working tree is untouched; the branch on the remote carries the change
+    assert_eq!(
+        std::fs::read_to_string(work.join("retrain.yaml")).unwrap(),
+        before
+    );
+    let proposed = git(
+        root.path(),
+        &[
+            "--git-dir",
+            origin_s,
+            "show",
+            &format!("{branch}:retrain.yaml"),
+        ],
+    );
+    assert_eq!(
+        proposed.trim_end(),
+        v["apply"]["text"].as_str().unwrap().trim_end()
+    );
+    let after = retrain::config::parse(std::path::Path::new("retrain.yaml"), &proposed).unwrap();
+    let m = &after.models[0];
+    assert!(m.triggers.performance.is_some(), "{proposed}");
+    assert_eq!(
+        m.training.window,
+        retrain::config::Window::Fixed(retrain::config::WindowSize::Rows(200))
+    );
+    let changed = git(
+        root.path(),
+        &[
+            "--git-dir",
+            origin_s,
+            "diff",
+            "--name-only",
+            "main",
+            &branch,
+        ],
+    );
+    assert_eq!(changed.trim(), "retrain.yaml");
+    {
+        let w = server.world.lock().unwrap();
+        assert_eq!(w.prs.len(), 1);
+        let pr = &w.prs[0];
+        assert!(pr.title.contains("`perf`"), "{}", pr.title);
+        assert!(pr.labels.iter().any(|l| l == "retrain-policy"));
+        let body = &pr.body;
+        assert!(body.starts_with("<!-- retrain-policy:{"), "{body}");
+        assert!(body.contains("```diff\n"), "{body}");
+        assert!(
+            body.contains("\n+    triggers:") || body.contains("\n+      performance"),
+            "{body}"
+        );
+        assert!(body.contains("# Backtest of `m`"), "{body}");
+        assert!(body.contains("```mermaid"), "{body}");
+    }
+    // the same recommendation again: the same branch and pull request, unchanged
+    let again = apply();
+    assert_eq!(
+        again["apply"]["pull_request"]["operation"], "unchanged",
+        "{again}"
+    );
+    assert_eq!(server.world.lock().unwrap().prs.len(), 1);
+}
