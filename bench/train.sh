@@ -291,8 +291,8 @@ for tag, name in (("elec_lr", "logistic_regression"), ("elec_dt", "decision_tree
               f"{p['retrains']} | {med([x['train_seconds'] for x in ps], '{:.3f}')} | {med([r['wall_s'] for r in rs])} | "
               f"{med([r['max_rss_mb'] for r in rs], '{:.0f}')} |")
 print("\n## C. Warm start vs cold start (logistic regression, retrain's trainer)\n")
-print("| rows | runs | champion fit ms | cold fit ms | warm fit ms | cold / warm | champion acc | cold acc | warm acc | warm started | peak RSS MB |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| rows | runs | champion fit ms | cold fit ms | warm fit ms | cold / warm | cold iterations | warm iterations | champion acc | cold acc | warm acc | warm started | peak RSS MB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for tag in sorted((t for t in recs if t.startswith("warm_")), key=lambda t: -int(t[5:])):
     rs = ok(tag)
     if not rs:
@@ -300,6 +300,7 @@ for tag in sorted((t for t in recs if t.startswith("warm_")), key=lambda t: -int
     R = [r["result"] for r in rs]
     print(f"| {int(tag[5:]):,} | {len(rs)} | {med([x['champion']['fit_ms'] for x in R], '{:.0f}')} | {med([x['cold']['fit_ms'] for x in R], '{:.0f}')} | "
           f"{med([x['warm']['fit_ms'] for x in R], '{:.0f}')} | {med([x['cold']['fit_ms'] / x['warm']['fit_ms'] for x in R])} | "
+          f"{one([x['cold'].get('iterations') for x in R], '{:.0f}')} | {one([x['warm'].get('iterations') for x in R], '{:.0f}')} | "
           f"{one([x['champion']['accuracy'] for x in R])} | {one([x['cold']['accuracy'] for x in R])} | {one([x['warm']['accuracy'] for x in R])} | "
           f"{'/'.join(sorted(set(str(x['warm']['warm_started']) for x in R)))} | {med([r['max_rss_mb'] for r in rs], '{:.0f}')} |")
 PYEOF

@@ -73,6 +73,9 @@ pub enum Command {
         /// The current time (RFC 3339) the schedule and cooldown are judged at.
         #[arg(long, hide = true, env = "RETRAIN_NOW")]
         now: Option<chrono::DateTime<chrono::Utc>>,
+        /// Where a champion kept as a release asset is downloaded from (with a token).
+        #[command(flatten)]
+        github: GitHubArgs,
     },
     /// Run the pipeline: snapshot, check, decide, train, evaluate, gate (--dry-run: no publishing)
     Run {

@@ -125,11 +125,14 @@ fn dispatch(
             github,
             now: at,
         } => {
-            let publish = if *dry_run || inputs.dry_run {
-                None
-            } else {
+            let dry = *dry_run || inputs.dry_run;
+            // a dry run needs GitHub only to download a champion kept in a release
+            let target = if !dry || uses_release_store(&workspace) {
                 publish_target(github, runner)?
+            } else {
+                None
             };
+            let publish = if dry { None } else { target.clone() };
             let report = pipeline::run(&pipeline::RunRequest {
                 check: pipeline::CheckRequest {
                     workspace,
@@ -137,6 +140,7 @@ fn dispatch(
                     reference: None,
                     force: *force || inputs.force,
                     now: now(at),
+                    github: target.map(|t| t.github),
                 },
                 dry_run: *dry_run || inputs.dry_run,
                 publish,
@@ -412,13 +416,20 @@ fn dispatch(
             force,
             exit_code,
             now,
+            github,
         } => {
+            let github = if uses_release_store(&workspace) {
+                publish_target(github, runner)?.map(|t| t.github)
+            } else {
+                None
+            };
             let report = pipeline::check(&pipeline::CheckRequest {
                 workspace,
                 model: model_or(model),
                 reference: reference.clone(),
                 force: *force || inputs.force,
                 now: now.unwrap_or_else(chrono::Utc::now),
+                github,
             })?;
             if let Some(r) = runner {
                 let text = report::check_text(&report);
@@ -541,6 +552,17 @@ fn annotation_for(e: &Error) -> String {
             )
         }
     }
+}
+
+/// Whether a model keeps its artifacts as release assets (then GitHub is needed to
+/// read the champion back). A config that does not load says no: the command itself
+/// reports the error.
+fn uses_release_store(workspace: &Workspace) -> bool {
+    workspace.load_config().is_ok_and(|c| {
+        c.models
+            .iter()
+            .any(|m| m.registry.artifacts == retrain::config::ArtifactStore::Release)
+    })
 }
 
 /// GitHub and the remote, when a token and a repository are known. The token comes

@@ -83,6 +83,8 @@ pub struct CheckRequest {
     pub force: bool,
     /// The clock (tests inject it).
     pub now: DateTime<Utc>,
+    /// Where a champion kept as a release asset (store `release`) is downloaded from.
+    pub github: Option<crate::forge::github::GitHubConfig>,
 }
 
 /// Where the reference snapshot came from.
@@ -156,6 +158,25 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
     let store = Store::new(repo);
     let snap = snapshot::create(repo, model)?;
     let pointer = registry::read(repo, &model.registry.path)?;
+    if let (Some(version), Some(github)) = (
+        pointer.as_ref().and_then(|p| p.champion.as_ref()),
+        &req.github,
+    ) {
+        if version.artifact.uri.starts_with("release:") {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Io {
+                    context: "start the tokio runtime".into(),
+                    source: e,
+                })?;
+            let _guard = rt.enter();
+            let gh = crate::forge::github::GitHub::new(github).map_err(Error::GitHub)?;
+            rt.block_on(crate::forge::promote::fetch_release_artifact(
+                &gh, repo, model, version,
+            ))?;
+        }
+    }
     let champion = pointer
         .as_ref()
         .and_then(|p| p.champion.clone())

@@ -58,7 +58,7 @@ NAMED = [
 ]
 summary = []
 for algo, title, peer_key in [("lr", "Logistic regression", "lr"), ("dt", "Decision tree (max_depth 8)", "dt")]:
-    runs = sorted(glob.glob(f"{OUT}/{algo}_run*.json"))
+    runs = sorted(p for p in glob.glob(f"{OUT}/{algo}_run*.json") if re.search(r"_run\d+\.json$", p))
     if not runs:
         continue
     reports = [load(r) for r in runs]

@@ -516,6 +516,66 @@ impl GitHub {
     }
 }
 
+impl GitHub {
+    /// The bytes of a release asset (`GET .../releases/assets/{id}` with
+    /// `Accept: application/octet-stream`: GitHub answers 302 to a storage URL, which
+    /// is followed without the token). Transport errors and 5xx are retried.
+    pub async fn download_asset(&self, id: u64) -> Result<Vec<u8>, GitHubError> {
+        let endpoint = self.repo_path(&format!("/releases/assets/{id}"));
+        let uri = format!("{}{endpoint}", self.api);
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/octet-stream"),
+        );
+        let transport = |message: String| GitHubError::Transport {
+            method: "GET".into(),
+            endpoint: endpoint.clone(),
+            message,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let got = match self
+                .client
+                ._get_with_headers(uri.as_str(), Some(headers.clone()))
+                .await
+            {
+                Ok(response) => {
+                    let status = response.status();
+                    match response.into_body().collect().await {
+                        Ok(b) => Ok((status, b.to_bytes())),
+                        Err(e) => Err(format!("reading the response: {e}")),
+                    }
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            match got {
+                Ok((status, bytes)) if status.is_success() => return Ok(bytes.to_vec()),
+                Ok((status, _)) if status.is_server_error() && attempt < self.attempts => {}
+                Err(_) if attempt < self.attempts => {}
+                Ok((status, bytes)) => {
+                    let message = serde_json::from_slice::<Value>(&bytes)
+                        .ok()
+                        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+                        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+                    return Err(GitHubError::Http {
+                        method: "GET".into(),
+                        endpoint: endpoint.clone(),
+                        status: status.as_u16(),
+                        message,
+                        hint: (status == StatusCode::NOT_FOUND).then(|| {
+                            "the asset was deleted from the release, or the token cannot read the repository's releases (Contents: Read)".into()
+                        }),
+                    });
+                }
+                Err(message) => return Err(transport(message)),
+            }
+            tokio::time::sleep(self.backoff(attempt, None)).await;
+        }
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -434,6 +434,69 @@ pub async fn stage_release_artifact(
     Ok(())
 }
 
+/// Downloads a version's artifact from its release (store `release`: the asset of
+/// `model/<m>/v<n>` labelled with the digest) into the local cache
+/// ([`registry::release_cache_path`]), after checking the digest. A cached copy is
+/// used as it is (its digest is checked when it is loaded).
+pub async fn fetch_release_artifact(
+    gh: &GitHub,
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    version: &ModelVersion,
+) -> Result<std::path::PathBuf, Error> {
+    let path = registry::release_cache_path(repo, &version.artifact.digest);
+    if path.is_file() {
+        return Ok(path);
+    }
+    let tag = tag_name(model.name.as_str(), version.version);
+    let digest = &version.artifact.digest;
+    let invalid = |message: String| {
+        Error::Registry(RegistryError::Invalid {
+            path: format!("{}/{}", model.registry.path, registry::FILE),
+            message,
+        })
+    };
+    let release = gh
+        .find_release(&tag)
+        .await
+        .map_err(Error::GitHub)?
+        .ok_or_else(|| {
+            invalid(format!(
+                "v{}'s artifact is a release asset, but there is no release `{tag}`",
+                version.version
+            ))
+        })?;
+    let asset = release
+        .assets
+        .iter()
+        .find(|a| a.label.as_deref() == Some(digest.as_str()) || a.name == asset_name(digest))
+        .ok_or_else(|| {
+            invalid(format!(
+                "the release `{tag}` has no asset labelled {digest}"
+            ))
+        })?;
+    let bytes = gh.download_asset(asset.id).await.map_err(Error::GitHub)?;
+    let got = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+    if got != *digest {
+        return Err(invalid(format!(
+            "the asset `{}` of `{tag}` has digest {got}, the registry says {digest}: it was replaced",
+            asset.name
+        )));
+    }
+    let io = |e: std::io::Error| Error::Io {
+        context: format!("caching the artifact in {}", path.display()),
+        source: e,
+    };
+    let dir = path.parent().expect("a cache file has a directory");
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let ignore = repo.join(".retrain/cache/.gitignore");
+    if !ignore.exists() {
+        crate::snapshot::manifest::write_atomic(&ignore, b"*\n").map_err(io)?;
+    }
+    crate::snapshot::manifest::write_atomic(&path, &bytes).map_err(io)?;
+    Ok(path)
+}
+
 /// What `retrain rollback` needs.
 #[derive(Debug, Clone)]
 pub struct RollbackRequest {

@@ -104,6 +104,19 @@ pub fn read(repo: &Path, registry_dir: &str) -> Result<Option<RegistryPointer>, 
     Ok(Some(pointer))
 }
 
+/// Where a release asset (store `release`) is kept once downloaded:
+/// `.retrain/cache/artifacts/<blake3 hex>.json` (the cache directory holds a
+/// `.gitignore` of `*`, so it is never committed).
+pub fn release_cache_path(repo: &Path, digest: &str) -> std::path::PathBuf {
+    let hex: String = digest
+        .trim_start_matches("blake3:")
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    repo.join(".retrain/cache/artifacts")
+        .join(format!("{hex}.json"))
+}
+
 /// Loads a version's artifact and checks its digest. The URI is relative to the
 /// model's registry directory (store `git`), or `dir:<path>` (relative to the
 /// repository, or absolute).
@@ -119,9 +132,14 @@ pub fn load_artifact(
             return Err(format!("artifact `{uri}` is remote; download it first"))
         }
         None if uri.starts_with("release:") => {
-            return Err(format!(
-                "artifact `{uri}` is a release asset (store `release`); reading it back from the release is not supported yet: use `gh release download` into a `dir:` store"
-            ))
+            let cached = release_cache_path(repo, &version.artifact.digest);
+            if !cached.is_file() {
+                return Err(format!(
+                    "artifact `{uri}` is a release asset (store `release`) and was not downloaded: set GITHUB_TOKEN (or a GitHub App) and GITHUB_REPOSITORY so that retrain fetches it from the release `model/…/v{}`",
+                    version.version
+                ));
+            }
+            cached
         }
         None => repo.join(registry_dir).join(uri),
     };

@@ -152,10 +152,31 @@ pub fn train(
         None
     };
     let fit_rows = |rows: &[usize]| -> Result<(ModelArtifact, bool, Option<usize>), TrainError> {
-        let pre = match warm {
-            Some(c) => c.preprocessing.clone(),
-            None => Preprocessor::fit(&table.features, rows, max_categories),
-        };
+        // Preprocessing is always fitted on the window; a warm start carries the
+        // champion's linear function over into it (see `translate_linear`).
+        let pre = Preprocessor::fit(&table.features, rows, max_categories);
+        let warm_estimator = warm.and_then(|c| match &c.estimator {
+            model::Estimator::Linear { weights, intercept } => {
+                let (weights, intercept) =
+                    c.preprocessing.translate_linear(&pre, weights, *intercept);
+                Some(model::Estimator::Linear { weights, intercept })
+            }
+            model::Estimator::Softmax {
+                weights,
+                intercepts,
+            } => {
+                let (weights, intercepts) = weights
+                    .iter()
+                    .zip(intercepts)
+                    .map(|(w, b)| c.preprocessing.translate_linear(&pre, w, *b))
+                    .unzip();
+                Some(model::Estimator::Softmax {
+                    weights,
+                    intercepts,
+                })
+            }
+            _ => None,
+        });
         let fitted = if let Some(cmd) = &model.training.command {
             let started = Instant::now();
             let files = external::train(
@@ -206,7 +227,7 @@ pub fn train(
                 hyper.as_ref().expect("parsed for built-in trainers"),
                 &x,
                 &y,
-                warm.map(|c| &c.estimator),
+                warm_estimator.as_ref(),
                 &pre.onehot_groups(),
             )?
         };

@@ -114,6 +114,66 @@ impl Preprocessor {
         self.steps.iter().map(Step::width).sum()
     }
 
+    /// A linear function of this preprocessing's design (weights `w`, intercept `b`)
+    /// written over `to`'s design: exactly the same function of the raw numeric
+    /// columns (`w·(x-μ)/σ` re-expressed with `to`'s μ and σ); a category keeps its
+    /// weight when `to` still lists it and takes the old `other` weight when it was
+    /// in `other` before. Warm starts use it so that the candidate gets preprocessing
+    /// fitted on its own window (the champion's may be badly scaled for today's data)
+    /// and still starts from the champion's decision function.
+    pub fn translate_linear(&self, to: &Preprocessor, w: &[f64], b: f64) -> (Vec<f64>, f64) {
+        let mut out = vec![0.0; to.width()];
+        let mut intercept = b;
+        let mut old_at = HashMap::new();
+        let mut offset = 0;
+        for s in &self.steps {
+            old_at.insert(s.column(), (s, offset));
+            offset += s.width();
+        }
+        let mut offset = 0;
+        for s in &to.steps {
+            match (s, old_at.get(s.column())) {
+                (
+                    Step::Numeric { mean, scale, .. },
+                    Some((
+                        Step::Numeric {
+                            mean: old_mean,
+                            scale: old_scale,
+                            ..
+                        },
+                        j,
+                    )),
+                ) => {
+                    let wj = w.get(*j).copied().unwrap_or(0.0);
+                    out[offset] = wj * scale / old_scale;
+                    intercept += wj * (mean - old_mean) / old_scale;
+                }
+                (
+                    Step::OneHot { categories, .. },
+                    Some((
+                        Step::OneHot {
+                            categories: old, ..
+                        },
+                        j,
+                    )),
+                ) => {
+                    let old_other = w.get(j + old.len()).copied().unwrap_or(0.0);
+                    for (k, c) in categories.iter().enumerate() {
+                        out[offset + k] = match old.binary_search(c) {
+                            Ok(i) => w.get(j + i).copied().unwrap_or(0.0),
+                            Err(_) => old_other,
+                        };
+                    }
+                    out[offset + categories.len()] = old_other;
+                }
+                // a column new to the model, or whose kind changed: starts at 0
+                _ => {}
+            }
+            offset += s.width();
+        }
+        (out, intercept)
+    }
+
     /// Column ranges of each one-hot group in the design matrix.
     pub fn onehot_groups(&self) -> Vec<std::ops::Range<usize>> {
         let mut out = Vec::new();
@@ -277,5 +337,49 @@ mod tests {
         ];
         let y = p.transform(&new, &[0]).unwrap();
         assert_eq!(y.row(0).to_vec(), vec![0.0, 0.0, 1.0]);
+    }
+}
+
+#[cfg(test)]
+mod translate_tests {
+    use super::*;
+
+    #[test]
+    fn a_linear_function_is_the_same_over_the_new_preprocessing() {
+        let old = Preprocessor {
+            steps: vec![
+                Step::Numeric {
+                    column: "a".into(),
+                    mean: 1.0,
+                    scale: 2.0,
+                },
+                Step::OneHot {
+                    column: "c".into(),
+                    categories: vec!["x".into(), "y".into()],
+                },
+            ],
+        };
+        let new = Preprocessor {
+            steps: vec![
+                Step::Numeric {
+                    column: "a".into(),
+                    mean: 5.0,
+                    scale: 0.5,
+                },
+                Step::OneHot {
+                    column: "c".into(),
+                    categories: vec!["y".into(), "z".into()],
+                },
+            ],
+        };
+        let (w, b) = ([3.0, -1.0, 2.0, 0.25], 0.7);
+        let (w2, b2) = old.translate_linear(&new, &w, b);
+        for raw in [-3.0, 0.0, 4.0, 11.5] {
+            let f_old = w[0] * (raw - 1.0) / 2.0 + b;
+            let f_new = w2[0] * (raw - 5.0) / 0.5 + b2;
+            assert!((f_old - f_new).abs() < 1e-12, "{raw}: {f_old} vs {f_new}");
+        }
+        // y keeps its weight; z was in `other`; `other` keeps the old `other`
+        assert_eq!(&w2[1..], &[2.0, 0.25, 0.25]);
     }
 }

@@ -72,6 +72,7 @@ fn check_lib(repo: &Path, reference: &str) -> pipeline::ModelCheck {
         reference: Some(reference.to_string()),
         force: false,
         now: NOW.parse().unwrap(),
+        github: None,
     })
     .unwrap();
     report.checks.into_iter().next().unwrap()

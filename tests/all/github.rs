@@ -152,3 +152,81 @@ async fn errors_name_the_endpoint_the_status_and_the_missing_permission() {
         "{dup}"
     );
 }
+
+/// A release asset download follows GitHub's 302 to the storage host without the
+/// token (S3 refuses a second credential, and the token must not leave GitHub), and
+/// the bytes arrive intact. Plain servers here: prism, in front of the stateful test
+/// server, would follow the redirect itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn asset_downloads_follow_the_redirect_without_the_token() {
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    use axum::response::IntoResponse;
+    use std::sync::{Arc, Mutex};
+    type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+    async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    }
+    let seen: Seen = Arc::default();
+    let record = |seen: &Seen, who: &str, h: &HeaderMap| {
+        let get = |k: &str| {
+            h.get(k)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        seen.lock()
+            .unwrap()
+            .push((who.into(), get("authorization"), get("accept")));
+    };
+    let storage = serve(
+        axum::Router::new()
+            .route(
+                "/blob",
+                axum::routing::get(move |State(s): State<Seen>, h: HeaderMap| async move {
+                    record(&s, "storage", &h);
+                    vec![0u8, 159, 146, 150, 255].into_response()
+                }),
+            )
+            .with_state(seen.clone()),
+    )
+    .await;
+    let api = serve(
+        axum::Router::new()
+            .route(
+                "/repos/acme/models/releases/assets/7",
+                axum::routing::get(
+                    move |State((s, to)): State<(Seen, String)>, h: HeaderMap| async move {
+                        record(&s, "api", &h);
+                        axum::response::Response::builder()
+                            .status(302)
+                            .header("location", format!("{to}/blob?X-Amz-Signature=abc"))
+                            .body(axum::body::Body::empty())
+                            .unwrap()
+                    },
+                ),
+            )
+            .with_state((seen.clone(), storage)),
+    )
+    .await;
+    let gh = GitHub::new(&GitHubConfig {
+        api_url: api,
+        repository: GitHubServer::repository(),
+        token: Token::new("ghs_test".into()),
+        attempts: 2,
+        max_backoff: Duration::from_secs(1),
+    })
+    .unwrap();
+    let bytes = gh.download_asset(7).await.unwrap();
+    assert_eq!(bytes, [0u8, 159, 146, 150, 255]);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].0, "api");
+    assert_eq!(seen[0].1, "Bearer ghs_test");
+    assert_eq!(seen[0].2, "application/octet-stream");
+    assert_eq!(seen[1].0, "storage");
+    assert_eq!(seen[1].1, "", "the token was sent to the storage host");
+}

@@ -301,8 +301,51 @@ fn store_release_keeps_the_artifact_in_a_draft_until_promotion() {
     let p = json(&s, &["promote", "--output", "json"]);
     assert_eq!(p["release"]["operation"], "published", "{p}");
     assert_eq!(p["tag_operation"], "created");
-    let w = s.server.world.lock().unwrap();
-    assert_eq!(w.releases.len(), 1);
-    assert!(!w.releases[0].draft);
-    assert!(w.releases[0].body.contains("churn"));
+    {
+        let w = s.server.world.lock().unwrap();
+        assert_eq!(w.releases.len(), 1);
+        assert!(!w.releases[0].draft);
+        assert!(w.releases[0].body.contains("churn"));
+    }
+
+    // The next run reads the champion back from its release to score it on the new
+    // holdout: downloaded once, cached outside git, digest checked. (That the
+    // redirect to storage drops the token is tested in github.rs: prism follows
+    // redirects itself.)
+    more_data(&s, 5, "b");
+    let v2 = run(&s, &["--force"]);
+    let champion = &v2["evaluation"]["champion"];
+    assert!(
+        champion["accuracy"].is_object() || champion["accuracy"].is_number(),
+        "the champion was not scored: {v2}"
+    );
+    let cached = s
+        .work
+        .join(".retrain/cache/artifacts")
+        .join(format!("{}.json", digest.trim_start_matches("blake3:")));
+    assert!(cached.is_file());
+    assert_eq!(
+        std::fs::read_to_string(s.work.join(".retrain/cache/.gitignore")).unwrap(),
+        "*\n"
+    );
+    assert_eq!(
+        git(&s.work, &["status", "--porcelain", "--", ".retrain/cache"]),
+        ""
+    );
+    {
+        let w = s.server.world.lock().unwrap();
+        let downloads: Vec<&(String, String)> = w
+            .authorizations
+            .iter()
+            .filter(|(p, _)| p.starts_with("/storage/"))
+            .collect();
+        assert_eq!(downloads.len(), 1, "{:?}", w.authorizations);
+    }
+    // a replaced asset is refused, not scored
+    std::fs::remove_file(&cached).unwrap();
+    s.server.world.lock().unwrap().releases[0].assets[0].2 = b"{}".to_vec();
+    let (code, out, err) = retrain(&s, &["run", "--force", "--dry-run"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("it was replaced"), "{err}");
+    assert!(!cached.exists());
 }

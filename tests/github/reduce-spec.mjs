@@ -7,7 +7,12 @@
 // - `{ref}` (and `{path}`) are multi-segment ("heads/retrain/m/abc"): for each such
 //   path, variants with 1 to 6 segments are added so a validator can match them;
 // - GitHub's own pull-request examples violate its schema (`requested_teams[].type`):
-//   examples are dropped, only schemas are kept.
+//   examples are dropped, only schemas are kept;
+// - `GET /repos/{owner}/{repo}/releases/assets/{asset_id}` with `Accept:
+//   application/octet-stream` answers 302 to a storage URL, and a proxy that follows
+//   it (prism does) then sees 200 with the bytes, which GitHub documents in prose
+//   ("the API will either redirect the client to the location, or stream it directly")
+//   but not in the description: that 200 gets an `application/octet-stream` content.
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -69,6 +74,10 @@ for (const [method, p] of operations) {
     }
     paths[t][method] = copy;
   }
+}
+{
+  const op = paths["/repos/{owner}/{repo}/releases/assets/{asset_id}"]?.get;
+  if (op) op.responses["200"].content["application/octet-stream"] = { schema: { type: "string", format: "binary" } };
 }
 
 function resolveRef(ref) {

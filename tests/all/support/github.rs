@@ -78,6 +78,9 @@ pub struct World {
     pub releases: Vec<Release>,
     /// The URL clients see (prism's), for `upload_url`.
     pub base_url: String,
+    /// This server's own URL (not behind prism): where asset downloads are redirected,
+    /// like GitHub's storage host.
+    pub raw_url: String,
     drop_next_response: bool,
     pub check_runs: Vec<Value>,
     /// (method, path) of every request that reached the server.
@@ -566,6 +569,68 @@ async fn upload_asset(
     (StatusCode::CREATED, Json(v)).into_response()
 }
 
+/// `GET .../releases/assets/{id}` with `Accept: application/octet-stream`: 302 to the
+/// storage URL (another origin, so clients must not forward the token); else the
+/// asset's JSON.
+async fn get_asset(
+    State(w): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((_, _, id)): Path<(String, String, u64)>,
+) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let world = w.lock().unwrap();
+    let found = world
+        .releases
+        .iter()
+        .find(|r| r.id == id / 1000)
+        .and_then(|r| {
+            r.assets
+                .get((id % 1000) as usize)
+                .map(|(name, label, bytes)| (name.clone(), label.clone(), bytes.len()))
+        });
+    let Some((name, label, size)) = found else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "Not Found", "documentation_url": "https://docs.github.com/rest" })),
+        )
+            .into_response();
+    };
+    let wants_bytes = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/octet-stream"));
+    if wants_bytes {
+        return Response::builder()
+            .status(StatusCode::FOUND)
+            .header("location", format!("{}/storage/assets/{id}", world.raw_url))
+            .body(axum::body::Body::empty())
+            .unwrap();
+    }
+    Json(asset_json(id, &name, &label, size)).into_response()
+}
+
+/// The storage host's answer: the asset's bytes.
+async fn storage(State(w): State<Shared>, Path(id): Path<u64>) -> Response {
+    let world = w.lock().unwrap();
+    match world
+        .releases
+        .iter()
+        .find(|r| r.id == id / 1000)
+        .and_then(|r| r.assets.get((id % 1000) as usize))
+    {
+        Some((_, _, bytes)) => (
+            [("content-type", "application/octet-stream")],
+            bytes.clone(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 impl GitHubServer {
     /// Starts the server and prism in front of it.
     pub fn start() -> Self {
@@ -586,6 +651,8 @@ impl GitHubServer {
             )
             .route("/repos/{o}/{r}/releases/{id}", patch(update_release))
             .route("/repos/{o}/{r}/releases/{id}/assets", post(upload_asset))
+            .route("/repos/{o}/{r}/releases/assets/{id}", get(get_asset))
+            .route("/storage/assets/{id}", get(storage))
             .with_state(world.clone())
             .merge(super::github_app::routes(world.clone()))
             .layer(axum::middleware::from_fn_with_state(
@@ -635,7 +702,11 @@ impl GitHubServer {
             );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        world.lock().unwrap().base_url = format!("http://127.0.0.1:{port}");
+        {
+            let mut w = world.lock().unwrap();
+            w.base_url = format!("http://127.0.0.1:{port}");
+            w.raw_url = format!("http://{addr}");
+        }
         Self {
             world,
             url: format!("http://127.0.0.1:{port}"),

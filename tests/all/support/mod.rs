@@ -129,6 +129,7 @@ pub fn dry_run(repo: &Path, force: bool) -> retrain::pipeline::ModelRun {
             reference: None,
             force,
             now: NOW.parse().unwrap(),
+            github: None,
         },
         dry_run: true,
         publish: None,
