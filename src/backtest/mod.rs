@@ -217,7 +217,10 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
         .filter(|p| every_period(p))
         .map(|p| p.name.clone())
         .collect();
-    let tolerance = spec.tolerance.unwrap_or(0.005);
+    let tolerance = match spec.tolerance {
+        Some(t) => summary::Tolerance::Absolute(t),
+        None => summary::Tolerance::Relative(spec.relative_tolerance.unwrap_or(0.01)),
+    };
     let rec = summary::recommend(&results, metric, tolerance, &every_period).ok_or_else(|| {
         Error::Usage(format!(
             "backtest of `{}`: no policy has a defined {metric} on the scored periods",
@@ -270,9 +273,9 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
         policies: results,
         pareto,
         recommended: rec.name,
+        tolerance: rec.tolerance,
         reason: rec.reason,
         best: rec.best,
-        tolerance,
         wall_seconds: started.elapsed().as_secs_f64(),
         work: Work {
             threads: rayon::current_num_threads(),
@@ -341,6 +344,7 @@ fn merge_specs(base: BacktestSpec, file: BacktestSpec) -> BacktestSpec {
         label_delay: file.label_delay.max(base.label_delay),
         metric: file.metric.or(base.metric),
         tolerance: file.tolerance.or(base.tolerance),
+        relative_tolerance: file.relative_tolerance.or(base.relative_tolerance),
         defaults: file.defaults,
         policies,
     }

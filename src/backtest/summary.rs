@@ -89,6 +89,17 @@ pub struct Recommendation {
     /// The policy that retrains every period with the best mean, if there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub every_period: Option<String>,
+    /// The tolerance applied, in the metric's units.
+    pub tolerance: f64,
+}
+
+/// How far from the best mean a recommended policy may be.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tolerance {
+    /// In the metric's units.
+    Absolute(f64),
+    /// A fraction of the best mean (0.01: within 1%).
+    Relative(f64),
 }
 
 /// The policy with the fewest retrains whose mean metric is within `tolerance` of the
@@ -97,7 +108,7 @@ pub struct Recommendation {
 pub fn recommend(
     policies: &[PolicyResult],
     metric: Metric,
-    tolerance: f64,
+    tolerance: Tolerance,
     every_period: &[String],
 ) -> Option<Recommendation> {
     let hib = metric.higher_is_better();
@@ -114,6 +125,13 @@ pub fn recommend(
             }
         })?;
     let best_mean = best.mean_metric?;
+    let (tolerance, tolerance_words) = match tolerance {
+        Tolerance::Absolute(t) => (t, format!("the tolerance of {t}")),
+        Tolerance::Relative(r) => {
+            let t = r * best_mean.abs();
+            (t, format!("{}% of it ({t:.4})", 100.0 * r))
+        }
+    };
     let limit = if hib {
         best_mean - tolerance
     } else {
@@ -167,7 +185,7 @@ pub fn recommend(
     }
     if best.name != chosen.name {
         reason.push_str(&format!(
-            "; the best policy, `{}` ({best_mean:.4}, {} retrains), is within the tolerance of {tolerance}",
+            "; the best policy, `{}` ({best_mean:.4}, {} retrains), is within {tolerance_words}",
             best.name, best.retrains
         ));
     } else {
@@ -178,6 +196,7 @@ pub fn recommend(
         name: chosen.name.clone(),
         reason,
         best: best.name.clone(),
+        tolerance,
         every_period: reference.map(|r| r.name.clone()),
     })
 }
@@ -217,8 +236,25 @@ mod tests {
             .map(|p| p.name.as_str())
             .collect();
         assert_eq!(front, ["never", "weekly", "drift"]);
-        let r = recommend(&ps, Metric::Accuracy, 0.005, &["weekly".into()]).unwrap();
+        let r = recommend(
+            &ps,
+            Metric::Accuracy,
+            Tolerance::Absolute(0.005),
+            &["weekly".into()],
+        )
+        .unwrap();
         assert_eq!(r.name, "drift");
         assert!(r.reason.contains("20% of its retrains"), "{}", r.reason);
+        // 1% of 0.80 is 0.008: `bad` is still too far; 30% lets `never` in
+        let r = recommend(&ps, Metric::Accuracy, Tolerance::Relative(0.01), &[]).unwrap();
+        assert_eq!(r.name, "drift");
+        assert!((r.tolerance - 0.008).abs() < 1e-12);
+        assert!(
+            r.reason.contains("within 1% of it (0.0080)"),
+            "{}",
+            r.reason
+        );
+        let r = recommend(&ps, Metric::Accuracy, Tolerance::Relative(0.3), &[]).unwrap();
+        assert_eq!(r.name, "never");
     }
 }

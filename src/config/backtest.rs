@@ -33,9 +33,14 @@ pub struct RawBacktest {
     #[serde(default)]
     pub metric: Option<Metric>,
     /// The recommendation is the policy with the fewest retrains whose mean metric is
-    /// within this (absolute) distance of the best policy's.
+    /// within this (absolute) distance of the best policy's. Overrides
+    /// `relative_tolerance`.
     #[serde(default)]
     pub tolerance: Option<f64>,
+    /// The same as a fraction of the best policy's mean metric (default 0.01: keep
+    /// 99% of the best accuracy, or stay within 101% of the best RMSE).
+    #[serde(default)]
+    pub relative_tolerance: Option<f64>,
     /// Also run the built-in candidates (never, periodic, drift- and
     /// performance-triggered over a few windows). Default: true when neither `policies`
     /// nor `grid` is given.
@@ -114,6 +119,7 @@ pub struct BacktestSpec {
     pub label_delay: usize,
     pub metric: Option<Metric>,
     pub tolerance: Option<f64>,
+    pub relative_tolerance: Option<f64>,
     /// Run the built-in candidates too.
     pub defaults: bool,
     /// Written-out policies, then the grid's.

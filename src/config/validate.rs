@@ -588,6 +588,15 @@ fn validate_backtest(
             return Err(cx.err(&key(base, &["tolerance"]), "must be a number ≥ 0", None));
         }
     }
+    if let Some(t) = b.relative_tolerance {
+        if !((0.0..1.0).contains(&t)) {
+            return Err(cx.err(
+                &key(base, &["relative_tolerance"]),
+                "must be a fraction in [0, 1), e.g. 0.01 for 1%",
+                None,
+            ));
+        }
+    }
     let mut policies = Vec::new();
     let mut names = BTreeSet::new();
     for (i, p) in b.policies.iter().enumerate() {
@@ -712,6 +721,7 @@ fn validate_backtest(
         label_delay: b.label_delay as usize,
         metric: b.metric,
         tolerance: b.tolerance,
+        relative_tolerance: b.relative_tolerance,
         defaults: b
             .defaults
             .unwrap_or(b.policies.is_empty() && b.grid.is_none()),
