@@ -50,10 +50,11 @@ impl SnapshotError {
                 Some("list snapshots with `ls .retrain/snapshots`".into())
             }
             SnapshotError::Store(StoreError::Write { .. }) => None,
-            SnapshotError::Conflict { .. } => Some(
-                "models that share data files must agree on `column_types` and `profile.top_k`"
-                    .into(),
-            ),
+            SnapshotError::Conflict { id, .. } => Some(format!(
+                "models that share data files must agree on `column_types` and `profile.top_k`; \
+                 if the setting changed (retrain before 0.1.0 profiled with top_k 100), delete \
+                 `.retrain/snapshots/{id}.yaml` and run `retrain snapshot` to profile the data again"
+            )),
         }
     }
 }

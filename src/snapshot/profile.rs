@@ -56,10 +56,38 @@ pub struct NumericProfile {
 /// in the tails); between two edges the reference's CDF is taken as linear. Every bin holds
 /// `1 / bins` of the finite values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "HistogramRepr")]
 pub struct Histogram {
     pub bins: usize,
     pub ranks: Vec<f64>,
     pub edges: Vec<f64>,
+}
+
+/// A histogram as stored. Manifests written before `ranks` existed hold `bins + 1`
+/// equi-depth edges: their ranks are `i / bins`, so they still read (and drift is
+/// still tested against them).
+#[derive(Deserialize)]
+struct HistogramRepr {
+    bins: usize,
+    #[serde(default)]
+    ranks: Vec<f64>,
+    edges: Vec<f64>,
+}
+
+impl From<HistogramRepr> for Histogram {
+    fn from(h: HistogramRepr) -> Self {
+        let ranks = if h.ranks.is_empty() && h.edges.len() > 1 {
+            let last = (h.edges.len() - 1) as f64;
+            (0..h.edges.len()).map(|i| i as f64 / last).collect()
+        } else {
+            h.ranks
+        };
+        Self {
+            bins: h.bins,
+            ranks,
+            edges: h.edges,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -422,6 +450,16 @@ impl CategoricalPart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A manifest written before `ranks` existed still reads: equi-depth ranks.
+    #[test]
+    fn histograms_without_ranks_get_equi_depth_ranks() {
+        let h: Histogram =
+            serde_yaml::from_str("bins: 4\nedges: [0.0, 1.0, 2.0, 3.0, 4.0]\n").unwrap();
+        assert_eq!(h.ranks, [0.0, 0.25, 0.5, 0.75, 1.0]);
+        let back: Histogram = serde_yaml::from_str(&serde_yaml::to_string(&h).unwrap()).unwrap();
+        assert_eq!(back, h);
+    }
 
     #[test]
     fn unit_weight_quantiles_match_numpy_linear() {

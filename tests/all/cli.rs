@@ -79,3 +79,31 @@ fn bundled_example_snapshots() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["rows"], 8 * 336);
 }
+
+/// The README's first command, `retrain --repo examples/elec run --dry-run`, on a copy
+/// of the whole example: the pipeline runs to a blessed candidate.
+#[test]
+fn the_readmes_first_command_runs_on_the_bundled_example() {
+    let example = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/elec"));
+    let repo = Repo::new();
+    repo.write(
+        "retrain.yaml",
+        std::fs::read(example.join("retrain.yaml")).unwrap(),
+    );
+    let mut files = 0;
+    for entry in std::fs::read_dir(example.join("data")).unwrap() {
+        let entry = entry.unwrap();
+        repo.write(
+            &format!("data/{}", entry.file_name().to_string_lossy()),
+            std::fs::read(entry.path()).unwrap(),
+        );
+        files += 1;
+    }
+    assert!(files > 100, "{files} partitions");
+    let run = repo.run(&["--output", "json", "run", "--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    assert_eq!(v["decision"]["retrain"], true, "{v}");
+    assert_eq!(v["gate"]["blessed"], true, "{v}");
+    assert!(v["pull_request"].is_null(), "{v}");
+}
