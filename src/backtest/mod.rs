@@ -501,6 +501,7 @@ pub fn propose_policy(
             files: vec![(rel, new_text.as_bytes().to_vec())],
             labels,
             reviewers: model.pull_request.reviewers.clone(),
+            identity: model.pull_request.identity(),
             closed_reasons: (
                 "this policy change was merged already",
                 "reviewers closed this policy change; it is not reopened",

@@ -816,6 +816,31 @@ pub struct PullRequestConfig {
     /// Open the PR as a draft when the candidate is not blessed.
     #[serde(default = "default_true")]
     pub draft_when_not_blessed: bool,
+    /// Who commits the proposals and tags, as `Name <email>` (default
+    /// `retrain[bot] <retrain[bot]@users.noreply.github.com>`). Commits on a PR branch by
+    /// anyone else are never overwritten.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+}
+
+impl PullRequestConfig {
+    /// The configured commit identity (`author`), if any and well-formed.
+    pub fn identity(&self) -> Option<crate::forge::git::Identity> {
+        parse_author(self.author.as_deref()?)
+    }
+}
+
+/// `Name <email>` → identity.
+pub fn parse_author(s: &str) -> Option<crate::forge::git::Identity> {
+    let (name, rest) = s.trim().split_once('<')?;
+    let email = rest.strip_suffix('>')?.trim();
+    let name = name.trim();
+    (!name.is_empty() && email.contains('@') && !email.contains(['<', '>', ' '])).then(|| {
+        crate::forge::git::Identity {
+            name: name.to_string(),
+            email: email.to_string(),
+        }
+    })
 }
 
 fn default_base() -> String {
@@ -842,6 +867,7 @@ impl Default for PullRequestConfig {
             labels: default_labels(),
             reviewers: Vec::new(),
             draft_when_not_blessed: true,
+            author: None,
         }
     }
 }

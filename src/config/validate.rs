@@ -215,6 +215,15 @@ fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, Co
             None,
         ));
     }
+    if let Some(a) = &pr.author {
+        if super::raw::parse_author(a).is_none() {
+            return Err(cx.err(
+                &key(base, &["pull_request", "author"]),
+                format!("`{a}` is not `Name <email>`"),
+                Some("e.g. `author: \"ML bot <ml-bot@example.com>\"`".into()),
+            ));
+        }
+    }
 
     Ok(ModelConfig {
         name,

@@ -245,7 +245,10 @@ pub fn promote(req: &PromoteRequest) -> Result<PromoteReport, Error> {
                 name: &tag,
                 commit: &commit,
                 message: &message,
-                identity: &req.identity,
+                identity: &model
+                    .pull_request
+                    .identity()
+                    .unwrap_or_else(|| req.identity.clone()),
                 token: token.as_ref(),
             },
         );
@@ -600,6 +603,7 @@ pub fn rollback(req: &RollbackRequest) -> Result<RollbackReport, Error> {
             files,
             labels,
             reviewers: model.pull_request.reviewers.clone(),
+            identity: model.pull_request.identity(),
             closed_reasons: (
                 "this rollback was merged already",
                 "reviewers closed this rollback; it is not reopened",

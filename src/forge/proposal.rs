@@ -21,6 +21,8 @@ pub struct FileProposal<'a> {
     pub files: Vec<(String, Vec<u8>)>,
     pub labels: Vec<String>,
     pub reviewers: Vec<String>,
+    /// Who commits (the model's `pull_request.author`), else the target's identity.
+    pub identity: Option<crate::forge::git::Identity>,
     /// Why a closed pull request is left alone: (merged, closed unmerged).
     pub closed_reasons: (&'a str, &'a str),
     /// The body carries figures that change from run to run (timings): when the
@@ -70,7 +72,7 @@ pub fn propose(
             branch: &branch,
             files: &p.files,
             message: &p.title,
-            identity: &target.identity,
+            identity: p.identity.as_ref().unwrap_or(&target.identity),
             token: Some(&token),
         },
     )

@@ -116,6 +116,10 @@ pub async fn publish(
         &run.check.snapshot[..12]
     );
     let token = crate::forge::git::Token::new(target.github.token.expose().to_string());
+    let identity = model
+        .pull_request
+        .identity()
+        .unwrap_or_else(|| target.identity.clone());
     let pushed = publish_branch(
         repo,
         &BranchRequest {
@@ -124,7 +128,7 @@ pub async fn publish(
             branch: &branch,
             files: &proposal.files,
             message: &message,
-            identity: &target.identity,
+            identity: &identity,
             token: Some(&token),
         },
     )

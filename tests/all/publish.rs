@@ -204,3 +204,47 @@ fn new_data_supersedes_the_open_pull_request() {
         w.prs[0].comments
     );
 }
+
+/// `pull_request.author` is who commits; a re-run recognises those commits as its own
+/// (unchanged), and a malformed author is a config error at its key.
+#[test]
+fn the_commit_author_is_configurable() {
+    let s = setup();
+    let config = s.work.join("retrain.yaml");
+    let good = std::fs::read_to_string(&config).unwrap().replace(
+        "pull_request: { labels",
+        "pull_request: { author: \"ML bot <ml-bot@example.com>\", labels",
+    );
+    std::fs::write(
+        &config,
+        good.replace("ml-bot@example.com>", "ml-bot@example.com"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_retrain"))
+        .arg("--repo")
+        .arg(&s.work)
+        .args(["run", "--dry-run"])
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pull_request.author"), "{stderr}");
+    assert!(stderr.contains("is not `Name <email>`"), "{stderr}");
+
+    std::fs::write(&config, good).unwrap();
+    git(&s.work, &["commit", "-q", "-am", "bot identity"]);
+    git(&s.work, &["push", "-q", "origin", "main"]);
+    let v = run(&s, &[]);
+    assert_eq!(v["pull_request"]["operation"], "created", "{v}");
+    let branch = v["pull_request"]["branch"].as_str().unwrap();
+    assert_eq!(
+        git(
+            &s.origin,
+            &["log", "-1", "--format=%an <%ae>|%cn <%ce>", branch]
+        ),
+        "ML bot <ml-bot@example.com>|ML bot <ml-bot@example.com>"
+    );
+    let again = run(&s, &[]);
+    assert_eq!(again["pull_request"]["operation"], "unchanged", "{again}");
+}
