@@ -100,8 +100,14 @@ case "$command" in
     args+=(rollback "$model")
     [[ "$dry_run" == false ]] || args+=(--dry-run)
     ;;
+  backtest)
+    [[ "$force" == false ]] || usage_error "force is not supported by backtest"
+    args+=(backtest --apply)
+    [[ -z "$model" ]] || args+=(--model "$model")
+    [[ "$dry_run" == false ]] || args+=(--dry-run)
+    ;;
   *)
-    usage_error "unknown command '$command' (expected check, run, promote or rollback)"
+    usage_error "unknown command '$command' (expected check, run, promote, rollback or backtest)"
     ;;
 esac
 

@@ -518,8 +518,31 @@ fn run_maps_inputs_to_arguments_and_propagates_the_exit_code() {
         "{args}"
     );
 
+    // backtest: always --apply (a PR with the recommended policy); dry-run prints it.
+    let run = runner.bash(
+        "run.sh",
+        None,
+        &[
+            ("RETRAIN_BIN", bin.to_str().unwrap()),
+            ("FAKE_LOG", log.to_str().unwrap()),
+            ("INPUT_COMMAND", "backtest"),
+            ("INPUT_MODEL", "churn"),
+            ("INPUT_DRY_RUN", "true"),
+            ("INPUT_ARGS", "--period-rows 336"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let args = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        args.ends_with(
+            "\n[backtest]\n[--apply]\n[--model]\n[churn]\n[--dry-run]\n[--period-rows]\n[336]\n"
+        ),
+        "{args}"
+    );
+
     // Usage errors: exit 2 with an annotation, retrain not run.
     for (name, value, command) in [
+        ("INPUT_FORCE", "true", "backtest"),
         ("INPUT_FORCE", "yes", "run"),
         ("INPUT_DRY_RUN", "true", "promote"),
         ("INPUT_MODEL", "", "rollback"),
