@@ -395,15 +395,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn triggers() -> Triggers {
-        Triggers {
-            mode: TriggerMode::Any,
-            schedule: None,
-            new_data: None,
-            drift: None,
-            performance: None,
-            cooldown: None,
-            max_per_period: None,
-        }
+        Triggers::none()
     }
 
     fn drift(share: f64, threshold: f64) -> DriftReport {

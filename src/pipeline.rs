@@ -163,13 +163,7 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
         &req.github,
     ) {
         if version.artifact.uri.starts_with("release:") {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::Io {
-                    context: "start the tokio runtime".into(),
-                    source: e,
-                })?;
+            let rt = crate::forge::runtime()?;
             let _guard = rt.enter();
             let gh = crate::forge::github::GitHub::new(github).map_err(Error::GitHub)?;
             rt.block_on(crate::forge::promote::fetch_release_artifact(

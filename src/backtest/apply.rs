@@ -278,15 +278,7 @@ pub fn apply_policy(
         message: e.to_string(),
     })?;
     let m = &config.models[model];
-    let expected = triggers.clone().unwrap_or(Triggers {
-        mode: TriggerMode::Any,
-        schedule: None,
-        new_data: None,
-        drift: None,
-        performance: None,
-        cooldown: None,
-        max_per_period: None,
-    });
+    let expected = triggers.clone().unwrap_or_else(Triggers::none);
     if m.triggers != expected
         || m.training.window != policy.window
         || m.training.warm_start != policy.warm_start

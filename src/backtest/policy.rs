@@ -113,15 +113,7 @@ fn window_slug(w: &Option<Window>) -> String {
 }
 
 fn empty_triggers() -> Triggers {
-    Triggers {
-        mode: TriggerMode::Any,
-        schedule: None,
-        new_data: None,
-        drift: None,
-        performance: None,
-        cooldown: None,
-        max_per_period: None,
-    }
+    Triggers::none()
 }
 
 fn drift(share: Fraction) -> DriftTrigger {

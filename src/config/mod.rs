@@ -151,6 +151,21 @@ pub struct Triggers {
     pub max_per_period: Option<MaxPerPeriod>,
 }
 
+impl Triggers {
+    /// No trigger at all (a model that is retrained only by hand).
+    pub fn none() -> Self {
+        Self {
+            mode: TriggerMode::Any,
+            schedule: None,
+            new_data: None,
+            drift: None,
+            performance: None,
+            cooldown: None,
+            max_per_period: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum NewDataRule {
     Rows(u64),

@@ -8,3 +8,14 @@ pub mod github;
 pub mod promote;
 pub mod proposal;
 pub mod publish;
+
+/// A current-thread tokio runtime for one command's calls to GitHub.
+pub fn runtime() -> Result<tokio::runtime::Runtime, crate::error::Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::error::Error::Io {
+            context: "start the tokio runtime".into(),
+            source: e,
+        })
+}

@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 
+use super::runtime;
 use crate::config::{ArtifactStore, ModelConfig};
 use crate::error::Error;
 use crate::forge::git::{push_tag, read_at_head, Identity, TagOperation, TagRequest, Token};
@@ -88,16 +89,6 @@ pub fn tag_name(model: &str, version: u32) -> String {
 fn asset_name(digest: &str) -> String {
     let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
     format!("model-{}.json", &hex[..hex.len().min(12)])
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            context: "start the tokio runtime".into(),
-            source: e,
-        })
 }
 
 /// The pointer as committed at HEAD, and HEAD's commit.

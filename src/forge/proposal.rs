@@ -37,13 +37,7 @@ pub fn propose(
     p: &FileProposal,
 ) -> Result<PublishedPr, Error> {
     let token = Token::new(target.github.token.expose().to_string());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            context: "start the tokio runtime".into(),
-            source: e,
-        })?;
+    let rt = super::runtime()?;
     let _guard = rt.enter();
     let gh = GitHub::new(&target.github).map_err(Error::GitHub)?;
     let branch = p.branch.clone();

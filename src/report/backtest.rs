@@ -23,6 +23,14 @@ pub fn json(report: &BacktestReport, extra: serde_json::Value) -> String {
     format!("{value}\n")
 }
 
+/// A value as inline code (backticks and line breaks cannot break out of it).
+fn code(value: Value) -> Value {
+    Value::from_safe_string(format!(
+        "`{}`",
+        value.to_string().replace(['`', '\n', '\r'], "'")
+    ))
+}
+
 fn num(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{v:.4}"))
 }
@@ -114,12 +122,7 @@ pub fn markdown(report: &BacktestReport, chart_png: Option<&str>) -> String {
         out.write_str(&escape_markdown(&value.to_string()))
             .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
     });
-    env.add_filter("code", |value: Value| {
-        Value::from_safe_string(format!(
-            "`{}`",
-            value.to_string().replace(['`', '\n', '\r'], "'")
-        ))
-    });
+    env.add_filter("code", code);
     env.add_template("backtest", TEMPLATE)
         .expect("backtest template parses");
     let rows: Vec<Row> = report
@@ -176,12 +179,7 @@ pub fn markdown(report: &BacktestReport, chart_png: Option<&str>) -> String {
 /// GitHub's body limit (the report is cut at a line, never the marker or the diff).
 pub fn policy_pr_body(report: &BacktestReport, file: &str, old: &str, new: &str) -> String {
     let mut env = Environment::new();
-    env.add_filter("code", |value: Value| {
-        Value::from_safe_string(format!(
-            "`{}`",
-            value.to_string().replace(['`', '\n', '\r'], "'")
-        ))
-    });
+    env.add_filter("code", code);
     env.add_template("policy_pr", POLICY_PR)
         .expect("policy PR template parses");
     let marker = format!(
