@@ -326,9 +326,9 @@ fn dispatch(
                 };
                 let mut files = retrain::backtest::chart::write(&report, dir).map_err(io)?;
                 let md = dir.join("backtest.md");
-                std::fs::write(
+                retrain::snapshot::manifest::write_atomic(
                     &md,
-                    report::backtest::markdown(&report, Some("backtest.png")),
+                    report::backtest::markdown(&report, Some("backtest.png")).as_bytes(),
                 )
                 .map_err(io)?;
                 files.push(md);

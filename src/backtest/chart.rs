@@ -241,7 +241,9 @@ pub fn write(
     std::fs::create_dir_all(dir)?;
     let svg_path = dir.join("backtest.svg");
     let png_path = dir.join("backtest.png");
-    std::fs::write(&svg_path, svg(report).map_err(std::io::Error::other)?)?;
-    std::fs::write(&png_path, png(report).map_err(std::io::Error::other)?)?;
+    let svg_bytes = svg(report).map_err(std::io::Error::other)?;
+    crate::snapshot::manifest::write_atomic(&svg_path, svg_bytes.as_bytes())?;
+    let png_bytes = png(report).map_err(std::io::Error::other)?;
+    crate::snapshot::manifest::write_atomic(&png_path, &png_bytes)?;
     Ok(vec![svg_path, png_path])
 }
