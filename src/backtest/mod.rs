@@ -498,6 +498,7 @@ pub fn propose_policy(
                 model.name, report.recommended
             ),
             body: crate::report::backtest::policy_pr_body(report, &rel, &old, new_text),
+            expect: vec![(rel.clone(), Some(old.as_bytes().to_vec()))],
             files: vec![(rel, new_text.as_bytes().to_vec())],
             labels,
             reviewers: model.pull_request.reviewers.clone(),

@@ -57,6 +57,8 @@ pub enum GitError {
     Git { context: String, message: String },
     #[error("git: the base branch `{0}` exists neither on the remote nor locally")]
     NoBase(String),
+    #[error("git: `{path}` on `{base}` is not the version this proposal was made from; update your checkout of `{base}` (git pull) and run again")]
+    BaseMoved { base: String, path: String },
     #[error("git: pushing `{branch}` was rejected: {message}")]
     Rejected { branch: String, message: String },
     #[error("git: the tag `{tag}` exists on the remote at {at}, not at {wanted}; promoted versions are never moved")]
@@ -105,6 +107,10 @@ pub struct BranchRequest<'a> {
     pub message: &'a str,
     pub identity: &'a Identity,
     pub token: Option<&'a Token>,
+    /// Files the proposal was computed from, as they must be on the base (`None`:
+    /// absent). When the base has moved on, nothing is pushed: the proposal would
+    /// silently revert someone's change.
+    pub expect: &'a [(String, Option<Vec<u8>>)],
 }
 
 fn callbacks<'a>(token: Option<&'a Token>) -> RemoteCallbacks<'a> {
@@ -182,6 +188,26 @@ pub fn publish_branch(repo_dir: &Path, req: &BranchRequest) -> Result<BranchOutc
 
     // The tree: the base's plus the proposal's files.
     let base_tree = base.tree().map_err(git("read the base tree"))?;
+    for (path, expected) in req.expect {
+        let actual = match base_tree.get_path(Path::new(path)) {
+            Ok(entry) => Some(
+                entry
+                    .to_object(&repo)
+                    .and_then(|o| o.peel_to_blob())
+                    .map_err(git("read a file of the base"))?
+                    .content()
+                    .to_vec(),
+            ),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+            Err(e) => return Err(git("read a file of the base")(e)),
+        };
+        if actual != *expected {
+            return Err(GitError::BaseMoved {
+                base: req.base.to_string(),
+                path: path.clone(),
+            });
+        }
+    }
     let mut update = TreeUpdateBuilder::new();
     for (path, bytes) in req.files {
         let blob = repo.blob(bytes).map_err(git("write a blob"))?;

@@ -575,6 +575,9 @@ pub fn rollback(req: &RollbackRequest) -> Result<RollbackReport, Error> {
         "{}{}/rollback-v{}-from-v{}",
         model.pull_request.branch_prefix, model.name, to.version, from.version
     );
+    // the pointer as read at HEAD: the base must still hold it
+    let (_, at_head) = read_at_head(repo, &path).map_err(Error::Git)?;
+    let expect = vec![(path.clone(), at_head)];
     let files = vec![(
         path,
         serde_yaml::to_string(&new)
@@ -595,6 +598,7 @@ pub fn rollback(req: &RollbackRequest) -> Result<RollbackReport, Error> {
             labels,
             reviewers: model.pull_request.reviewers.clone(),
             identity: model.pull_request.identity(),
+            expect,
             closed_reasons: (
                 "this rollback was merged already",
                 "reviewers closed this rollback; it is not reopened",

@@ -23,6 +23,9 @@ pub struct FileProposal<'a> {
     pub reviewers: Vec<String>,
     /// Who commits (the model's `pull_request.author`), else the target's identity.
     pub identity: Option<crate::forge::git::Identity>,
+    /// Files as the proposal read them (path, content; `None`: absent): the base must
+    /// still hold them, else nothing is pushed.
+    pub expect: Vec<(String, Option<Vec<u8>>)>,
     /// Why a closed pull request is left alone: (merged, closed unmerged).
     pub closed_reasons: (&'a str, &'a str),
     /// The body carries figures that change from run to run (timings): when the
@@ -68,6 +71,7 @@ pub fn propose(
             message: &p.title,
             identity: p.identity.as_ref().unwrap_or(&target.identity),
             token: Some(&token),
+            expect: &p.expect,
         },
     )
     .map_err(Error::Git)?;

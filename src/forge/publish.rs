@@ -130,6 +130,7 @@ pub async fn publish(
             message: &message,
             identity: &identity,
             token: Some(&token),
+            expect: &[],
         },
     )
     .map_err(Error::Git)?;

@@ -456,4 +456,42 @@ fn apply_opens_a_pull_request_that_changes_the_policy() {
         "{again}"
     );
     assert_eq!(server.world.lock().unwrap().prs.len(), 1);
+
+    // Someone changed retrain.yaml on main since this checkout: the proposal would
+    // revert it, so nothing is pushed and the run says how to recover.
+    let other = root.path().join("other");
+    git(
+        root.path(),
+        &["clone", "-q", origin_s, other.to_str().unwrap()],
+    );
+    let edited = std::fs::read_to_string(other.join("retrain.yaml")).unwrap() + "# reviewed\n";
+    std::fs::write(other.join("retrain.yaml"), edited).unwrap();
+    git(&other, &["commit", "-q", "-am", "a comment"]);
+    git(&other, &["push", "-q", "origin", "main"]);
+    let branches = git(root.path(), &["--git-dir", origin_s, "branch", "--list"]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_retrain"))
+        .arg("--repo")
+        .arg(work)
+        .args(["backtest", "--apply"])
+        .env("GITHUB_TOKEN", "ghs_secret_token_value")
+        .env("GITHUB_REPOSITORY", GitHubServer::repository())
+        .env("GITHUB_API_URL", &server.url)
+        .env_remove("RETRAIN_GITHUB_TOKEN")
+        .env_remove("RETRAIN_APP_ID")
+        .env_remove("RETRAIN_APP_PRIVATE_KEY")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("is not the version this proposal was made from"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("git pull"), "{stderr}");
+    assert_eq!(
+        git(root.path(), &["--git-dir", origin_s, "branch", "--list"]),
+        branches
+    );
+    assert_eq!(server.world.lock().unwrap().prs.len(), 1);
 }

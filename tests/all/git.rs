@@ -48,6 +48,7 @@ fn request<'a>(files: &'a [(String, Vec<u8>)], identity: &'a Identity) -> Branch
         message: "retrain: m v1",
         identity,
         token: None,
+        expect: &[],
     }
 }
 
