@@ -193,10 +193,22 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
     for (p, o) in policies.iter().zip(outcomes) {
         let o = o.map_err(|e| Error::Usage(format!("backtest of `{}`: {e}", model.name)))?;
         let (mean, worst) = summary::mean_worst(&o.metrics, hib);
+        // Only logistic regression continues from the champion; for the other
+        // algorithms a warm start is a cold one, and the report says so.
+        let warm_applies = model.training.algorithm == crate::config::Algorithm::LogisticRegression
+            && model.training.command.is_none();
+        let mut description = p.describe();
+        if p.warm_start && !warm_applies {
+            description.push_str(&format!(
+                " (no effect for {})",
+                crate::train::model::algorithm_name(model.training.algorithm)
+            ));
+        }
         results.push(PolicyResult {
             name: p.name.clone(),
-            description: p.describe(),
+            description,
             current: p.current,
+            warm_start: p.warm_start && warm_applies,
             mean_metric: mean,
             worst_metric: worst,
             retrains: o.retrain_periods.len(),

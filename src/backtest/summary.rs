@@ -13,6 +13,9 @@ pub struct PolicyResult {
     pub description: String,
     /// The model's current `retrain.yaml` policy.
     pub current: bool,
+    /// Whether retrains continue from the deployed model (a warm start that has an
+    /// effect for the model's algorithm).
+    pub warm_start: bool,
     /// Mean of the per-period metric over the scored periods (`null` when undefined).
     pub mean_metric: Option<f64>,
     /// Worst per-period metric.
@@ -142,7 +145,11 @@ pub fn recommend(
         .filter(|p| p.mean_metric.is_some_and(|m| at_least(m, limit, hib)))
         .reduce(|a, b| {
             let (ma, mb) = (a.mean_metric.unwrap(), b.mean_metric.unwrap());
-            if b.retrains < a.retrains || (b.retrains == a.retrains && better(mb, ma)) {
+            // fewest retrains, then the better mean, then the simpler (cold start)
+            let simpler = !b.warm_start && a.warm_start;
+            if b.retrains < a.retrains
+                || (b.retrains == a.retrains && (better(mb, ma) || (mb == ma && simpler)))
+            {
                 b
             } else {
                 a
@@ -210,6 +217,7 @@ mod tests {
             name: name.into(),
             description: String::new(),
             current: false,
+            warm_start: false,
             mean_metric: Some(mean),
             worst_metric: Some(mean),
             retrains,
@@ -256,5 +264,11 @@ mod tests {
         );
         let r = recommend(&ps, Metric::Accuracy, Tolerance::Relative(0.3), &[]).unwrap();
         assert_eq!(r.name, "never");
+        // a tie between a warm and a cold start: the simpler, cold one
+        let mut warm = p("every4-warm", 0.79, 25);
+        warm.warm_start = true;
+        let ps = vec![warm, p("every4", 0.79, 25), p("weekly", 0.795, 100)];
+        let r = recommend(&ps, Metric::Accuracy, Tolerance::Relative(0.01), &[]).unwrap();
+        assert_eq!(r.name, "every4");
     }
 }
