@@ -208,7 +208,7 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
             name: p.name.clone(),
             description,
             current: p.current,
-            warm_start: p.warm_start && warm_applies,
+            warm_start: p.warm_start,
             mean_metric: mean,
             worst_metric: worst,
             retrains: o.retrain_periods.len(),

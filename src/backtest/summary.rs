@@ -13,8 +13,8 @@ pub struct PolicyResult {
     pub description: String,
     /// The model's current `retrain.yaml` policy.
     pub current: bool,
-    /// Whether retrains continue from the deployed model (a warm start that has an
-    /// effect for the model's algorithm).
+    /// The policy asks for warm starts (the description says when they have no effect
+    /// for the model's algorithm).
     pub warm_start: bool,
     /// Mean of the per-period metric over the scored periods (`null` when undefined).
     pub mean_metric: Option<f64>,
