@@ -24,6 +24,7 @@ pub struct Runner {
     pub sha: Option<String>,
     pub git_ref: Option<String>,
     pub server_url: Option<String>,
+    pub run_id: Option<String>,
 }
 
 /// What a `workflow_dispatch` (or `repository_dispatch`) asked for.
@@ -55,7 +56,44 @@ impl Runner {
             sha: text("GITHUB_SHA"),
             git_ref: text("GITHUB_REF"),
             server_url: text("GITHUB_SERVER_URL"),
+            run_id: text("GITHUB_RUN_ID"),
         })
+    }
+
+    /// The last line of a step summary: what triggered the run, on which ref and
+    /// commit, with a link to the workflow run (`retrain 0.1.0 · schedule on
+    /// refs/heads/main at 1a2b3c4 · [run 42](https://github.com/o/r/actions/runs/42)`).
+    pub fn summary_footer(&self) -> String {
+        let mut parts = vec![format!("retrain {}", env!("CARGO_PKG_VERSION"))];
+        let mut what = String::new();
+        if let Some(e) = &self.event_name {
+            what.push_str(&format!("`{}`", e.replace('`', "'")));
+        }
+        if let Some(r) = &self.git_ref {
+            what.push_str(&format!(" on `{}`", r.replace('`', "'")));
+        }
+        if let Some(sha) = &self.sha {
+            let short: String = sha
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .take(7)
+                .collect();
+            what.push_str(&format!(" at `{short}`"));
+        }
+        if !what.is_empty() {
+            parts.push(what.trim().to_string());
+        }
+        if let (Some(server), Some(repo), Some(id)) =
+            (&self.server_url, &self.repository, &self.run_id)
+        {
+            if id.chars().all(|c| c.is_ascii_digit()) && !repo.contains(['(', ')', ' ']) {
+                parts.push(format!(
+                    "[run {id}]({}/{repo}/actions/runs/{id})",
+                    server.trim_end_matches('/')
+                ));
+            }
+        }
+        format!("\n<sub>{}</sub>\n", parts.join(" · "))
     }
 
     /// The inputs of a `workflow_dispatch` event (`model`, `force`, `dry-run` or
@@ -363,5 +401,33 @@ mod tests {
         .unwrap();
         assert_eq!(r.output.as_deref(), Some(Path::new("/tmp/out")));
         assert_eq!(r.summary, None);
+    }
+
+    #[test]
+    fn the_summary_footer_names_the_event_the_commit_and_links_the_run() {
+        let vars: std::collections::HashMap<&str, &str> = [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", "schedule"),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("GITHUB_SHA", "1a2b3c4d5e6f"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "acme/models"),
+            ("GITHUB_RUN_ID", "42"),
+        ]
+        .into_iter()
+        .collect();
+        let r = Runner::from_env(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(
+            r.summary_footer(),
+            format!(
+                "\n<sub>retrain {} · `schedule` on `refs/heads/main` at `1a2b3c4` · [run 42](https://github.com/acme/models/actions/runs/42)</sub>\n",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        let bare = Runner::from_env(|k| (k == "GITHUB_ACTIONS").then(|| "true".into())).unwrap();
+        assert_eq!(
+            bare.summary_footer(),
+            format!("\n<sub>retrain {}</sub>\n", env!("CARGO_PKG_VERSION"))
+        );
     }
 }

@@ -493,7 +493,8 @@ fn actions_write(
         retrain::action::write_outputs(p, outputs).map_err(io)?;
     }
     if let Some(p) = &runner.summary {
-        retrain::action::write_summary(p, summary).map_err(io)?;
+        let summary = format!("{summary}{}", runner.summary_footer());
+        retrain::action::write_summary(p, &summary).map_err(io)?;
     }
     Ok(())
 }

@@ -980,6 +980,14 @@ fn the_released_binary_runs_under_the_simulated_runner_and_opens_the_pull_reques
         "{summary}"
     );
     assert!(summary.contains("churn"), "{summary}");
+    // the footer: version and trigger
+    assert!(
+        summary.ends_with(&format!(
+            "<sub>retrain {} · `workflow_dispatch`</sub>\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{summary}"
+    );
     assert_eq!(s.server.world.lock().unwrap().prs.len(), 1);
 }
 
