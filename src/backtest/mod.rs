@@ -233,12 +233,17 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
         Some(t) => summary::Tolerance::Absolute(t),
         None => summary::Tolerance::Relative(spec.relative_tolerance.unwrap_or(0.01)),
     };
-    let rec = summary::recommend(&results, metric, tolerance, &every_period).ok_or_else(|| {
-        Error::Usage(format!(
-            "backtest of `{}`: no policy has a defined {metric} on the scored periods",
-            model.name
-        ))
-    })?;
+    let budget = spec
+        .max_retrain_share
+        .map(|share| (share * (n - warmup) as f64).floor() as usize);
+    let rec = summary::recommend(&results, metric, tolerance, budget, &every_period).ok_or_else(
+        || {
+            Error::Usage(format!(
+                "backtest of `{}`: no policy has a defined {metric} on the scored periods",
+                model.name
+            ))
+        },
+    )?;
     let assumptions = vec![
         format!(
             "label delay: {} period{} — the labels of a period are known {} (they are trained on and scored for the performance trigger from then on)",
@@ -357,6 +362,7 @@ fn merge_specs(base: BacktestSpec, file: BacktestSpec) -> BacktestSpec {
         metric: file.metric.or(base.metric),
         tolerance: file.tolerance.or(base.tolerance),
         relative_tolerance: file.relative_tolerance.or(base.relative_tolerance),
+        max_retrain_share: file.max_retrain_share.or(base.max_retrain_share),
         defaults: file.defaults,
         policies,
     }

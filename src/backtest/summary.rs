@@ -112,12 +112,15 @@ pub fn recommend(
     policies: &[PolicyResult],
     metric: Metric,
     tolerance: Tolerance,
+    budget: Option<usize>,
     every_period: &[String],
 ) -> Option<Recommendation> {
     let hib = metric.higher_is_better();
     let better = |a: f64, b: f64| if hib { a > b } else { a < b };
+    let in_budget = |p: &&PolicyResult| budget.is_none_or(|b| p.retrains <= b);
     let best = policies
         .iter()
+        .filter(in_budget)
         .filter(|p| p.mean_metric.is_some())
         .reduce(|a, b| {
             let (ma, mb) = (a.mean_metric.unwrap(), b.mean_metric.unwrap());
@@ -142,6 +145,7 @@ pub fn recommend(
     };
     let chosen = policies
         .iter()
+        .filter(in_budget)
         .filter(|p| p.mean_metric.is_some_and(|m| at_least(m, limit, hib)))
         .reduce(|a, b| {
             let (ma, mb) = (a.mean_metric.unwrap(), b.mean_metric.unwrap());
@@ -190,13 +194,17 @@ pub fn recommend(
             r.retrains
         ));
     }
+    let scope = match budget {
+        Some(b) => format!(" within the budget of {b} retrains"),
+        None => String::new(),
+    };
     if best.name != chosen.name {
         reason.push_str(&format!(
-            "; the best policy, `{}` ({best_mean:.4}, {} retrains), is within {tolerance_words}",
+            "; the best policy{scope}, `{}` ({best_mean:.4}, {} retrains), is within {tolerance_words}",
             best.name, best.retrains
         ));
     } else {
-        reason.push_str("; no policy scored better");
+        reason.push_str(&format!("; no policy{scope} scored better"));
     }
     reason.push('.');
     Some(Recommendation {
@@ -248,13 +256,14 @@ mod tests {
             &ps,
             Metric::Accuracy,
             Tolerance::Absolute(0.005),
+            None,
             &["weekly".into()],
         )
         .unwrap();
         assert_eq!(r.name, "drift");
         assert!(r.reason.contains("20% of its retrains"), "{}", r.reason);
         // 1% of 0.80 is 0.008: `bad` is still too far; 30% lets `never` in
-        let r = recommend(&ps, Metric::Accuracy, Tolerance::Relative(0.01), &[]).unwrap();
+        let r = recommend(&ps, Metric::Accuracy, Tolerance::Relative(0.01), None, &[]).unwrap();
         assert_eq!(r.name, "drift");
         assert!((r.tolerance - 0.008).abs() < 1e-12);
         assert!(
@@ -262,13 +271,28 @@ mod tests {
             "{}",
             r.reason
         );
-        let r = recommend(&ps, Metric::Accuracy, Tolerance::Relative(0.3), &[]).unwrap();
+        let r = recommend(&ps, Metric::Accuracy, Tolerance::Relative(0.3), None, &[]).unwrap();
         assert_eq!(r.name, "never");
+        // a budget of 15 retrains: `drift` (20) is out, the best within it is `never`
+        let r = recommend(
+            &ps,
+            Metric::Accuracy,
+            Tolerance::Relative(0.01),
+            Some(15),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(r.name, "never");
+        assert!(
+            r.reason.contains("within the budget of 15 retrains"),
+            "{}",
+            r.reason
+        );
         // a tie between a warm and a cold start: the simpler, cold one
         let mut warm = p("every4-warm", 0.79, 25);
         warm.warm_start = true;
         let ps = vec![warm, p("every4", 0.79, 25), p("weekly", 0.795, 100)];
-        let r = recommend(&ps, Metric::Accuracy, Tolerance::Relative(0.01), &[]).unwrap();
+        let r = recommend(&ps, Metric::Accuracy, Tolerance::Relative(0.01), None, &[]).unwrap();
         assert_eq!(r.name, "every4");
     }
 }

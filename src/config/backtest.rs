@@ -41,6 +41,11 @@ pub struct RawBacktest {
     /// 99% of the best accuracy, or stay within 101% of the best RMSE).
     #[serde(default)]
     pub relative_tolerance: Option<f64>,
+    /// A retrain budget: only policies that retrain in at most this share of the
+    /// scored periods are recommended (0.25: one period in four; each retrain is a
+    /// pull request to review). The tolerance then applies among them.
+    #[serde(default)]
+    pub max_retrain_share: Option<f64>,
     /// Also run the built-in candidates (never, periodic, drift- and
     /// performance-triggered over a few windows). Default: true when neither `policies`
     /// nor `grid` is given.
@@ -120,6 +125,7 @@ pub struct BacktestSpec {
     pub metric: Option<Metric>,
     pub tolerance: Option<f64>,
     pub relative_tolerance: Option<f64>,
+    pub max_retrain_share: Option<f64>,
     /// Run the built-in candidates too.
     pub defaults: bool,
     /// Written-out policies, then the grid's.

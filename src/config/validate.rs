@@ -597,6 +597,15 @@ fn validate_backtest(
             return Err(cx.err(&key(base, &["tolerance"]), "must be a number ≥ 0", None));
         }
     }
+    if let Some(t) = b.max_retrain_share {
+        if !(t > 0.0 && t <= 1.0) {
+            return Err(cx.err(
+                &key(base, &["max_retrain_share"]),
+                "must be a share of the periods in (0, 1], e.g. 0.25 for one period in four",
+                None,
+            ));
+        }
+    }
     if let Some(t) = b.relative_tolerance {
         if !((0.0..1.0).contains(&t)) {
             return Err(cx.err(
@@ -731,6 +740,7 @@ fn validate_backtest(
         metric: b.metric,
         tolerance: b.tolerance,
         relative_tolerance: b.relative_tolerance,
+        max_retrain_share: b.max_retrain_share,
         defaults: b
             .defaults
             .unwrap_or(b.policies.is_empty() && b.grid.is_none()),

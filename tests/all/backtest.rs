@@ -275,6 +275,15 @@ fn bad_policy_file_names_the_file_line_and_field() {
         "{}",
         run.stderr
     );
+    repo.write("policies.yaml", "max_retrain_share: 1.5\n");
+    let run = repo.run(&["backtest", "--policies", file]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("policies.yaml:1:1: max_retrain_share: must be a share of the periods"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
