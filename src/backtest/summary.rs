@@ -124,7 +124,9 @@ pub fn recommend(
         .filter(|p| p.mean_metric.is_some())
         .reduce(|a, b| {
             let (ma, mb) = (a.mean_metric.unwrap(), b.mean_metric.unwrap());
-            if better(mb, ma) || (mb == ma && b.retrains < a.retrains) {
+            let fewer = b.retrains < a.retrains
+                || (b.retrains == a.retrains && !b.warm_start && a.warm_start);
+            if better(mb, ma) || (mb == ma && fewer) {
                 b
             } else {
                 a
