@@ -432,6 +432,23 @@ fn empty_drift() -> DriftReport {
     }
 }
 
+/// How often each category occurs in `rows`, and the missing values.
+fn category_counts(
+    codes: &[Option<u32>],
+    dict: &[String],
+    rows: &[usize],
+) -> (HashMap<String, u64>, u64) {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut nulls = 0u64;
+    for r in rows {
+        match codes[*r] {
+            Some(c) => *counts.entry(dict[c as usize].clone()).or_insert(0) += 1,
+            None => nulls += 1,
+        }
+    }
+    (counts, nulls)
+}
+
 /// The features of `rows` as drift's "current" columns.
 fn current_columns(table: &Table, rows: &[usize]) -> BTreeMap<String, CurrentColumn> {
     table
@@ -461,14 +478,7 @@ fn current_columns(table: &Table, rows: &[usize]) -> BTreeMap<String, CurrentCol
                     }
                 }
                 Values::Categorical { codes, dict } => {
-                    let mut counts: HashMap<String, u64> = HashMap::new();
-                    let mut nulls = 0u64;
-                    for r in rows {
-                        match codes[*r] {
-                            Some(c) => *counts.entry(dict[c as usize].clone()).or_insert(0) += 1,
-                            None => nulls += 1,
-                        }
-                    }
+                    let (counts, nulls) = category_counts(codes, dict, rows);
                     CurrentColumn::Categorical { counts, nulls }
                 }
             };
@@ -530,14 +540,7 @@ fn reference_manifest(model: &ModelConfig, table: &Table, rows: &[usize]) -> Man
                     (ColumnKind::Numeric, count, nulls, KindProfile::Numeric(p))
                 }
                 Values::Categorical { codes, dict } => {
-                    let mut counts: HashMap<String, u64> = HashMap::new();
-                    let mut nulls = 0u64;
-                    for r in rows {
-                        match codes[*r] {
-                            Some(c) => *counts.entry(dict[c as usize].clone()).or_insert(0) += 1,
-                            None => nulls += 1,
-                        }
-                    }
+                    let (counts, nulls) = category_counts(codes, dict, rows);
                     let count = counts.values().sum();
                     let p = CategoricalPart::from_counts(counts, nulls).finish(model.profile.top_k);
                     (
