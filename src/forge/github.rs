@@ -159,6 +159,25 @@ impl GitHub {
         body: Option<&Value>,
         raw: Option<(&str, &[u8])>,
     ) -> Result<Value, GitHubError> {
+        let bytes = self.send_bytes(method, uri, body, raw, None).await?;
+        Ok(if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        })
+    }
+
+    /// `send`, answering the response's bytes; `accept` replaces the JSON media type
+    /// of a GET (asset downloads).
+    async fn send_bytes(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&Value>,
+        raw: Option<(&str, &[u8])>,
+        accept: Option<&'static str>,
+    ) -> Result<bytes::Bytes, GitHubError> {
         let path = uri.strip_prefix(self.api.as_str()).unwrap_or(uri);
         let path = match path.find("/repos/") {
             Some(i) if !path.starts_with('/') => &path[i..],
@@ -181,7 +200,14 @@ impl GitHub {
                         Err(e) => return Err(GitHubError::Setup(format!("{uri}: {e}"))),
                     }
                 }
-                (&Method::GET, None) => self.client._get(uri).await,
+                (&Method::GET, None) => match accept {
+                    Some(a) => {
+                        let mut headers = http::HeaderMap::new();
+                        headers.insert(http::header::ACCEPT, http::HeaderValue::from_static(a));
+                        self.client._get_with_headers(uri, Some(headers)).await
+                    }
+                    None => self.client._get(uri).await,
+                },
                 (&Method::POST, None) => self.client._post(uri, body).await,
                 (&Method::PATCH, None) => self.client._patch(uri, body).await,
                 (&Method::PUT, None) => self.client._put(uri, body).await,
@@ -222,15 +248,11 @@ impl GitHub {
                     });
                 }
             };
-            let value: Value = if bytes.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&bytes)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-            };
             if status.is_success() {
-                return Ok(value);
+                return Ok(bytes);
             }
+            let value: Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
             let mut message = value
                 .get("message")
                 .and_then(Value::as_str)
@@ -514,65 +536,35 @@ impl GitHub {
             .await?;
         Self::decode(&uri, v)
     }
-}
 
-impl GitHub {
     /// The bytes of a release asset (`GET .../releases/assets/{id}` with
     /// `Accept: application/octet-stream`: GitHub answers 302 to a storage URL, which
-    /// is followed without the token). Transport errors and 5xx are retried.
+    /// is followed without the token), retried like every request.
     pub async fn download_asset(&self, id: u64) -> Result<Vec<u8>, GitHubError> {
-        let endpoint = self.repo_path(&format!("/releases/assets/{id}"));
-        let uri = format!("{}{endpoint}", self.api);
-        let mut headers = http::HeaderMap::new();
-        headers.insert(
-            http::header::ACCEPT,
-            http::HeaderValue::from_static("application/octet-stream"),
+        let uri = format!(
+            "{}{}",
+            self.api,
+            self.repo_path(&format!("/releases/assets/{id}"))
         );
-        let transport = |message: String| GitHubError::Transport {
-            method: "GET".into(),
-            endpoint: endpoint.clone(),
-            message,
-        };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let got = match self
-                .client
-                ._get_with_headers(uri.as_str(), Some(headers.clone()))
-                .await
-            {
-                Ok(response) => {
-                    let status = response.status();
-                    match response.into_body().collect().await {
-                        Ok(b) => Ok((status, b.to_bytes())),
-                        Err(e) => Err(format!("reading the response: {e}")),
-                    }
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            match got {
-                Ok((status, bytes)) if status.is_success() => return Ok(bytes.to_vec()),
-                Ok((status, _)) if status.is_server_error() && attempt < self.attempts => {}
-                Err(_) if attempt < self.attempts => {}
-                Ok((status, bytes)) => {
-                    let message = serde_json::from_slice::<Value>(&bytes)
-                        .ok()
-                        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-                        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-                    return Err(GitHubError::Http {
-                        method: "GET".into(),
-                        endpoint: endpoint.clone(),
-                        status: status.as_u16(),
-                        message,
-                        hint: (status == StatusCode::NOT_FOUND).then(|| {
-                            "the asset was deleted from the release, or the token cannot read the repository's releases (Contents: Read)".into()
-                        }),
-                    });
-                }
-                Err(message) => return Err(transport(message)),
-            }
-            tokio::time::sleep(self.backoff(attempt, None)).await;
-        }
+        self.send_bytes(Method::GET, &uri, None, None, Some("application/octet-stream"))
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| match e {
+                GitHubError::Http {
+                    method,
+                    endpoint,
+                    status: 404,
+                    message,
+                    ..
+                } => GitHubError::Http {
+                    method,
+                    endpoint,
+                    status: 404,
+                    message,
+                    hint: Some("the asset was deleted from the release, or the token cannot read the repository's releases (Contents: Read)".into()),
+                },
+                e => e,
+            })
     }
 }
 
