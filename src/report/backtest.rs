@@ -1,14 +1,12 @@
 //! `retrain backtest` for people (a terminal table, a Markdown report rendered from
 //! `templates/backtest.md.j2`) and for scripts (`--output json`).
 
-use minijinja::{context, Environment, Value};
+use minijinja::{context, Value};
 use serde::Serialize;
 
-use super::documents::escape_markdown;
+use super::documents::environment;
 use crate::backtest::{chart, BacktestReport};
 
-const TEMPLATE: &str = include_str!("../../templates/backtest.md.j2");
-const POLICY_PR: &str = include_str!("../../templates/policy_pr.md.j2");
 /// GitHub's limit on a pull request body, with room for the truncation note.
 const BODY_LIMIT: usize = 65_536 - 200;
 
@@ -21,14 +19,6 @@ pub fn json(report: &BacktestReport, extra: serde_json::Value) -> String {
         obj.extend(more);
     }
     format!("{value}\n")
-}
-
-/// A value as inline code (backticks and line breaks cannot break out of it).
-fn code(value: Value) -> Value {
-    Value::from_safe_string(format!(
-        "`{}`",
-        value.to_string().replace(['`', '\n', '\r'], "'")
-    ))
 }
 
 fn num(v: Option<f64>) -> String {
@@ -114,17 +104,7 @@ struct Charted {
 
 /// The Markdown report; `chart_png` is the PNG's path relative to the report, if drawn.
 pub fn markdown(report: &BacktestReport, chart_png: Option<&str>) -> String {
-    let mut env = Environment::new();
-    env.set_formatter(|out, state, value| {
-        if value.is_safe() || value.is_number() || value.is_undefined() || value.is_none() {
-            return minijinja::escape_formatter(out, state, value);
-        }
-        out.write_str(&escape_markdown(&value.to_string()))
-            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
-    });
-    env.add_filter("code", code);
-    env.add_template("backtest", TEMPLATE)
-        .expect("backtest template parses");
+    let env = environment();
     let rows: Vec<Row> = report
         .policies
         .iter()
@@ -178,10 +158,7 @@ pub fn markdown(report: &BacktestReport, chart_png: Option<&str>) -> String {
 /// `file` (a line diff of `old` → `new`), a reviewer checklist and the report, within
 /// GitHub's body limit (the report is cut at a line, never the marker or the diff).
 pub fn policy_pr_body(report: &BacktestReport, file: &str, old: &str, new: &str) -> String {
-    let mut env = Environment::new();
-    env.add_filter("code", code);
-    env.add_template("policy_pr", POLICY_PR)
-        .expect("policy PR template parses");
+    let env = environment();
     let marker = format!(
         "<!-- retrain-policy:{} -->",
         serde_json::json!({
@@ -195,7 +172,7 @@ pub fn policy_pr_body(report: &BacktestReport, file: &str, old: &str, new: &str)
         env.get_template("policy_pr")
             .expect("registered")
             .render(context! {
-                marker => marker,
+                marker => Value::from_safe_string(marker.clone()),
                 model => report.model,
                 recommended => report.recommended,
                 policies => report.policies.len(),

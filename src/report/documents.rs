@@ -44,7 +44,9 @@ pub fn escape_markdown(text: &str) -> String {
     out
 }
 
-fn environment() -> Environment<'static> {
+/// Every template people read, with Markdown escaping of values from data and the
+/// `yaml` and `code` filters.
+pub(super) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_formatter(|out, state, value| {
         if value.is_safe() || value.is_number() || value.is_undefined() || value.is_none() {
@@ -76,6 +78,10 @@ fn environment() -> Environment<'static> {
         .expect("comment template parses");
     env.add_template("rollback", ROLLBACK)
         .expect("rollback template parses");
+    env.add_template("backtest", include_str!("../../templates/backtest.md.j2"))
+        .expect("backtest template parses");
+    env.add_template("policy_pr", include_str!("../../templates/policy_pr.md.j2"))
+        .expect("policy PR template parses");
     env
 }
 
