@@ -379,8 +379,9 @@ fn apply_opens_a_pull_request_that_changes_the_policy() {
     git(work, &["push", "-q", "origin", "main"]);
     let before = std::fs::read_to_string(work.join("retrain.yaml")).unwrap();
     let server = GitHubServer::start();
-    let apply = || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_retrain"))
+    // `retrain backtest --apply` with a token, against the bare remote and the server
+    let backtest_apply = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_retrain"))
             .arg("--repo")
             .arg(work)
             .args(["--output", "json", "backtest", "--apply"])
@@ -392,7 +393,10 @@ fn apply_opens_a_pull_request_that_changes_the_policy() {
             .env_remove("RETRAIN_APP_PRIVATE_KEY")
             .env_remove("GITHUB_ACTIONS")
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let apply = || {
+        let out = backtest_apply();
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         assert_eq!(out.status.code(), Some(0), "{stderr}");
         assert!(!stderr.contains("ghs_secret"), "{stderr}");
@@ -478,19 +482,7 @@ fn apply_opens_a_pull_request_that_changes_the_policy() {
     git(&other, &["commit", "-q", "-am", "a comment"]);
     git(&other, &["push", "-q", "origin", "main"]);
     let branches = git(root.path(), &["--git-dir", origin_s, "branch", "--list"]);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_retrain"))
-        .arg("--repo")
-        .arg(work)
-        .args(["backtest", "--apply"])
-        .env("GITHUB_TOKEN", "ghs_secret_token_value")
-        .env("GITHUB_REPOSITORY", GitHubServer::repository())
-        .env("GITHUB_API_URL", &server.url)
-        .env_remove("RETRAIN_GITHUB_TOKEN")
-        .env_remove("RETRAIN_APP_ID")
-        .env_remove("RETRAIN_APP_PRIVATE_KEY")
-        .env_remove("GITHUB_ACTIONS")
-        .output()
-        .unwrap();
+    let out = backtest_apply();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(

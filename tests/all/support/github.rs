@@ -569,6 +569,15 @@ async fn upload_asset(
     (StatusCode::CREATED, Json(v)).into_response()
 }
 
+/// The asset `id` (release id × 1000 + its index, as `upload_asset` numbers them).
+fn asset(world: &World, id: u64) -> Option<&(String, String, Vec<u8>)> {
+    world
+        .releases
+        .iter()
+        .find(|r| r.id == id / 1000)
+        .and_then(|r| r.assets.get((id % 1000) as usize))
+}
+
 /// `GET .../releases/assets/{id}` with `Accept: application/octet-stream`: 302 to the
 /// storage URL (another origin, so clients must not forward the token); else the
 /// asset's JSON.
@@ -583,15 +592,8 @@ async fn get_asset(
         return r;
     }
     let world = w.lock().unwrap();
-    let found = world
-        .releases
-        .iter()
-        .find(|r| r.id == id / 1000)
-        .and_then(|r| {
-            r.assets
-                .get((id % 1000) as usize)
-                .map(|(name, label, bytes)| (name.clone(), label.clone(), bytes.len()))
-        });
+    let found =
+        asset(&world, id).map(|(name, label, bytes)| (name.clone(), label.clone(), bytes.len()));
     let Some((name, label, size)) = found else {
         return (
             StatusCode::NOT_FOUND,
@@ -616,12 +618,7 @@ async fn get_asset(
 /// The storage host's answer: the asset's bytes.
 async fn storage(State(w): State<Shared>, Path(id): Path<u64>) -> Response {
     let world = w.lock().unwrap();
-    match world
-        .releases
-        .iter()
-        .find(|r| r.id == id / 1000)
-        .and_then(|r| r.assets.get((id % 1000) as usize))
-    {
+    match asset(&world, id) {
         Some((_, _, bytes)) => (
             [("content-type", "application/octet-stream")],
             bytes.clone(),
