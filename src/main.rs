@@ -142,7 +142,7 @@ fn dispatch(
                     now: now(at),
                     github: target.map(|t| t.github),
                 },
-                dry_run: *dry_run || inputs.dry_run,
+                dry_run: dry,
                 publish,
             })?;
             if let Some(dir) = artifact_dir {

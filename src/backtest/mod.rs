@@ -189,14 +189,14 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
         })
         .collect();
     let hib = metric.higher_is_better();
+    // Only logistic regression continues from the champion; for the other algorithms
+    // a warm start is a cold one, and the report says so. (External trainers were
+    // refused above.)
+    let warm_applies = model.training.algorithm == crate::config::Algorithm::LogisticRegression;
     let mut results = Vec::with_capacity(policies.len());
     for (p, o) in policies.iter().zip(outcomes) {
         let o = o.map_err(|e| Error::Usage(format!("backtest of `{}`: {e}", model.name)))?;
         let (mean, worst) = summary::mean_worst(&o.metrics, hib);
-        // Only logistic regression continues from the champion; for the other
-        // algorithms a warm start is a cold one, and the report says so.
-        let warm_applies = model.training.algorithm == crate::config::Algorithm::LogisticRegression
-            && model.training.command.is_none();
         let mut description = p.describe();
         if p.warm_start && !warm_applies {
             description.push_str(&format!(
