@@ -599,8 +599,11 @@ pub struct RawEvaluation {
 #[serde(deny_unknown_fields)]
 pub struct HoldoutConfig {
     /// `time`: the newest rows by `time_column` (row order without one); `random`: seeded.
+    /// Either way drawn from the rows the training window reaches, so the candidate is
+    /// judged on the newest part of its own window.
     #[serde(default)]
     pub kind: HoldoutKind,
+    /// Share of the window's rows held out (the candidate trains on the rest).
     #[serde(default = "default_holdout_fraction")]
     pub fraction: Fraction,
     /// Seed of the `random` holdout.

@@ -84,31 +84,53 @@ pub struct Split {
     pub holdout: Vec<usize>,
 }
 
-/// `time`: the newest fraction of rows by time (row order without a time column);
-/// `random`: a seeded sample. The pool stays in time order.
+/// The evaluation holdout is drawn from the rows the training window reaches (all rows
+/// for `window: all`; the widest candidate of a dynamic window), so a candidate trained on
+/// "the last 12 weeks" is trained on those weeks' older part and judged on their newest,
+/// never on data from before its window. `time`: the newest `fraction` of those rows by
+/// time (row order without a time column); `random`: a seeded sample of them. The pool
+/// stays in time order.
 pub fn split(model: &ModelConfig, table: &Table) -> Split {
-    let order = table.time_order();
-    let n = order.len();
+    split_rows(model, table, &table.time_order())
+}
+
+/// [`split`] over `order` (rows in time order): the rows known at some point in time,
+/// as the backtest replays them.
+pub fn split_rows(model: &ModelConfig, table: &Table, order: &[usize]) -> Split {
+    let scope = window_scope(table, order, &model.training.window);
+    let n = scope.len();
     let h = ((n as f64) * model.evaluation.holdout.fraction.get()).round() as usize;
     let h = h.clamp(usize::from(n > 1), n.saturating_sub(1));
     match model.evaluation.holdout.kind {
         HoldoutKind::Time => Split {
-            pool: order[..n - h].to_vec(),
-            holdout: order[n - h..].to_vec(),
+            pool: scope[..n - h].to_vec(),
+            holdout: scope[n - h..].to_vec(),
         },
         HoldoutKind::Random => {
-            let mut shuffled = order.clone();
+            let mut shuffled = scope.to_vec();
             let mut rng = ChaCha8Rng::seed_from_u64(model.evaluation.holdout.seed);
             shuffled.shuffle(&mut rng);
             let mut holdout: Vec<usize> = shuffled[..h].to_vec();
             holdout.sort_unstable();
             let set: std::collections::HashSet<usize> = holdout.iter().copied().collect();
             Split {
-                pool: order.into_iter().filter(|r| !set.contains(r)).collect(),
+                pool: scope.iter().copied().filter(|r| !set.contains(r)).collect(),
                 holdout,
             }
         }
     }
+}
+
+/// The newest rows of `order` a window can train on: the window itself, or the widest
+/// candidate of a dynamic one (windows are suffixes of `order`, so the widest holds them all).
+fn window_scope<'o>(table: &Table, order: &'o [usize], window: &Window) -> &'o [usize] {
+    let len = |size: WindowSize| window_rows(table, order, size).len();
+    let rows = match window {
+        Window::All => order.len(),
+        Window::Fixed(size) => len(*size),
+        Window::Dynamic(candidates) => candidates.iter().map(|c| len(*c)).max().unwrap_or(0),
+    };
+    &order[order.len() - rows..]
 }
 
 /// The rows of `pool` (time-ordered) inside a window.
@@ -424,5 +446,59 @@ impl ModelArtifact {
             }
             (p, _) => Ok(p),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(window: &str, holdout: &str) -> (ModelConfig, Table) {
+        let text = format!(
+            "version: 1\nmodels:\n  - name: m\n    task: regression\n    target: y\n    data: {{ path: d.csv }}\n    training: {{ algorithm: linear_regression, window: {window} }}\n    evaluation: {{ holdout: {holdout} }}\n"
+        );
+        let config = crate::config::parse(std::path::Path::new("retrain.yaml"), &text).unwrap();
+        let table = Table {
+            features: Vec::new(),
+            target: Target::Values((0..100).map(f64::from).collect()),
+            time: None,
+            skipped: Vec::new(),
+        };
+        (config.models[0].clone(), table)
+    }
+
+    #[test]
+    fn the_holdout_is_the_newest_part_of_the_window() {
+        let (model, table) = setup(
+            "{ kind: fixed, last: 40 }",
+            "{ kind: time, fraction: 0.25 }",
+        );
+        let s = split(&model, &table);
+        assert_eq!(s.pool, (60..90).collect::<Vec<_>>());
+        assert_eq!(s.holdout, (90..100).collect::<Vec<_>>());
+        // The rows known earlier (a backtest's view): the same rule on the prefix.
+        let order: Vec<usize> = (0..50).collect();
+        let s = split_rows(&model, &table, &order);
+        assert_eq!(s.pool, (10..40).collect::<Vec<_>>());
+        assert_eq!(s.holdout, (40..50).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn random_holdouts_and_dynamic_windows_stay_inside_the_widest_window() {
+        let (model, table) = setup(
+            "{ kind: dynamic, candidates: [10, 30] }",
+            "{ kind: random, fraction: 0.5, seed: 7 }",
+        );
+        let s = split(&model, &table);
+        assert_eq!(s.pool.len(), 15);
+        assert_eq!(s.holdout.len(), 15);
+        assert!(s.pool.iter().chain(&s.holdout).all(|r| *r >= 70));
+        assert!(
+            s.pool.windows(2).all(|w| w[0] < w[1]),
+            "pool stays in time order"
+        );
+        let (all, table) = setup("{ kind: all }", "{ kind: time, fraction: 0.2 }");
+        let s = split(&all, &table);
+        assert_eq!((s.pool.len(), s.holdout[0]), (80, 80));
     }
 }
