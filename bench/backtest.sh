@@ -25,6 +25,8 @@ mkdir -p "$OUT" "$WORK"
 stages=${*:-retrain peers tables}
 
 repo() {  # repo NAME ALGORITHM PARAMS: an Elec2 repository whose current policy is examples/elec's
+  # (triggers and window; no gate, and a blessed candidate is refitted on its whole window,
+  # so ungated policies train on whole windows like the peers)
   local dir=$WORK/$1
   rm -rf "$dir"; mkdir -p "$dir/data"
   cp "$ELEC" "$dir/data/elec2.csv"
@@ -48,6 +50,9 @@ models:
       algorithm: $2
       params: $3
       window: { kind: fixed, last: 4032 }
+    evaluation:
+      holdout: { kind: time, fraction: 0.2 }
+      refit: true
 YAML
   echo "$dir"
 }

@@ -492,57 +492,20 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     )?;
     tracing::info!(model = %model.name, ms = candidate.report.duration_ms, "trained; evaluating");
 
-    let preds = candidate
-        .artifact
-        .predict_table(repo, &table, &split.holdout)
-        .map_err(|e| Error::Train(train::TrainError::Predict(e)))?;
-    let (champion_preds, champion_error) = match &checked.champion {
-        None => (None, None),
-        Some(c) => match &c.artifact {
-            Err(e) => (None, Some(format!("the champion's artifact: {e}"))),
-            Ok(a) => match a.predict_table(repo, &table, &split.holdout) {
-                Ok(p) => (Some(p), None),
-                Err(e) => (
-                    None,
-                    Some(format!("the champion cannot score the holdout: {e}")),
-                ),
-            },
-        },
-    };
-    let truth = train::truth_of(&table, &split.holdout);
-    let metrics = &model.evaluation.metrics;
-    let comparisons = evaluate::compare(
-        truth.view(),
-        &preds,
-        champion_preds.as_ref(),
-        metrics,
-        &model.evaluation.intervals,
-        model.evaluation.holdout.seed,
-    );
-    let has_champion = checked.champion.is_some();
-    let mut evaluation = Evaluation::new(
-        split.holdout.len(),
-        model.evaluation.primary,
-        comparisons,
-        champion_preds.is_some(),
-        &model.evaluation.intervals,
-    );
-    evaluation.champion_error = champion_error.clone();
-    if let train::TruthOwned::Classes { index, classes } = &truth {
-        evaluation.confusion = Some(evaluate::metrics::confusion(index, &preds, *classes));
-    }
-    evaluation.slices = slice_metrics(
+    let champion = checked.champion.as_ref().map(|c| match &c.artifact {
+        Ok(a) => Ok(a),
+        Err(e) => Err(format!("the champion's artifact: {e}")),
+    });
+    let judged = judge_candidate(
+        repo,
+        model,
         &table,
         &split.holdout,
-        &preds,
-        champion_preds.as_ref(),
-        model,
-    );
-    let mut gate = evaluate::gate::judge(&model.evaluation.gates, &evaluation, has_champion);
-    if let Some(e) = champion_error {
-        gate.blessed = false;
-        gate.notes.push(format!("not blessed: {e}"));
-    }
+        &candidate.artifact,
+        champion,
+    )
+    .map_err(|e| Error::Train(train::TrainError::Predict(e)))?;
+    let (evaluation, mut gate, preds) = (judged.evaluation, judged.gate, judged.predictions);
     let infra = evaluate::infra::check(
         &candidate.artifact,
         &candidate.bytes,
@@ -555,6 +518,44 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
         gate.notes
             .push(format!("not blessed: infra check failed: {}", infra.detail));
     }
+    let mut candidate = candidate;
+    if model.evaluation.refit && gate.blessed {
+        tracing::info!(model = %model.name, "blessed; refitting on the whole window");
+        let reach = train::reach(model, &table);
+        let refit = train::train(
+            repo,
+            model,
+            &table,
+            &reach,
+            &out.check.snapshot,
+            champion_artifact,
+            req.check.now,
+        )?;
+        let refit_preds = refit
+            .artifact
+            .predict_table(repo, &table, &split.holdout)
+            .map_err(|e| Error::Train(train::TrainError::Predict(e)))?;
+        let check = evaluate::infra::check(
+            &refit.artifact,
+            &refit.bytes,
+            split.holdout.len(),
+            &refit_preds,
+            |a| a.predict_table(repo, &table, &split.holdout),
+        );
+        if !check.passed {
+            gate.blessed = false;
+            gate.notes.push(format!(
+                "not blessed: infra check of the refitted model failed: {}",
+                check.detail
+            ));
+        }
+        let mut report = candidate.report.clone();
+        report.refit = Some(train::RefitReport {
+            rows: refit.report.rows,
+            duration_ms: refit.report.duration_ms,
+        });
+        candidate = train::Candidate { report, ..refit };
+    }
     out.outcome = RunOutcome::Trained;
     out.training = Some(candidate.report.clone());
     out.candidate = Some(CandidateInfo {
@@ -566,6 +567,73 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     out.infra = Some(infra);
     out.artifact = Some(candidate);
     Ok(out)
+}
+
+/// The candidate judged against the champion on the holdout.
+pub(crate) struct Judged {
+    pub evaluation: Evaluation,
+    pub gate: Verdict,
+    /// The candidate's predictions on the holdout.
+    pub predictions: Predictions,
+}
+
+/// Scores the candidate and the champion on the same holdout rows (metrics with the
+/// configured intervals, confusion, slices) and applies `model.evaluation.gates`. A
+/// champion that cannot be read (`Err`) or cannot score the holdout leaves the candidate
+/// unblessed, with the reason in the notes. Shared by `run` and the backtest's replay;
+/// fails only when the candidate cannot predict.
+pub(crate) fn judge_candidate(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    table: &train::table::Table,
+    holdout: &[usize],
+    candidate: &train::model::ModelArtifact,
+    champion: Option<Result<&train::model::ModelArtifact, String>>,
+) -> Result<Judged, String> {
+    let preds = candidate.predict_table(repo, table, holdout)?;
+    let has_champion = champion.is_some();
+    let (champion_preds, champion_error) = match champion {
+        None => (None, None),
+        Some(Err(e)) => (None, Some(e)),
+        Some(Ok(a)) => match a.predict_table(repo, table, holdout) {
+            Ok(p) => (Some(p), None),
+            Err(e) => (
+                None,
+                Some(format!("the champion cannot score the holdout: {e}")),
+            ),
+        },
+    };
+    let truth = train::truth_of(table, holdout);
+    let comparisons = evaluate::compare(
+        truth.view(),
+        &preds,
+        champion_preds.as_ref(),
+        &model.evaluation.metrics,
+        &model.evaluation.intervals,
+        model.evaluation.holdout.seed,
+    );
+    let mut evaluation = Evaluation::new(
+        holdout.len(),
+        model.evaluation.primary,
+        comparisons,
+        champion_preds.is_some(),
+        &model.evaluation.intervals,
+    );
+    evaluation.champion_error = champion_error.clone();
+    if let train::TruthOwned::Classes { index, classes } = &truth {
+        evaluation.confusion = Some(evaluate::metrics::confusion(index, &preds, *classes));
+    }
+    evaluation.slices = slice_metrics(table, holdout, &preds, champion_preds.as_ref(), model);
+    let mut gate = evaluate::gate::judge(&model.evaluation.gates, &evaluation, has_champion);
+    if let Some(e) = champion_error {
+        gate.blessed = false;
+        gate.notes.push(format!("not blessed: {e}"));
+    }
+    Ok(Judged {
+        evaluation,
+        gate,
+        predictions: preds,
+    })
 }
 
 /// Metrics of both models per value of each slice column (values with ≥ 1 row).

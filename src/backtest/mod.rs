@@ -212,6 +212,7 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
             mean_metric: mean,
             worst_metric: worst,
             retrains: o.retrain_periods.len(),
+            trainings: o.trainings,
             train_seconds: o.train_seconds,
             pareto: false,
             retrain_periods: o.retrain_periods,
@@ -224,11 +225,16 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
         });
     }
     summary::mark_pareto(&mut results, hib);
-    let every_period: Vec<String> = policies
-        .iter()
-        .filter(|p| every_period(p))
-        .map(|p| p.name.clone())
-        .collect();
+    // What "retraining every period" means in the reason: deploying a model every
+    // period, so policies without a gate (any every-period policy when none is ungated).
+    let every_period: Vec<String> = {
+        let all: Vec<&Policy> = policies.iter().filter(|p| every_period(p)).collect();
+        let ungated: Vec<&Policy> = all.iter().copied().filter(|p| p.gates.is_empty()).collect();
+        if ungated.is_empty() { all } else { ungated }
+            .iter()
+            .map(|p| p.name.clone())
+            .collect()
+    };
     let tolerance = match spec.tolerance {
         Some(t) => summary::Tolerance::Absolute(t),
         None => summary::Tolerance::Relative(spec.relative_tolerance.unwrap_or(0.01)),

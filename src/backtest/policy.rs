@@ -2,10 +2,11 @@
 //! candidates, written-out policies and grids. Everything here is resolved against the
 //! model: a policy that leaves its window or warm start open takes the model's.
 
-use crate::config::backtest::RawGrid;
+use crate::config::backtest::{GateChoice, RawGrid};
 use crate::config::{
-    ColumnSelection, DriftMethod, DriftTrigger, Fraction, Metric, ModelConfig, PerformanceTrigger,
-    PolicySpec, Rule, Task, Threshold, TriggerMode, Triggers, Window, WindowSize,
+    ColumnSelection, DriftMethod, DriftTrigger, Fraction, Gate, Metric, ModelConfig,
+    PerformanceTrigger, PolicySpec, Rule, Task, Threshold, TriggerMode, Triggers, Window,
+    WindowSize,
 };
 
 /// A policy ready to replay.
@@ -15,6 +16,11 @@ pub struct Policy {
     pub rule: Rule,
     pub window: Window,
     pub warm_start: bool,
+    /// What a candidate must pass to replace the deployed model; empty: nothing (every
+    /// candidate is deployed).
+    pub gates: Vec<Gate>,
+    /// A blessed candidate is refitted on its whole window before it is deployed.
+    pub refit: bool,
     /// The model's current `retrain.yaml` policy.
     pub current: bool,
 }
@@ -53,11 +59,44 @@ impl Policy {
             }
         };
         format!(
-            "{rule}; window {}; {} start",
+            "{rule}; window {}; {} start; {}{}",
             describe_window(&self.window),
-            if self.warm_start { "warm" } else { "cold" }
+            if self.warm_start { "warm" } else { "cold" },
+            describe_gates(&self.gates),
+            if self.refit {
+                ", refit on the whole window"
+            } else {
+                ""
+            }
         )
     }
+}
+
+/// `gate accuracy ≥ 0.6 and accuracy change ≥ 0.02`, or `no gate`.
+pub fn describe_gates(gates: &[Gate]) -> String {
+    if gates.is_empty() {
+        return "no gate".into();
+    }
+    let mut parts = Vec::new();
+    for g in gates {
+        let m = match &g.slice {
+            Some(s) => format!("{} per {s}", g.metric),
+            None => g.metric.to_string(),
+        };
+        if let Some(v) = g.min {
+            parts.push(format!("{m} ≥ {v}"));
+        }
+        if let Some(v) = g.max {
+            parts.push(format!("{m} ≤ {v}"));
+        }
+        if let Some(v) = g.min_change {
+            parts.push(format!("{m} change ≥ {v}"));
+        }
+        if let Some(v) = g.min_relative_change {
+            parts.push(format!("{m} relative change ≥ {v}"));
+        }
+    }
+    format!("gate {}", parts.join(" and "))
 }
 
 fn describe_triggers(t: &Triggers) -> Vec<String> {
@@ -137,7 +176,20 @@ fn performance(task: Task, drop: f64) -> PerformanceTrigger {
     }
 }
 
-/// The policies of a grid: one per trigger value (and combination) × window × warm start.
+/// The one-condition gate of the grid's `gate_min_change` (see [`performance`] for the metric).
+fn min_change_gate(task: Task, change: f64) -> Gate {
+    Gate {
+        metric: performance(task, 0.0).metric,
+        min: None,
+        max: None,
+        min_change: Some(change),
+        min_relative_change: None,
+        slice: None,
+    }
+}
+
+/// The policies of a grid: one per trigger value (and combination) × window × warm start
+/// × gate.
 pub fn expand_grid(g: &RawGrid, task: Task) -> Vec<PolicySpec> {
     let mut rules: Vec<(String, Rule)> = Vec::new();
     for k in &g.every {
@@ -230,6 +282,24 @@ pub fn expand_grid(g: &RawGrid, task: Task) -> Vec<PolicySpec> {
     } else {
         g.warm_start.iter().map(|w| Some(*w)).collect()
     };
+    let gates: Vec<(String, Option<Vec<Gate>>)> = if g.gate_min_change.is_empty() {
+        vec![(String::new(), None)]
+    } else {
+        g.gate_min_change
+            .iter()
+            .map(|c| match c {
+                GateChoice::MinChange(v) => {
+                    (format!("-gate{v}"), Some(vec![min_change_gate(task, *v)]))
+                }
+                GateChoice::No(_) => ("-nogate".to_string(), Some(Vec::new())),
+            })
+            .collect()
+    };
+    let refits: Vec<Option<bool>> = if g.refit.is_empty() {
+        vec![None]
+    } else {
+        g.refit.iter().map(|r| Some(*r)).collect()
+    };
     let mut out = Vec::new();
     for (name, rule) in &rules {
         for w in &windows {
@@ -239,12 +309,26 @@ pub fn expand_grid(g: &RawGrid, task: Task) -> Vec<PolicySpec> {
                     (Some(false), true) => "-cold",
                     _ => "",
                 };
-                out.push(PolicySpec {
-                    name: format!("{name}{}{warm_slug}", window_slug(w)),
-                    rule: rule.clone(),
-                    window: w.clone(),
-                    warm_start: *warm,
-                });
+                for (gate_slug, gate) in &gates {
+                    for refit in &refits {
+                        let refit_slug = match (refit, g.refit.len() > 1) {
+                            (Some(true), _) => "-refit",
+                            (Some(false), true) => "-norefit",
+                            _ => "",
+                        };
+                        out.push(PolicySpec {
+                            name: format!(
+                                "{name}{}{warm_slug}{gate_slug}{refit_slug}",
+                                window_slug(w)
+                            ),
+                            rule: rule.clone(),
+                            window: w.clone(),
+                            warm_start: *warm,
+                            gates: gate.clone(),
+                            refit: *refit,
+                        });
+                    }
+                }
             }
         }
     }
@@ -270,12 +354,16 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
             WindowSize::Rows((12 * period_rows) as u64),
         ],
         warm_start: vec![false],
+        gate_min_change: vec![],
+        refit: vec![],
     };
     let mut out = vec![PolicySpec {
         name: "never".into(),
         rule: Rule::Never,
         window: None,
         warm_start: None,
+        gates: None,
+        refit: None,
     }];
     out.extend(expand_grid(&grid, model.task));
     let mut combo = empty_triggers();
@@ -289,7 +377,24 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
         },
         window: Some(Window::Fixed(WindowSize::Rows((4 * period_rows) as u64))),
         warm_start: None,
+        gates: None,
+        refit: None,
     });
+    // Champion/challenger: a candidate every period, deployed only when it beats the
+    // deployed model on its holdout.
+    out.extend(expand_grid(
+        &RawGrid {
+            every: vec![1],
+            windows: vec![
+                WindowSize::Rows((4 * period_rows) as u64),
+                WindowSize::Rows((12 * period_rows) as u64),
+            ],
+            warm_start: vec![false],
+            gate_min_change: vec![GateChoice::MinChange(0.01), GateChoice::MinChange(0.02)],
+            ..Default::default()
+        },
+        model.task,
+    ));
     if model.training.algorithm == crate::config::Algorithm::LogisticRegression {
         for k in [1, 4] {
             out.push(PolicySpec {
@@ -300,6 +405,8 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
                 },
                 window: Some(Window::All),
                 warm_start: Some(true),
+                gates: None,
+                refit: None,
             });
         }
     }
@@ -325,6 +432,8 @@ pub fn current(model: &ModelConfig) -> Policy {
         },
         window: model.training.window.clone(),
         warm_start: model.training.warm_start,
+        gates: model.evaluation.gates.clone(),
+        refit: model.evaluation.refit,
         current: true,
     }
 }
@@ -345,6 +454,11 @@ pub fn resolve(model: &ModelConfig, specs: &[PolicySpec]) -> Vec<Policy> {
                 .clone()
                 .unwrap_or_else(|| model.training.window.clone()),
             warm_start: s.warm_start.unwrap_or(model.training.warm_start),
+            gates: s
+                .gates
+                .clone()
+                .unwrap_or_else(|| model.evaluation.gates.clone()),
+            refit: s.refit.unwrap_or(model.evaluation.refit),
             current: false,
         });
     }

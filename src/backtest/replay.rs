@@ -59,6 +59,9 @@ pub struct Outcome {
     pub metrics: Vec<f64>,
     /// Periods (index into the history) from which a retrained model served.
     pub retrain_periods: Vec<usize>,
+    /// Candidates trained after the first model: the deployed ones and those the gate
+    /// turned down.
+    pub trainings: usize,
     pub train_seconds: f64,
     /// Retrains the policy wanted that failed to fit (the old model stayed).
     pub failed_fits: Vec<String>,
@@ -68,8 +71,10 @@ struct Fit {
     id: u64,
     artifact: ModelArtifact,
     seconds: f64,
-    /// Positions it was trained on.
+    /// Positions its window reached: the rows it was trained on and its holdout.
     rows: Range<usize>,
+    /// Rows (of the table) of its evaluation holdout, the newest part of its window.
+    holdout: Vec<usize>,
 }
 
 type Slot<T> = Arc<OnceLock<Result<Arc<T>, String>>>;
@@ -82,6 +87,8 @@ pub struct Shared<'a> {
     period_columns: Vec<BTreeMap<String, CurrentColumn>>,
     fits: Mutex<HashMap<String, Slot<Fit>>>,
     scores: Mutex<HashMap<(u64, usize, Metric), Option<f64>>>,
+    /// (candidate, deployed model, gates) -> the candidate passed.
+    verdicts: Mutex<HashMap<(u64, u64, String), bool>>,
     references: Mutex<HashMap<(usize, usize), Slot<Manifest>>>,
     currents: Mutex<HashMap<(usize, usize), Slot<CurrentData>>>,
     drifts: Mutex<HashMap<String, Slot<DriftReport>>>,
@@ -126,6 +133,7 @@ impl<'a> Shared<'a> {
             period_columns,
             fits: Mutex::default(),
             scores: Mutex::default(),
+            verdicts: Mutex::default(),
             references: Mutex::default(),
             currents: Mutex::default(),
             drifts: Mutex::default(),
@@ -154,8 +162,16 @@ impl<'a> Shared<'a> {
     }
 
     /// Trains (or reuses) the model of `window` on labelled positions `[0, to)`,
-    /// warm-started from `warm` when given.
-    fn fit(&self, window: &Window, to: usize, warm: Option<&Fit>) -> Result<Arc<Fit>, String> {
+    /// warm-started from `warm` when given. `held_out`: as `retrain run` trains a
+    /// candidate, the newest part of the window held out (`evaluation.holdout`) and the
+    /// rest trained on; otherwise on the whole window (`evaluation.refit`).
+    fn fit(
+        &self,
+        window: &Window,
+        to: usize,
+        warm: Option<&Fit>,
+        held_out: bool,
+    ) -> Result<Arc<Fit>, String> {
         let m = self.setup.model;
         let range = self.window_range(window, to);
         let key = format!(
@@ -166,7 +182,11 @@ impl<'a> Shared<'a> {
                 Some(r) => format!("rows {}..{}", r.start, r.end),
                 None => format!("{window:?} ..{to}"),
             },
-            m.evaluation.holdout.fraction.get(),
+            if held_out {
+                format!("{:?}", m.evaluation.holdout)
+            } else {
+                "whole".into()
+            },
             warm.map(|w| w.id)
         );
         let (cell, existed) = slot(&self.fits, &key);
@@ -177,37 +197,108 @@ impl<'a> Shared<'a> {
             self.stats.fits.fetch_add(1, Ordering::Relaxed);
             let mut cfg = m.clone();
             cfg.training.warm_start = warm.is_some();
-            let pool: Vec<usize> = match &range {
+            let known = match &range {
                 Some(r) => {
                     cfg.training.window = Window::All;
-                    self.history.order[r.clone()].to_vec()
+                    &self.history.order[r.clone()]
                 }
                 None => {
                     cfg.training.window = window.clone();
-                    self.history.order[..to].to_vec()
+                    &self.history.order[..to]
                 }
             };
+            let split = if held_out {
+                crate::train::split_rows(&cfg, &self.history.table, known)
+            } else {
+                crate::train::Split {
+                    pool: crate::train::reach_of(&cfg, &self.history.table, known).to_vec(),
+                    holdout: Vec::new(),
+                }
+            };
+            let reach = split.pool.len() + split.holdout.len();
             let started = Instant::now();
             let c = crate::train::train(
                 self.setup.repo,
                 &cfg,
                 &self.history.table,
-                &pool,
+                &split.pool,
                 self.setup.snapshot,
                 warm.map(|w| &w.artifact),
                 Utc::now(),
             )
             .map_err(|e| e.to_string())?;
             let seconds = started.elapsed().as_secs_f64();
-            let rows = to - c.report.rows.min(to)..to;
             Ok(Arc::new(Fit {
                 id: self.next_id.fetch_add(1, Ordering::Relaxed),
                 artifact: c.artifact,
                 seconds,
-                rows,
+                rows: to - reach.min(to)..to,
+                holdout: split.holdout,
             }))
         })
         .clone()
+    }
+
+    /// One retrain of `policy` on labelled positions `[0, to)`: the candidate, judged by
+    /// the policy's gate against the deployed model, and the model to deploy when it
+    /// passes (the candidate, or its refit on the whole window). Returns the training
+    /// seconds spent and that model, `None` when the gate turned the candidate down.
+    fn candidate(
+        &self,
+        policy: &Policy,
+        to: usize,
+        warm: Option<&Fit>,
+        deployed: &Fit,
+    ) -> Result<(f64, Option<Arc<Fit>>), String> {
+        if policy.gates.is_empty() {
+            // Nothing reads the holdout: what is deployed is all that is trained.
+            let new = self.fit(&policy.window, to, warm, !policy.refit)?;
+            return Ok((new.seconds, Some(new)));
+        }
+        let candidate = self.fit(&policy.window, to, warm, true)?;
+        if !self.blessed(&candidate, deployed, policy) {
+            return Ok((candidate.seconds, None));
+        }
+        if !policy.refit {
+            return Ok((candidate.seconds, Some(candidate)));
+        }
+        let refit = self.fit(&policy.window, to, warm, false)?;
+        Ok((candidate.seconds + refit.seconds, Some(refit)))
+    }
+
+    /// Whether `candidate` passes `policy`'s gate against the deployed model on the
+    /// candidate's holdout, judged as `retrain run` judges it (cached). No gate: it does.
+    fn blessed(&self, candidate: &Fit, deployed: &Fit, policy: &Policy) -> bool {
+        if policy.gates.is_empty() {
+            return true;
+        }
+        let key = (candidate.id, deployed.id, format!("{:?}", policy.gates));
+        if let Some(v) = self.verdicts.lock().expect("cache lock").get(&key) {
+            return *v;
+        }
+        let mut model = self.setup.model.clone();
+        model.evaluation.gates = policy.gates.clone();
+        // The gate reads point values; intervals would only cost time.
+        model.evaluation.intervals.method = crate::config::IntervalMethod::None;
+        for g in &policy.gates {
+            if !model.evaluation.metrics.contains(&g.metric) {
+                model.evaluation.metrics.push(g.metric);
+            }
+        }
+        let blessed = crate::pipeline::judge_candidate(
+            self.setup.repo,
+            &model,
+            &self.history.table,
+            &candidate.holdout,
+            &candidate.artifact,
+            Some(Ok(&deployed.artifact)),
+        )
+        .is_ok_and(|j| j.gate.blessed);
+        self.verdicts
+            .lock()
+            .expect("cache lock")
+            .insert(key, blessed);
+        blessed
     }
 
     /// `metric` of a model on one period (cached).
@@ -325,7 +416,12 @@ impl<'a> Shared<'a> {
         let delay = self.setup.label_delay;
         let metric = self.setup.metric;
         let mut fit = self
-            .fit(&policy.window, h.periods[warmup - 1].end, None)
+            .fit(
+                &policy.window,
+                h.periods[warmup - 1].end,
+                None,
+                !policy.refit,
+            )
             .map_err(|e| format!("policy `{}`: the first model: {e}", policy.name))?;
         let mut train_seconds = fit.seconds;
         let mut deployed = warmup;
@@ -333,6 +429,7 @@ impl<'a> Shared<'a> {
         let mut out = Outcome {
             metrics: Vec::with_capacity(n - warmup),
             retrain_periods: Vec::new(),
+            trainings: 0,
             train_seconds: 0.0,
             failed_fits: Vec::new(),
         };
@@ -401,13 +498,16 @@ impl<'a> Shared<'a> {
                 continue;
             }
             let warm = policy.warm_start.then_some(&*fit);
-            match self.fit(&policy.window, labelled_to, warm) {
-                Ok(new) => {
-                    train_seconds += new.seconds;
-                    fit = new;
-                    deployed = t + 1;
-                    trained_times.push(self.time_after(t));
-                    out.retrain_periods.push(t + 1);
+            match self.candidate(policy, labelled_to, warm, &fit) {
+                Ok((seconds, new)) => {
+                    train_seconds += seconds;
+                    out.trainings += 1;
+                    if let Some(new) = new {
+                        fit = new;
+                        deployed = t + 1;
+                        trained_times.push(self.time_after(t));
+                        out.retrain_periods.push(t + 1);
+                    }
                 }
                 Err(e) => out.failed_fits.push(format!("after period {t}: {e}")),
             }

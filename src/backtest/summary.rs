@@ -20,8 +20,11 @@ pub struct PolicyResult {
     pub mean_metric: Option<f64>,
     /// Worst per-period metric.
     pub worst_metric: Option<f64>,
-    /// Retrains after the first model.
+    /// Models deployed after the first one: candidates that passed the policy's gate
+    /// (each one a pull request merged).
     pub retrains: usize,
+    /// Candidates trained after the first model, the ones the gate turned down included.
+    pub trainings: usize,
     /// Training time of every model the policy used (the first one included), as if it
     /// had trained them itself.
     pub train_seconds: f64,
@@ -151,10 +154,12 @@ pub fn recommend(
         .filter(|p| p.mean_metric.is_some_and(|m| at_least(m, limit, hib)))
         .reduce(|a, b| {
             let (ma, mb) = (a.mean_metric.unwrap(), b.mean_metric.unwrap());
-            // fewest retrains, then the better mean, then the simpler (cold start)
-            let simpler = !b.warm_start && a.warm_start;
+            // fewest retrains, then the better mean, then fewer trainings, then the
+            // simpler (cold start)
+            let cheaper = b.trainings < a.trainings
+                || (b.trainings == a.trainings && !b.warm_start && a.warm_start);
             if b.retrains < a.retrains
-                || (b.retrains == a.retrains && (better(mb, ma) || (mb == ma && simpler)))
+                || (b.retrains == a.retrains && (better(mb, ma) || (mb == ma && cheaper)))
             {
                 b
             } else {
@@ -179,6 +184,13 @@ pub fn recommend(
         chosen.retrains,
         if chosen.retrains == 1 { "" } else { "s" }
     );
+    if chosen.trainings > chosen.retrains {
+        reason.push_str(&format!(
+            " (deployed out of {} candidates trained; the gate turned down the other {})",
+            chosen.trainings,
+            chosen.trainings - chosen.retrains
+        ));
+    }
     if let Some(r) = reference.filter(|r| r.name != chosen.name) {
         let rm = r.mean_metric.unwrap_or(f64::NAN);
         let share = if r.retrains == 0 {
@@ -231,6 +243,7 @@ mod tests {
             mean_metric: Some(mean),
             worst_metric: Some(mean),
             retrains,
+            trainings: retrains,
             train_seconds: 0.0,
             pareto: false,
             retrain_periods: vec![],

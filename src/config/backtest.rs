@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::duration::Duration;
-use super::raw::{Fraction, Metric, TriggersConfig, WindowConfig, WindowSize};
+use super::raw::{Fraction, Gate, Metric, TriggersConfig, WindowConfig, WindowSize};
 use super::{Triggers, Window};
 
 /// How `retrain backtest` replays this model's history.
@@ -81,6 +81,33 @@ pub struct RawPolicy {
     /// Warm start from the previous model. Default: the model's `training.warm_start`.
     #[serde(default)]
     pub warm_start: Option<bool>,
+    /// The gate a retrained candidate must pass on its holdout (the newest part of its
+    /// window) to replace the deployed model, as `evaluation.gates`; a candidate that
+    /// fails it is trained but not deployed. `[]`: no gate, every candidate is deployed
+    /// (as if every pull request were merged). Default: the model's `evaluation.gates`.
+    #[serde(default)]
+    pub gates: Option<Vec<Gate>>,
+    /// Deploy a refit of the blessed candidate on its whole window, holdout included
+    /// (`evaluation.refit`). Default: the model's `evaluation.refit`.
+    #[serde(default)]
+    pub refit: Option<bool>,
+}
+
+/// A value of the grid's `gate_min_change`: a smallest change of the metric, or `none`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum GateChoice {
+    /// The candidate replaces the deployed model only when its metric on the holdout is
+    /// better by at least this much (negative: a tolerated loss).
+    MinChange(f64),
+    /// No gate: every candidate is deployed.
+    No(NoGate),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NoGate {
+    None,
 }
 
 /// A grid of policies. Each trigger value gives one policy per window and warm start.
@@ -113,6 +140,15 @@ pub struct RawGrid {
     /// Warm starts to try. Default: the model's `training.warm_start`.
     #[serde(default)]
     pub warm_start: Vec<bool>,
+    /// Gates to try, each one condition on accuracy (classification) or RMSE
+    /// (regression), like the grid's performance triggers: the candidate must beat the
+    /// deployed model on its holdout by at least this much (`0.02`), or `none` (every
+    /// candidate is deployed). Default: the model's `evaluation.gates`.
+    #[serde(default)]
+    pub gate_min_change: Vec<GateChoice>,
+    /// Refits to try (`evaluation.refit`). Default: the model's.
+    #[serde(default)]
+    pub refit: Vec<bool>,
 }
 
 /// A validated backtest section or policies file.
@@ -139,6 +175,10 @@ pub struct PolicySpec {
     pub rule: Rule,
     pub window: Option<Window>,
     pub warm_start: Option<bool>,
+    /// `None` = the model's `evaluation.gates`; `Some([])` = no gate.
+    pub gates: Option<Vec<Gate>>,
+    /// `None` = the model's `evaluation.refit`.
+    pub refit: Option<bool>,
 }
 
 /// When a policy retrains.

@@ -195,6 +195,8 @@ pub struct Evaluation {
     pub primary: Metric,
     pub gates: Vec<Gate>,
     pub intervals: IntervalConfig,
+    /// Refit the blessed candidate on its whole window, holdout included.
+    pub refit: bool,
     pub slices: Vec<String>,
 }
 

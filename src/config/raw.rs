@@ -593,6 +593,12 @@ pub struct RawEvaluation {
     /// Categorical columns to report (and gate) metrics per value of.
     #[serde(default)]
     pub slices: Vec<String>,
+    /// Once the gate blesses the candidate, train it again on its whole window (the
+    /// holdout included) and propose that model: it has seen the newest rows, which
+    /// matters when data drifts fast; its reported metrics are those of the fit that
+    /// was held out. Default: false (the proposed model is the one evaluated).
+    #[serde(default)]
+    pub refit: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]

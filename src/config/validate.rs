@@ -670,11 +670,20 @@ fn validate_backtest(
             Some(w) => Some(validate_window(cx, &key(&pb, &["window"]), has_time, w)?),
             None => None,
         };
+        if let Some(gates) = &p.gates {
+            for (j, g) in gates.iter().enumerate() {
+                let mut gp = key(&pb, &["gates"]);
+                gp.push(Seg::Index(j));
+                validate_gate(cx, &gp, task, g)?;
+            }
+        }
         policies.push(PolicySpec {
             name: p.name.clone(),
             rule,
             window,
             warm_start: p.warm_start,
+            gates: p.gates.clone(),
+            refit: p.refit,
         });
     }
     if let Some(g) = &b.grid {
@@ -708,6 +717,16 @@ fn validate_backtest(
             return Err(cx.err(
                 &key(&gb, &["new_data_rows"]),
                 "the minimum must be greater than 0",
+                None,
+            ));
+        }
+        if let Some(v) = g.gate_min_change.iter().find_map(|c| match c {
+            crate::config::backtest::GateChoice::MinChange(v) if !v.is_finite() => Some(*v),
+            _ => None,
+        }) {
+            return Err(cx.err(
+                &key(&gb, &["gate_min_change"]),
+                format!("a change must be a number or `none`, got {v}"),
                 None,
             ));
         }
@@ -746,6 +765,29 @@ fn validate_backtest(
             .unwrap_or(b.policies.is_empty() && b.grid.is_none()),
         policies,
     })
+}
+
+/// One condition of a gate (`evaluation.gates[i]` or a backtest policy's `gates[i]`).
+fn validate_gate(cx: &Ctx, gp: &[Seg], task: Task, g: &Gate) -> Result<(), ConfigError> {
+    if g.metric.task() != task {
+        return Err(cx.err(
+            &key(gp, &["metric"]),
+            format!("`{}` is not a {} metric", g.metric, task_name(task)),
+            None,
+        ));
+    }
+    if g.min.is_none()
+        && g.max.is_none()
+        && g.min_change.is_none()
+        && g.min_relative_change.is_none()
+    {
+        return Err(cx.err(
+            gp,
+            "a gate needs `min`, `max`, `min_change` or `min_relative_change`",
+            None,
+        ));
+    }
+    Ok(())
 }
 
 /// A policies file (`retrain backtest --policies FILE`): the shape of a `backtest:` section.
@@ -811,24 +853,7 @@ fn validate_evaluation(
             p.push(Seg::Index(i));
             p
         };
-        if g.metric.task() != task {
-            return Err(cx.err(
-                &key(&gp, &["metric"]),
-                format!("`{}` is not a {} metric", g.metric, task_name(task)),
-                None,
-            ));
-        }
-        if g.min.is_none()
-            && g.max.is_none()
-            && g.min_change.is_none()
-            && g.min_relative_change.is_none()
-        {
-            return Err(cx.err(
-                &gp,
-                "a gate needs `min`, `max`, `min_change` or `min_relative_change`",
-                None,
-            ));
-        }
+        validate_gate(cx, &gp, task, g)?;
         if let Some(s) = &g.slice {
             if !e.slices.contains(s) {
                 return Err(cx.err(
@@ -856,6 +881,7 @@ fn validate_evaluation(
         gates: e.gates,
         intervals: e.intervals,
         slices: e.slices,
+        refit: e.refit,
     })
 }
 

@@ -283,8 +283,8 @@ pub fn model_card(run: &ModelRun, model: &ModelConfig, proposal: &Proposal) -> S
         "slice_rows": slice_rows,
         "confusion": confusion,
         "holdout": match model.evaluation.holdout.kind {
-            crate::config::HoldoutKind::Time => format!("the newest {:.0}% of rows by time", model.evaluation.holdout.fraction.get() * 100.0),
-            crate::config::HoldoutKind::Random => format!("a random {:.0}% of rows (seed {})", model.evaluation.holdout.fraction.get() * 100.0, model.evaluation.holdout.seed),
+            crate::config::HoldoutKind::Time => format!("the newest {:.0}% of the training window's rows by time", model.evaluation.holdout.fraction.get() * 100.0),
+            crate::config::HoldoutKind::Random => format!("a random {:.0}% of the training window's rows (seed {})", model.evaluation.holdout.fraction.get() * 100.0, model.evaluation.holdout.seed),
         },
         "holdout_rows": e.holdout_rows,
         "confidence_pct": pct(e.confidence),
@@ -296,6 +296,7 @@ pub fn model_card(run: &ModelRun, model: &ModelConfig, proposal: &Proposal) -> S
         "snapshot_files": run.check.snapshot_files,
         "window": t.window,
         "training_rows": t.rows,
+        "refit_rows": t.refit.as_ref().map(|r| r.rows),
         "features": t.features,
         "caveats": caveats,
     });
@@ -480,6 +481,7 @@ fn pr_context(
         "snapshot_short": &c.snapshot[..12],
         "algorithm": t.map(|t| t.algorithm.clone()).unwrap_or_default(),
         "training_rows": t.map(|t| t.rows).unwrap_or(0),
+        "refit_rows": t.and_then(|t| t.refit.as_ref().map(|r| r.rows)),
         "window": t.map(|t| t.window.clone()).unwrap_or_default(),
         "duration_ms": t.map(|t| t.duration_ms).unwrap_or(0),
         "warm_start": t.is_some_and(|t| t.warm_start),

@@ -57,6 +57,16 @@ pub struct TrainingReport {
     /// Dynamic windows: every candidate window with its score on the validation slice.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub windows: Vec<WindowScore>,
+    /// `evaluation.refit`: the proposed model was trained again on the whole window
+    /// after the gate (its rows and time); `rows` above are those of the evaluated fit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refit: Option<RefitReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RefitReport {
+    pub rows: usize,
+    pub duration_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -119,6 +129,17 @@ pub fn split_rows(model: &ModelConfig, table: &Table, order: &[usize]) -> Split 
             }
         }
     }
+}
+
+/// The rows the model's window reaches in the whole table (time order): what
+/// `evaluation.refit` trains the blessed candidate on.
+pub fn reach(model: &ModelConfig, table: &Table) -> Vec<usize> {
+    reach_of(model, table, &table.time_order()).to_vec()
+}
+
+/// [`reach`] over `order` (rows in time order).
+pub fn reach_of<'o>(model: &ModelConfig, table: &Table, order: &'o [usize]) -> &'o [usize] {
+    window_scope(table, order, &model.training.window)
 }
 
 /// The newest rows of `order` a window can train on: the window itself, or the widest
@@ -342,6 +363,7 @@ pub fn train(
             .collect(),
         skipped: table.skipped.clone(),
         windows,
+        refit: None,
     };
     Ok(Candidate {
         artifact,
