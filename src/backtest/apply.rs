@@ -1,7 +1,8 @@
 //! `retrain backtest --apply`: the text of `retrain.yaml` with one model's policy
 //! replaced by another. A targeted text edit (found with the config's key locator), so
 //! every other line — comments included — stays as it was; only the model's `triggers:`
-//! block and its `training.window` / `training.warm_start` lines change. The result is
+//! block, its `training.window` / `training.warm_start` lines and, when the policy's differ,
+//! its `evaluation.gates` / `evaluation.refit` change. The result is
 //! parsed again and checked to say what was meant. Pure: text in, text out.
 
 use std::path::Path;
@@ -148,6 +149,39 @@ fn triggers_yaml(t: Option<&Triggers>, indent: usize, name: &str) -> Vec<String>
     out
 }
 
+/// The lines of a `gates:` key (at indentation 0).
+fn gates_yaml(gates: &[crate::config::Gate], name: &str) -> Vec<String> {
+    if gates.is_empty() {
+        return vec![format!(
+            "gates: []   # no gate (retrain backtest: `{name}`): candidates are proposed unblessed"
+        )];
+    }
+    let mut out = vec![format!("gates:   # chosen by retrain backtest: `{name}`")];
+    for g in gates {
+        let mut parts = vec![format!("metric: {}", g.metric)];
+        for (k, v) in [
+            ("min", g.min),
+            ("max", g.max),
+            ("min_change", g.min_change),
+            ("min_relative_change", g.min_relative_change),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{k}: {v}"));
+            }
+        }
+        if let Some(s) = &g.slice {
+            parts.push(format!("slice: {s}"));
+        }
+        out.push(format!("  - {{ {} }}", parts.join(", ")));
+    }
+    out
+}
+
+fn indented(lines: &[String], indent: usize) -> Vec<String> {
+    let pad = " ".repeat(indent);
+    lines.iter().map(|l| format!("{pad}{l}")).collect()
+}
+
 type Edit = (usize, usize, Vec<String>);
 
 fn indent_of(line: &str) -> usize {
@@ -194,8 +228,8 @@ fn key_path(model: usize, keys: &[&str]) -> Vec<Seg> {
     p
 }
 
-/// `text` (the config file) with model number `model`'s triggers, window and warm start
-/// set to `policy`'s. `period` is what one backtest period stands for.
+/// `text` (the config file) with model number `model`'s triggers, window, warm start,
+/// gates and refit set to `policy`'s. `period` is what one backtest period stands for.
 pub fn apply_policy(
     file: &Path,
     text: &str,
@@ -247,6 +281,53 @@ pub fn apply_policy(
         Some((l, c)) => edits.push((l, block_end(&view, l, c), vec![warm_line])),
         None => edits.push((training_end, training_end, vec![warm_line])),
     }
+    // evaluation.gates and evaluation.refit, when the policy's differ from the model's.
+    let before = crate::config::parse(file, text).map_err(|e| ApplyError::Mismatch {
+        file: file.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let current = &before.models[model].evaluation;
+    let mut evaluation_lines: Vec<(&str, Vec<String>)> = Vec::new();
+    if current.gates != policy.gates {
+        evaluation_lines.push(("gates", gates_yaml(&policy.gates, &policy.name)));
+    }
+    if current.refit != policy.refit {
+        evaluation_lines.push(("refit", vec![format!("refit: {}", policy.refit)]));
+    }
+    if !evaluation_lines.is_empty() {
+        match find(&view, text, &key_path(model, &["evaluation"])) {
+            Some((l, c)) => {
+                let rest = view[l][c + "evaluation:".len()..].trim();
+                if !rest.is_empty() && !rest.starts_with('#') {
+                    return Err(unsupported(
+                        "evaluation",
+                        "`evaluation:` is written inline; write it as a block to let backtest edit its gates",
+                    ));
+                }
+                let inner = view[l + 1..]
+                    .iter()
+                    .find(|x| meaningful(x))
+                    .map(|x| indent_of(x))
+                    .filter(|i| *i > c)
+                    .unwrap_or(c + 2);
+                let end = block_end(&view, l, c);
+                for (k, new) in evaluation_lines {
+                    let new = indented(&new, inner);
+                    match find(&view, text, &key_path(model, &["evaluation", k])) {
+                        Some((kl, kc)) => edits.push((kl, block_end(&view, kl, kc), new)),
+                        None => edits.push((end, end, new)),
+                    }
+                }
+            }
+            None => {
+                let mut new = vec![format!("{}evaluation:", " ".repeat(training.1))];
+                for (_, lines) in evaluation_lines {
+                    new.extend(indented(&lines, child_indent));
+                }
+                edits.push((training_end, training_end, new));
+            }
+        }
+    }
     match find(&view, text, &key_path(model, &["triggers"])) {
         Some((l, c)) => edits.push((
             l,
@@ -282,12 +363,18 @@ pub fn apply_policy(
     if m.triggers != expected
         || m.training.window != policy.window
         || m.training.warm_start != policy.warm_start
+        || m.evaluation.gates != policy.gates
+        || m.evaluation.refit != policy.refit
     {
         return Err(ApplyError::Mismatch {
             file: file.display().to_string(),
             message: format!(
-                "triggers {:?}, window {:?}, warm start {}",
-                m.triggers, m.training.window, m.training.warm_start
+                "triggers {:?}, window {:?}, warm start {}, gates {:?}, refit {}",
+                m.triggers,
+                m.training.window,
+                m.training.warm_start,
+                m.evaluation.gates,
+                m.evaluation.refit
             ),
         });
     }

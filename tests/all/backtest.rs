@@ -156,6 +156,59 @@ fn never_degrades_after_a_concept_drift_and_retraining_recovers() {
     );
 }
 
+/// Champion/challenger: a candidate every period, deployed only when it beats the
+/// deployed model on its holdout by the gate's margin. On stable data it deploys few of
+/// the models it trains; after a concept drift the candidate wins at once.
+#[test]
+fn a_gated_policy_trains_every_period_but_deploys_only_winners() {
+    let drifts = vec![Drift {
+        from_row: 15 * PERIOD,
+        kind: DriftKind::Concept,
+    }];
+    let repo = repo_with(drifts, "    backtest: { period_rows: 200, warmup: 4 }\n");
+    let report = run(
+        &repo,
+        Some(
+            "policies:\n  - { name: never, never: true }\n  - { name: weekly, every: 1, window: { kind: fixed, last: 400 }, gates: [] }\n  - name: gated\n    every: 1\n    window: { kind: fixed, last: 400 }\n    gates: [{ metric: accuracy, min_change: 0.05 }]\n  - name: gated-refit\n    every: 1\n    window: { kind: fixed, last: 400 }\n    gates: [{ metric: accuracy, min_change: 0.05 }]\n    refit: true\n",
+        ),
+    );
+    let weekly = report.policy("weekly").unwrap();
+    assert_eq!((weekly.retrains, weekly.trainings), (25, 25));
+    let gated = report.policy("gated").unwrap();
+    assert_eq!(gated.trainings, 25, "a candidate every period");
+    assert!(
+        gated.retrains < 8,
+        "deployed {} of 25 on mostly stable data: {:?}",
+        gated.retrains,
+        gated.retrain_periods
+    );
+    // The concept drift starts in period 15; its labels are known after it, so the
+    // candidate trained then (half of its 400 rows drifted) serves from 16 or 17.
+    assert!(
+        gated.retrain_periods.iter().any(|r| (16..=17).contains(r)),
+        "the gate kept the stale model after the concept drift: {:?}",
+        gated.retrain_periods
+    );
+    let never = report.policy("never").unwrap();
+    assert!(gated.mean_metric.unwrap() > never.mean_metric.unwrap() + 0.1);
+    assert!(gated.description.contains("gate accuracy change ≥ 0.05"));
+    assert!(weekly.description.contains("no gate"));
+    // Refitting the blessed candidate costs more training, deploys as often.
+    let refit = report.policy("gated-refit").unwrap();
+    assert!(refit.description.contains("refit on the whole window"));
+    assert!(refit.train_seconds > 0.0 && refit.trainings == 25);
+    // The JSON says both counts.
+    let json = serde_json::to_value(&report).unwrap();
+    let g = json["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "gated")
+        .unwrap();
+    assert_eq!(g["trainings"], 25);
+    assert_eq!(g["retrains"], gated.retrains);
+}
+
 #[test]
 fn numbers_repeat_with_the_seed() {
     let drifts = vec![Drift {
@@ -341,6 +394,44 @@ fn apply_edits_only_the_models_policy_and_keeps_comments() {
             || l.contains("warm_start")),
         "unexpected lines removed: {removed:?}"
     );
+}
+
+/// A recommended policy with its own gate (and refit) writes `evaluation.gates` and
+/// `evaluation.refit` too: replaced in place when the model has them, added otherwise.
+#[test]
+fn apply_writes_the_policys_gate_and_refit() {
+    let text = include_str!("../../examples/elec/retrain.yaml");
+    let file = std::path::Path::new("retrain.yaml");
+    let config = retrain::config::parse(file, text).unwrap();
+    let model = &config.models[0];
+    let spec = retrain::config::parse_policies(
+        file,
+        "policies:\n  - name: champion-challenger\n    every: 1\n    window: { kind: fixed, last: 1344 }\n    gates: [{ metric: accuracy, min_change: 0.03 }]\n    refit: true\n",
+        model.task,
+        false,
+    )
+    .unwrap();
+    let policies = retrain::backtest::policy::resolve(model, &spec.policies);
+    let week = retrain::config::Duration::from_secs(7 * 86_400);
+    let out = retrain::backtest::apply::apply_policy(file, text, 0, &policies[1], week).unwrap();
+    let m = &retrain::config::parse(file, &out).unwrap().models[0];
+    assert_eq!(m.evaluation.gates.len(), 1);
+    assert_eq!(m.evaluation.gates[0].min_change, Some(0.03));
+    assert!(m.evaluation.refit);
+    assert_eq!(m.evaluation.metrics, model.evaluation.metrics);
+    assert_eq!(m.evaluation.intervals, model.evaluation.intervals);
+    assert!(out.contains("      gates:   # chosen by retrain backtest: `champion-challenger`\n        - { metric: accuracy, min_change: 0.03 }\n"));
+    assert!(!out.contains("min: 0.60"), "the old gate is replaced");
+
+    // A model without an `evaluation:` block gets one after `training:`.
+    let bare = "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: d.csv }\n    training:\n      algorithm: logistic_regression\n";
+    let config = retrain::config::parse(file, bare).unwrap();
+    let policies = retrain::backtest::policy::resolve(&config.models[0], &spec.policies);
+    let out = retrain::backtest::apply::apply_policy(file, bare, 0, &policies[1], week).unwrap();
+    let m = &retrain::config::parse(file, &out).unwrap().models[0];
+    assert_eq!(m.evaluation.gates[0].min_change, Some(0.03));
+    assert!(m.evaluation.refit);
+    assert!(out.contains("\n    evaluation:\n      gates:"), "{out}");
 }
 
 /// `--apply` with a token: a pull request (bare git remote, the GitHub test server)

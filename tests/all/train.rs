@@ -208,6 +208,47 @@ fn a_worse_candidate_is_not_blessed() {
     assert!(!change.passed && !change.waived, "{change:?}");
 }
 
+/// The holdout is the newest part of the window (not rows before it), and
+/// `evaluation.refit` proposes the blessed candidate refitted on the whole window.
+#[test]
+fn the_window_holds_its_own_holdout_and_refit_trains_on_all_of_it() {
+    let repo = Repo::new();
+    repo.generate(
+        &spec(4000, 1, 0.05, vec![]),
+        "data",
+        4,
+        OutputFormat::Parquet,
+    );
+    repo.config(&config(
+        "    training: { algorithm: logistic_regression, window: { kind: fixed, last: 1000 } }\n",
+    ));
+    let run = repo.run(&["run", "--dry-run", "--output", "json", "--now", NOW]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    assert_eq!(v["training"]["rows"], 800, "the window's older 80%");
+    assert_eq!(
+        v["evaluation"]["holdout_rows"], 200,
+        "the window's newest 20%"
+    );
+    assert!(v["training"]["refit"].is_null());
+
+    let text = std::fs::read_to_string(repo.path().join("retrain.yaml")).unwrap();
+    repo.config(&text.replace(
+        "      intervals: { resamples: 200 }\n",
+        "      intervals: { resamples: 200 }\n      refit: true\n",
+    ));
+    let run = repo.run(&["run", "--dry-run", "--output", "json", "--now", NOW]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let r = run.json();
+    assert_eq!(r["gate"]["blessed"], true);
+    assert_eq!(r["training"]["rows"], 800);
+    assert_eq!(r["training"]["refit"]["rows"], 1000);
+    assert_eq!(r["infra"]["passed"], true);
+    // The metrics are the held-out fit's; the proposed artifact is another model.
+    assert_eq!(r["evaluation"]["candidate"], v["evaluation"]["candidate"]);
+    assert_ne!(r["candidate"]["digest"], v["candidate"]["digest"]);
+}
+
 #[test]
 fn no_gates_bless_nothing() {
     let repo = Repo::new();
