@@ -63,10 +63,11 @@ impl Policy {
             describe_window(&self.window),
             if self.warm_start { "warm" } else { "cold" },
             describe_gates(&self.gates),
-            if self.refit {
-                ", refit on the whole window"
-            } else {
-                ""
+            match (self.gates.is_empty(), self.refit) {
+                (false, true) => ", refit on the whole window",
+                (false, false) => "",
+                (true, true) => ", trained on the whole window",
+                (true, false) => ", trained without the window's holdout",
             }
         )
     }
