@@ -597,7 +597,7 @@ pub struct RawEvaluation {
     /// holdout included) and propose that model: it has seen the newest rows, which
     /// matters when data drifts fast; its reported metrics are those of the fit that
     /// was held out. Default: false (the proposed model is the one evaluated).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub refit: bool,
 }
 
@@ -825,6 +825,12 @@ pub struct PullRequestConfig {
     /// Open the PR as a draft when the candidate is not blessed.
     #[serde(default = "default_true")]
     pub draft_when_not_blessed: bool,
+    /// Open a PR at all when the candidate is not blessed. `false`: a candidate the gate
+    /// turned down is reported (run output, step summary) but proposes nothing, so
+    /// reviewers see only models that passed (champion/challenger policies train often and
+    /// deploy rarely).
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub open_when_not_blessed: bool,
     /// Who commits the proposals and tags, as `Name <email>` (default
     /// `retrain[bot] <retrain[bot]@users.noreply.github.com>`). Commits on a PR branch by
     /// anyone else are never overwritten.
@@ -864,6 +870,16 @@ fn default_labels() -> Vec<String> {
     vec!["retrain".into()]
 }
 
+// Keys added with their default value are left out of the serialised config, so the
+// config hash (the identity of a model PR) does not change when retrain is upgraded.
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+fn is_true(v: &bool) -> bool {
+    *v
+}
+
 fn default_true() -> bool {
     true
 }
@@ -876,6 +892,7 @@ impl Default for PullRequestConfig {
             labels: default_labels(),
             reviewers: Vec::new(),
             draft_when_not_blessed: true,
+            open_when_not_blessed: true,
             author: None,
         }
     }

@@ -65,6 +65,19 @@ pub async fn publish(
         proposal.version,
         if blessed { "" } else { " (not blessed)" }
     );
+    if !blessed && !model.pull_request.open_when_not_blessed {
+        return Ok(Some(PublishedPr {
+            number: None,
+            url: None,
+            branch,
+            operation: PrOperation::Skipped,
+            reason: Some(
+                "the candidate is not blessed and `pull_request.open_when_not_blessed` is false"
+                    .into(),
+            ),
+            superseded: vec![],
+        }));
+    }
     let gh = GitHub::new(&target.github).map_err(Error::GitHub)?;
     let existing = gh.find_pull_request(&branch).await.map_err(Error::GitHub)?;
     if let Some(pr) = &existing {

@@ -248,3 +248,44 @@ fn the_commit_author_is_configurable() {
     let again = run(&s, &[]);
     assert_eq!(again["pull_request"]["operation"], "unchanged", "{again}");
 }
+
+/// A candidate the gate turns down opens a draft by default; with
+/// `pull_request.open_when_not_blessed: false` it pushes and opens nothing and says why.
+#[test]
+fn an_unblessed_candidate_opens_a_draft_or_nothing() {
+    let s = setup();
+    let config = s.work.join("retrain.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    // A gate no model passes.
+    let strict = text.replace(
+        "{ metric: accuracy, min: 0.6 }",
+        "{ metric: accuracy, min: 1.01 }",
+    );
+    std::fs::write(&config, &strict).unwrap();
+    let v = run(&s, &["--force"]);
+    assert_eq!(v["gate"]["blessed"], false, "{v}");
+    assert_eq!(v["pull_request"]["operation"], "created", "{v}");
+    assert!(
+        s.server.world.lock().unwrap().prs[0].draft,
+        "not blessed: a draft"
+    );
+
+    let s = setup();
+    let config = s.work.join("retrain.yaml");
+    let quiet = strict.replace(
+        "reviewers: [ada] }",
+        "reviewers: [ada], open_when_not_blessed: false }",
+    );
+    assert_ne!(quiet, strict);
+    std::fs::write(&config, quiet).unwrap();
+    let v = run(&s, &["--force"]);
+    assert_eq!(v["gate"]["blessed"], false, "{v}");
+    assert_eq!(v["pull_request"]["operation"], "skipped", "{v}");
+    assert!(v["pull_request"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("open_when_not_blessed"));
+    assert!(s.server.world.lock().unwrap().prs.is_empty());
+    let branches = git(&s.origin, &["branch", "--list", "retrain/*"]);
+    assert!(branches.trim().is_empty(), "nothing pushed: {branches}");
+}
