@@ -506,13 +506,13 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     )
     .map_err(|e| Error::Train(train::TrainError::Predict(e)))?;
     let (evaluation, mut gate, preds) = (judged.evaluation, judged.gate, judged.predictions);
-    let infra = evaluate::infra::check(
-        &candidate.artifact,
-        &candidate.bytes,
-        split.holdout.len(),
-        &preds,
-        |a| a.predict_table(repo, &table, &split.holdout),
-    );
+    // Serialise, reload, predict the holdout again: bit-identical.
+    let infra_check = |c: &train::Candidate, preds: &Predictions| {
+        evaluate::infra::check(&c.artifact, &c.bytes, split.holdout.len(), preds, |a| {
+            a.predict_table(repo, &table, &split.holdout)
+        })
+    };
+    let mut infra = infra_check(&candidate, &preds);
     if !infra.passed {
         gate.blessed = false;
         gate.notes
@@ -535,18 +535,13 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
             .artifact
             .predict_table(repo, &table, &split.holdout)
             .map_err(|e| Error::Train(train::TrainError::Predict(e)))?;
-        let check = evaluate::infra::check(
-            &refit.artifact,
-            &refit.bytes,
-            split.holdout.len(),
-            &refit_preds,
-            |a| a.predict_table(repo, &table, &split.holdout),
-        );
-        if !check.passed {
+        // The infra check reported is the proposed model's.
+        infra = infra_check(&refit, &refit_preds);
+        if !infra.passed {
             gate.blessed = false;
             gate.notes.push(format!(
                 "not blessed: infra check of the refitted model failed: {}",
-                check.detail
+                infra.detail
             ));
         }
         let mut report = candidate.report.clone();
