@@ -475,7 +475,9 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     tracing::info!(model = %model.name, "loading training data");
     let table = train::table::load(repo, model, &checked.snapshot, None, None)
         .map_err(snapshot::SnapshotError::from)?;
-    let split = train::split(model, &table);
+    // Time order once: the split and the refit both take the window's rows from it.
+    let order = table.time_order();
+    let split = train::split_rows(model, &table, &order);
     let champion_artifact = checked
         .champion
         .as_ref()
@@ -521,12 +523,11 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     let mut candidate = candidate;
     if model.evaluation.refit && gate.blessed {
         tracing::info!(model = %model.name, "blessed; refitting on the whole window");
-        let reach = train::reach(model, &table);
         let refit = train::train(
             repo,
             model,
             &table,
-            &reach,
+            train::reach_of(model, &table, &order),
             &out.check.snapshot,
             champion_artifact,
             req.check.now,

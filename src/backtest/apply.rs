@@ -222,6 +222,24 @@ fn block_end(lines: &[&str], start: usize, indent: usize) -> usize {
     last
 }
 
+/// The key `key:` at (line, column) carries its value on the same line (flow style),
+/// not a block below it.
+fn inline(lines: &[&str], (line, col): (usize, usize), key: &str) -> bool {
+    let rest = lines[line][col + key.len() + 1..].trim();
+    !rest.is_empty() && !rest.starts_with('#')
+}
+
+/// The indentation of the keys inside the block of the key at (line, column): that of
+/// its first meaningful line, or two more than the key's when the block is empty.
+fn child_indent(lines: &[&str], (line, col): (usize, usize)) -> usize {
+    lines[line + 1..]
+        .iter()
+        .find(|l| meaningful(l))
+        .map(|l| indent_of(l))
+        .filter(|i| *i > col)
+        .unwrap_or(col + 2)
+}
+
 fn key_path(model: usize, keys: &[&str]) -> Vec<Seg> {
     let mut p = vec![Seg::Key("models".into()), Seg::Index(model)];
     p.extend(keys.iter().map(|k| Seg::Key((*k).to_string())));
@@ -254,23 +272,17 @@ pub fn apply_policy(
             "the model has no `training:` block; add `training:` with `window:` by hand",
         )
     })?;
-    let after_training = view[training.0][training.1 + "training:".len()..].trim();
-    if !after_training.is_empty() && !after_training.starts_with('#') {
+    if inline(&view, training, "training") {
         return Err(unsupported(
             "training",
             "`training:` is written inline; write it as a block to let backtest edit it",
         ));
     }
-    let child_indent = view[training.0 + 1..]
-        .iter()
-        .find(|l| meaningful(l))
-        .map(|l| indent_of(l))
-        .filter(|i| *i > training.1)
-        .unwrap_or(training.1 + 2);
+    let training_indent = child_indent(&view, training);
     let training_end = block_end(&view, training.0, training.1);
     // (first line, end line, new lines): replaces lines [first, end).
     let mut edits: Vec<Edit> = Vec::new();
-    let pad = " ".repeat(child_indent);
+    let pad = " ".repeat(training_indent);
     let window_line = format!("{pad}window: {}", window_yaml(&policy.window));
     let warm_line = format!("{pad}warm_start: {}", policy.warm_start);
     match find(&view, text, &key_path(model, &["training", "window"])) {
@@ -297,19 +309,13 @@ pub fn apply_policy(
     if !evaluation_lines.is_empty() {
         match find(&view, text, &key_path(model, &["evaluation"])) {
             Some((l, c)) => {
-                let rest = view[l][c + "evaluation:".len()..].trim();
-                if !rest.is_empty() && !rest.starts_with('#') {
+                if inline(&view, (l, c), "evaluation") {
                     return Err(unsupported(
                         "evaluation",
                         "`evaluation:` is written inline; write it as a block to let backtest edit its gates",
                     ));
                 }
-                let inner = view[l + 1..]
-                    .iter()
-                    .find(|x| meaningful(x))
-                    .map(|x| indent_of(x))
-                    .filter(|i| *i > c)
-                    .unwrap_or(c + 2);
+                let inner = child_indent(&view, (l, c));
                 let end = block_end(&view, l, c);
                 for (k, new) in evaluation_lines {
                     let new = indented(&new, inner);
@@ -322,7 +328,7 @@ pub fn apply_policy(
             None => {
                 let mut new = vec![format!("{}evaluation:", " ".repeat(training.1))];
                 for (_, lines) in evaluation_lines {
-                    new.extend(indented(&lines, child_indent));
+                    new.extend(indented(&lines, training_indent));
                 }
                 edits.push((training_end, training_end, new));
             }

@@ -266,12 +266,9 @@ impl<'a> Shared<'a> {
         Ok((candidate.seconds + refit.seconds, Some(refit)))
     }
 
-    /// Whether `candidate` passes `policy`'s gate against the deployed model on the
-    /// candidate's holdout, judged as `retrain run` judges it (cached). No gate: it does.
+    /// Whether `candidate` passes `policy`'s gates against the deployed model on the
+    /// candidate's holdout, judged as `retrain run` judges it (cached).
     fn blessed(&self, candidate: &Fit, deployed: &Fit, policy: &Policy) -> bool {
-        if policy.gates.is_empty() {
-            return true;
-        }
         let key = (candidate.id, deployed.id, format!("{:?}", policy.gates));
         if let Some(v) = self.verdicts.lock().expect("cache lock").get(&key) {
             return *v;

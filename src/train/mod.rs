@@ -107,7 +107,7 @@ pub fn split(model: &ModelConfig, table: &Table) -> Split {
 /// [`split`] over `order` (rows in time order): the rows known at some point in time,
 /// as the backtest replays them.
 pub fn split_rows(model: &ModelConfig, table: &Table, order: &[usize]) -> Split {
-    let scope = window_scope(table, order, &model.training.window);
+    let scope = reach_of(model, table, order);
     let n = scope.len();
     let h = ((n as f64) * model.evaluation.holdout.fraction.get()).round() as usize;
     let h = h.clamp(usize::from(n > 1), n.saturating_sub(1));
@@ -131,22 +131,13 @@ pub fn split_rows(model: &ModelConfig, table: &Table, order: &[usize]) -> Split 
     }
 }
 
-/// The rows the model's window reaches in the whole table (time order): what
-/// `evaluation.refit` trains the blessed candidate on.
-pub fn reach(model: &ModelConfig, table: &Table) -> Vec<usize> {
-    reach_of(model, table, &table.time_order()).to_vec()
-}
-
-/// [`reach`] over `order` (rows in time order).
+/// The newest rows of `order` (rows in time order) the model's window reaches: the window
+/// itself, or the widest candidate of a dynamic one (windows are suffixes of `order`, so
+/// the widest holds them all). The holdout is drawn from them, and `evaluation.refit`
+/// trains the blessed candidate on all of them.
 pub fn reach_of<'o>(model: &ModelConfig, table: &Table, order: &'o [usize]) -> &'o [usize] {
-    window_scope(table, order, &model.training.window)
-}
-
-/// The newest rows of `order` a window can train on: the window itself, or the widest
-/// candidate of a dynamic one (windows are suffixes of `order`, so the widest holds them all).
-fn window_scope<'o>(table: &Table, order: &'o [usize], window: &Window) -> &'o [usize] {
     let len = |size: WindowSize| window_rows(table, order, size).len();
-    let rows = match window {
+    let rows = match &model.training.window {
         Window::All => order.len(),
         Window::Fixed(size) => len(*size),
         Window::Dynamic(candidates) => candidates.iter().map(|c| len(*c)).max().unwrap_or(0),

@@ -491,7 +491,7 @@ fn count_classes(index: &[u32], classes: usize) -> usize {
     seen.iter().filter(|s| **s).count()
 }
 
-fn leaf_of(nodes: &[TreeNode], row: ndarray::ArrayView1<f64>) -> usize {
+pub(super) fn leaf_of(nodes: &[TreeNode], row: ndarray::ArrayView1<f64>) -> usize {
     let mut i = 0;
     loop {
         match &nodes[i] {

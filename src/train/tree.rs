@@ -317,24 +317,12 @@ mod tests {
         }
     }
 
+    /// The leaf's probabilities, through the walk the artifact predicts with.
     fn predict(nodes: &[TreeNode], row: &[f64]) -> Vec<f64> {
-        let mut at = 0;
-        loop {
-            match &nodes[at] {
-                TreeNode::Split {
-                    feature,
-                    threshold,
-                    left,
-                    right,
-                } => {
-                    at = if row[*feature] < *threshold {
-                        *left
-                    } else {
-                        *right
-                    }
-                }
-                TreeNode::Leaf { probabilities, .. } => return probabilities.clone(),
-            }
+        let row = ndarray::ArrayView1::from(row);
+        match &nodes[crate::train::model::leaf_of(nodes, row)] {
+            TreeNode::Leaf { probabilities, .. } => probabilities.clone(),
+            TreeNode::Split { .. } => unreachable!("leaf_of ends at a leaf"),
         }
     }
 
