@@ -88,6 +88,10 @@ pub enum Command {
         /// Run every stage but publishing and print the result.
         #[arg(long)]
         dry_run: bool,
+        /// Publish even when the data or retrain.yaml differ from the commit (the pull
+        /// request then records a snapshot that its commit does not hold).
+        #[arg(long)]
+        allow_dirty: bool,
         /// Also write the candidate (`<model>/model.json`) and the report (`<model>/report.json`) here.
         #[arg(long, value_name = "DIR")]
         artifact_dir: Option<PathBuf>,

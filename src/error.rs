@@ -65,7 +65,7 @@ impl Error {
             Error::Train(crate::train::TrainError::Param(p)) => p.hint.clone(),
             Error::Train(_) => None,
             Error::GitHub(e) => e.hint(),
-            Error::Git(_) => None,
+            Error::Git(e) => e.hint(),
             Error::Usage(_) | Error::Io { .. } => None,
             Error::Apply(_) => Some(
                 "edit the model's `triggers:` and `training.window` by hand (see the report)"

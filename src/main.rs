@@ -24,6 +24,7 @@ fn main() -> ExitCode {
             });
         }
     };
+    retrain::data::guard_truncated_files();
     // `run` reports its stages (plain lines on stderr, in CI too); -v shows them everywhere.
     let stages = matches!(cli.command, Command::Run { .. } | Command::Serve(_));
     init_logging(cli.verbose.max(u8::from(stages)));
@@ -121,6 +122,7 @@ fn dispatch(
             model,
             force,
             dry_run,
+            allow_dirty,
             artifact_dir,
             github,
             now: at,
@@ -144,6 +146,7 @@ fn dispatch(
                 },
                 dry_run: dry,
                 publish,
+                allow_dirty: *allow_dirty,
             })?;
             if let Some(dir) = artifact_dir {
                 let config = Workspace {

@@ -314,6 +314,8 @@ pub struct RunRequest {
     pub dry_run: bool,
     /// Where to publish (required unless `dry_run`).
     pub publish: Option<crate::forge::publish::PublishTarget>,
+    /// Publish although the data or the config differ from the commit.
+    pub allow_dirty: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -427,6 +429,9 @@ pub fn run(req: &RunRequest) -> Result<RunReport, Error> {
     };
     let config = req.check.workspace.load_config()?;
     let models = config.select(req.check.model.as_deref())?;
+    if target.is_some() && !req.allow_dirty {
+        ensure_committed(&req.check.workspace, &models)?;
+    }
     let mut runs = Vec::with_capacity(models.len());
     for model in models {
         let mut r = run_model(req, model)?;
@@ -448,6 +453,40 @@ pub fn run(req: &RunRequest) -> Result<RunReport, Error> {
         runs.push(r);
     }
     Ok(RunReport { runs })
+}
+
+/// A pull request records the snapshot of the data it was trained on, next to a commit
+/// of the base branch: publishing from a working tree whose data or config differ from
+/// that commit would record a snapshot the commit cannot reproduce.
+fn ensure_committed(workspace: &Workspace, models: &[&ModelConfig]) -> Result<(), Error> {
+    let mut paths = vec![workspace
+        .config
+        .as_ref()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_else(|| crate::config::DEFAULT_FILE.to_string())];
+    for model in models {
+        match &model.data {
+            // DVC keeps the data out of git; its .dvc file is what the commit pins
+            crate::config::DataSource::Dvc { file, .. } => paths.push(file.clone()),
+            source => paths.extend(
+                crate::data::resolve(&workspace.repo, source)
+                    .map_err(|e| Error::Snapshot(e.into()))?
+                    .into_iter()
+                    .map(|f| f.rel),
+            ),
+        }
+    }
+    let dirty = crate::forge::git::uncommitted(&workspace.repo, &paths).map_err(Error::Git)?;
+    let Some((first, state)) = dirty.first() else {
+        return Ok(());
+    };
+    let more = match dirty.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Err(Error::Usage(format!(
+        "`{first}` is {state}{more}: the pull request would record a snapshot of data that its commit does not hold\nhint: commit and push the data and retrain.yaml first, or pass --allow-dirty to publish anyway"
+    )))
 }
 
 fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {

@@ -8,6 +8,7 @@ pub mod backtest;
 pub mod duration;
 pub mod locate;
 pub mod raw;
+mod shape;
 mod validate;
 
 pub use validate::check_relative as check_path_inside;
@@ -268,6 +269,7 @@ pub fn load(file: &Path) -> Result<Config, ConfigError> {
 
 /// Parses and validates config text; `file` is used in error messages only.
 pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+    shape::check(file, text)?;
     let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| from_yaml_error(file, text, &e))?;
     validate::validate(file, text, raw)
 }
@@ -293,6 +295,7 @@ pub fn parse_policies(
     task: Task,
     has_time: bool,
 ) -> Result<BacktestSpec, ConfigError> {
+    shape::check(file, text)?;
     let raw: RawBacktest =
         serde_yaml::from_str(text).map_err(|e| from_yaml_error(file, text, &e))?;
     validate::validate_policies_file(file, text, task, has_time, raw)

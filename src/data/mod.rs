@@ -43,6 +43,8 @@ pub enum DataError {
     Read { path: String, message: String },
     #[error("`{path}` is empty")]
     Empty { path: String },
+    #[error("`{path}` changed while it was being read (it was replaced, truncated or written to); nothing was recorded: run again once it is complete")]
+    Changed { path: String },
     #[error("`{path}` has no column `{column}` (declared as {role} in the config)")]
     MissingColumn {
         path: String,
@@ -78,7 +80,11 @@ impl DataError {
             DataError::OutsideRepo { .. } => Some("data must live inside the repository; copy or link it in".into()),
             DataError::Unsupported { .. } => Some("use `data: { path: ... }` with CSV or Parquet files".into()),
             DataError::UnknownFormat { .. } => Some("name files `.csv` or `.parquet`, or set `data.format`".into()),
-            DataError::Read { .. } => Some("fix or remove the file; a CSV needs a header and the same number of fields on every row".into()),
+            DataError::Read { path, .. } => Some(match format_of(path) {
+                Some(FileFormat::Parquet) => "the Parquet file is damaged or incomplete (a truncated upload or copy?): write it again, or remove it".into(),
+                _ => "fix or remove the file; a CSV needs a header and the same number of fields on every row".into(),
+            }),
+            DataError::Changed { .. } => Some("write data files elsewhere and rename them into place, so that readers only ever see whole files".into()),
             DataError::Empty { .. } => Some("remove the empty file or fill it".into()),
             DataError::MissingColumn { column, available, .. } => {
                 match crate::config::did_you_mean(column, available.iter().map(String::as_str)) {
@@ -260,7 +266,73 @@ pub fn format_of(path: &str) -> Option<FileFormat> {
     }
 }
 
+/// Polars reads local files through memory maps; a file truncated while it is mapped
+/// raises SIGBUS on the next access, which would kill the process without a word.
+/// This turns that signal into a message and exit code 1 (a problem with the data).
+/// Nothing is half-written: manifests and artifacts are written by rename. Called once
+/// by the binary at start.
+pub fn guard_truncated_files() {
+    #[cfg(unix)]
+    {
+        extern "C" fn on_sigbus(_: libc::c_int) {
+            const MSG: &[u8] = b"error: a data file was truncated while retrain was reading it (SIGBUS); nothing was recorded\nhint: run again once the file is complete (write data files elsewhere and rename them into place)\n";
+            // SAFETY: write(2) and _exit(2) are async-signal-safe.
+            unsafe {
+                libc::write(2, MSG.as_ptr().cast(), MSG.len());
+                libc::_exit(1);
+            }
+        }
+        // SAFETY: installs a handler that only calls async-signal-safe functions.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_sigbus as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// What the file system says about a file: equal stamps before and after reading mean
+/// the bytes read are the bytes that were hashed (a replaced file has another inode, a
+/// rewritten one another size or modification time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: (u64, u64),
+}
+
 impl DataFile {
+    /// The file's stamp now.
+    pub fn stamp(&self) -> Result<FileStamp, DataError> {
+        let m = std::fs::metadata(&self.abs).map_err(|e| DataError::Read {
+            path: self.rel.clone(),
+            message: e.to_string(),
+        })?;
+        #[cfg(unix)]
+        let inode = {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        };
+        #[cfg(not(unix))]
+        let inode = (0, 0);
+        Ok(FileStamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+            inode,
+        })
+    }
+
+    /// Fails with [`DataError::Changed`] when the file is no longer what `before` saw.
+    pub fn unchanged_since(&self, before: &FileStamp) -> Result<(), DataError> {
+        match self.stamp() {
+            Ok(now) if now == *before => Ok(()),
+            _ => Err(DataError::Changed {
+                path: self.rel.clone(),
+            }),
+        }
+    }
+
     fn read_error(&self, e: impl std::fmt::Display) -> DataError {
         DataError::Read {
             path: self.rel.clone(),

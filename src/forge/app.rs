@@ -188,6 +188,8 @@ impl AppAuth {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        // a server may echo the request, JWT and all
+        let message = super::github::excerpt(&message, &[jwt.expose_secret()]);
         let hint = match status.as_u16() {
             401 => Some(format!(
                 "GitHub refused the app's JWT: check the app id ({}) and that the private key is the app's current one",

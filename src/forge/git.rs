@@ -1,6 +1,7 @@
-//! git with libgit2: build the proposal's commit from the base branch without touching
-//! the working tree, and push it to the PR branch — unless someone else committed on
-//! that branch, whose work is never overwritten.
+//! git: build the proposal's commit from the base branch without touching the working
+//! tree (libgit2), and push it to the PR branch (the git command line, through
+//! [`super::remote`]) — unless someone else committed on that branch, whose work is
+//! never overwritten.
 //!
 //! The commit is made from the object database: the base commit's tree plus the
 //! proposal's files, committed by the bot identity. Re-running on the same data gives
@@ -8,11 +9,10 @@
 
 use std::path::Path;
 
-use git2::{
-    build::TreeUpdateBuilder, Cred, FetchOptions, FileMode, Oid, PushOptions, RemoteCallbacks,
-    Repository, Signature,
-};
+use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository, Signature};
 use serde::Serialize;
+
+use super::remote::Remote;
 
 /// A token for HTTPS remotes; never printed.
 #[derive(Clone)]
@@ -59,6 +59,12 @@ pub enum GitError {
     NoBase(String),
     #[error("git: `{path}` on `{base}` is not the version this proposal was made from; update your checkout of `{base}` (git pull) and run again")]
     BaseMoved { base: String, path: String },
+    #[error("git: `{program}` could not be run ({message}); retrain fetches and pushes with the git command line: install git, or point RETRAIN_GIT at it")]
+    NoGit { program: String, message: String },
+    #[error("{}", refused(url, *with_token))]
+    Refused { url: String, with_token: bool },
+    #[error("git: the TLS connection to {url} failed: {message}")]
+    Certificate { url: String, message: String },
     #[error("git: pushing `{branch}` was rejected: {message}")]
     Rejected { branch: String, message: String },
     #[error("git: the tag `{tag}` exists on the remote at {at}, not at {wanted}; promoted versions are never moved")]
@@ -67,6 +73,29 @@ pub enum GitError {
         at: String,
         wanted: String,
     },
+}
+
+impl GitError {
+    /// What to do next, when there is more to say than the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            GitError::Certificate { .. } => Some(
+                "if the server's certificate is issued by a private CA (GitHub Enterprise), point SSL_CERT_FILE (or GIT_SSL_CAINFO) at the CA's PEM file".into(),
+            ),
+            GitError::Refused { with_token: true, .. } => Some(
+                "a workflow's GITHUB_TOKEN needs `permissions: { contents: write }`; an App token needs the Contents (write) permission on the repository".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn refused(url: &str, with_token: bool) -> String {
+    if with_token {
+        format!("git: the token was refused by {url}: it must be valid and allowed to push (contents: write)")
+    } else {
+        format!("git: {url} asked for credentials and retrain has no token: set GITHUB_TOKEN (or the action's `token` input)")
+    }
 }
 
 fn git(context: &str) -> impl Fn(git2::Error) -> GitError + '_ {
@@ -113,46 +142,36 @@ pub struct BranchRequest<'a> {
     pub expect: &'a [(String, Option<Vec<u8>>)],
 }
 
-fn callbacks<'a>(token: Option<&'a Token>) -> RemoteCallbacks<'a> {
-    let mut cb = RemoteCallbacks::new();
-    if let Some(t) = token {
-        // libgit2 asks again after every refusal: answer once, then give up.
-        let mut asked = false;
-        cb.credentials(move |url, _user, _allowed| {
-            if std::mem::replace(&mut asked, true) {
-                return Err(git2::Error::from_str(&format!(
-                    "the token was refused by {url}: it must be valid and allowed to push (contents: write)"
-                )));
-            }
-            Cred::userpass_plaintext("x-access-token", &t.0)
-        });
-    }
-    cb
-}
-
 /// Commits the files on top of the base branch and pushes them to the branch.
 pub fn publish_branch(repo_dir: &Path, req: &BranchRequest) -> Result<BranchOutcome, GitError> {
     let repo = Repository::discover(repo_dir).map_err(git("open the repository"))?;
-    let mut remote = repo
-        .find_remote(req.remote)
+    repo.find_remote(req.remote)
         .map_err(git("find the remote"))?;
-    // Fetch the base and the PR branch (the latter may not exist yet).
+    let remote = Remote {
+        repo_dir,
+        remote: req.remote,
+        token: req.token,
+    };
+    // Which of the base and the PR branch the remote has, then fetch those.
+    let (base_head, branch_head) = (
+        format!("refs/heads/{}", req.base),
+        format!("refs/heads/{}", req.branch),
+    );
+    let advertised = remote.list(&[base_head.clone(), branch_head.clone()])?;
+    let has = |name: &str| advertised.iter().any(|r| r.name == name);
     let base_ref = format!("refs/remotes/{}/{}", req.remote, req.base);
     let branch_ref = format!("refs/remotes/{}/{}", req.remote, req.branch);
-    let refspecs = [
-        format!("+refs/heads/{}:{base_ref}", req.base),
-        format!("+refs/heads/{}:{branch_ref}", req.branch),
-    ];
-    let mut fo = FetchOptions::new();
-    fo.remote_callbacks(callbacks(req.token));
-    // A missing PR branch makes the second refspec fail on some servers: fetch apart.
-    remote
-        .fetch(&[refspecs[0].as_str()], Some(&mut fo), None)
-        .map_err(git("fetch the base branch"))?;
-    let mut fo = FetchOptions::new();
-    fo.remote_callbacks(callbacks(req.token));
-    let _ = remote.fetch(&[refspecs[1].as_str()], Some(&mut fo), None);
-    let has_remote_branch = remote_has_branch(&repo, req.remote, req.branch, req.token)?;
+    let has_remote_branch = has(&branch_head);
+    let mut refspecs = Vec::new();
+    if has(&base_head) {
+        refspecs.push(format!("+{base_head}:{base_ref}"));
+    }
+    if has_remote_branch {
+        refspecs.push(format!("+{branch_head}:{branch_ref}"));
+    }
+    if !refspecs.is_empty() {
+        remote.fetch("fetch the base branch", &refspecs)?;
+    }
 
     let base = repo
         .find_reference(&base_ref)
@@ -240,12 +259,7 @@ pub fn publish_branch(repo_dir: &Path, req: &BranchRequest) -> Result<BranchOutc
         .map_err(git("create a ref"))?;
     // Force: the branch holds only retrain's commits (checked above), so it may be
     // rewritten onto the current base.
-    push(
-        &mut remote,
-        &format!("+{local}:refs/heads/{}", req.branch),
-        req.branch,
-        req.token,
-    )?;
+    remote.push(req.branch, &[format!("+{local}:refs/heads/{}", req.branch)])?;
     Ok(BranchOutcome {
         branch: req.branch.to_string(),
         operation: if existing.is_some() {
@@ -257,60 +271,6 @@ pub fn publish_branch(repo_dir: &Path, req: &BranchRequest) -> Result<BranchOutc
         base_commit: base.id().to_string(),
         reason: None,
     })
-}
-
-/// Pushes one refspec; a refusal by the remote (a hook, branch protection, not a fast
-/// forward) is an error naming the ref.
-fn push(
-    remote: &mut git2::Remote,
-    spec: &str,
-    what: &str,
-    token: Option<&Token>,
-) -> Result<(), GitError> {
-    let rejected = std::cell::RefCell::new(None::<String>);
-    {
-        let mut cb = callbacks(token);
-        cb.push_update_reference(|_name, status| {
-            if let Some(msg) = status {
-                *rejected.borrow_mut() = Some(msg.to_string());
-            }
-            Ok(())
-        });
-        let mut po = PushOptions::new();
-        po.remote_callbacks(cb);
-        remote
-            .push(&[spec], Some(&mut po))
-            .map_err(|e| GitError::Rejected {
-                branch: what.to_string(),
-                message: e.message().to_string(),
-            })?;
-    }
-    match rejected.into_inner() {
-        Some(message) => Err(GitError::Rejected {
-            branch: what.to_string(),
-            message,
-        }),
-        None => Ok(()),
-    }
-}
-
-fn remote_has_branch(
-    repo: &Repository,
-    remote: &str,
-    branch: &str,
-    token: Option<&Token>,
-) -> Result<bool, GitError> {
-    let mut r = repo.find_remote(remote).map_err(git("find the remote"))?;
-    let conn = r
-        .connect_auth(git2::Direction::Fetch, Some(callbacks(token)), None)
-        .map_err(git("connect to the remote"))?;
-    let want = format!("refs/heads/{branch}");
-    let found = conn
-        .list()
-        .map_err(git("list remote branches"))?
-        .iter()
-        .any(|h| h.name() == want);
-    Ok(found)
 }
 
 /// Commits reachable from `head` but not from `base` whose author or committer is not `bot_email`.
@@ -334,6 +294,59 @@ fn foreign_commits(
                 break;
             }
         }
+    }
+    Ok(out)
+}
+
+/// Of `paths` (relative to `repo_dir`), those whose working-tree state differs from
+/// `HEAD`, with how: `modified`, `not committed` (untracked), `deleted`, `staged but not
+/// committed`. Git-ignored files are not git's to pin and are left out.
+pub fn uncommitted(
+    repo_dir: &Path,
+    paths: &[String],
+) -> Result<Vec<(String, &'static str)>, GitError> {
+    let repo = Repository::discover(repo_dir).map_err(git("open the repository"))?;
+    let Some(workdir) = repo.workdir() else {
+        return Ok(Vec::new());
+    };
+    let workdir = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_path_buf());
+    let base = repo_dir
+        .canonicalize()
+        .unwrap_or_else(|_| repo_dir.to_path_buf());
+    let prefix = base.strip_prefix(&workdir).unwrap_or(Path::new(""));
+    let mut out = Vec::new();
+    for rel in paths {
+        let in_repo = if Path::new(rel).is_absolute() {
+            let abs = Path::new(rel).canonicalize().unwrap_or_else(|_| rel.into());
+            match abs.strip_prefix(&workdir) {
+                Ok(p) => p.to_path_buf(),
+                Err(_) => continue, // outside the repository: not git's to pin
+            }
+        } else {
+            prefix.join(rel)
+        };
+        let status = match repo.status_file(&in_repo) {
+            Ok(s) => s,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => continue,
+            Err(e) => return Err(git("read the working tree's status")(e)),
+        };
+        use git2::Status;
+        let state = if status.is_empty() || status.contains(Status::IGNORED) {
+            continue;
+        } else if status.contains(Status::WT_NEW) {
+            "not committed"
+        } else if status.intersects(Status::WT_DELETED | Status::INDEX_DELETED) {
+            "deleted"
+        } else if status
+            .intersects(Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::WT_RENAMED)
+        {
+            "modified"
+        } else {
+            "staged but not committed"
+        };
+        out.push((rel.clone(), state));
     }
     Ok(out)
 }
@@ -387,21 +400,23 @@ pub fn push_tag(repo_dir: &Path, req: &TagRequest) -> Result<TagOperation, GitEr
     let target = Oid::from_str(req.commit).map_err(git("parse the commit id"))?;
     let full = format!("refs/tags/{}", req.name);
     let peeled = format!("{full}^{{}}");
+    let remote = Remote {
+        repo_dir,
+        remote: req.remote,
+        token: req.token,
+    };
     let existing = {
-        let mut r = repo
-            .find_remote(req.remote)
-            .map_err(git("find the remote"))?;
-        let conn = r
-            .connect_auth(git2::Direction::Fetch, Some(callbacks(req.token)), None)
-            .map_err(git("connect to the remote"))?;
-        let heads = conn.list().map_err(git("list remote tags"))?;
+        let heads = remote.list(std::slice::from_ref(&full))?;
         // An annotated tag is listed twice: the tag object, then `^{}` with the commit.
-        let direct = heads.iter().find(|h| h.name() == full).map(|h| h.oid());
-        let commit = heads.iter().find(|h| h.name() == peeled).map(|h| h.oid());
+        let direct = heads.iter().find(|h| h.name == full).map(|h| h.oid.clone());
+        let commit = heads
+            .iter()
+            .find(|h| h.name == peeled)
+            .map(|h| h.oid.clone());
         commit.or(direct)
     };
     if let Some(at) = existing {
-        if at == target {
+        if at == target.to_string() {
             return Ok(TagOperation::Unchanged);
         }
         return Err(GitError::TagMoved {
@@ -417,10 +432,7 @@ pub fn push_tag(repo_dir: &Path, req: &TagRequest) -> Result<TagOperation, GitEr
         Signature::now(&req.identity.name, &req.identity.email).map_err(git("the bot identity"))?;
     repo.tag(req.name, &object, &sig, req.message, true)
         .map_err(git("create the tag"))?;
-    let mut remote = repo
-        .find_remote(req.remote)
-        .map_err(git("find the remote"))?;
-    push(&mut remote, &format!("{full}:{full}"), &full, req.token)?;
+    remote.push(&full, &[format!("{full}:{full}")])?;
     Ok(TagOperation::Created)
 }
 
@@ -434,21 +446,15 @@ pub fn read_at_remote_tag(
     token: Option<&Token>,
 ) -> Result<Option<Vec<u8>>, GitError> {
     let repo = Repository::discover(repo_dir).map_err(git("open the repository"))?;
-    let mut r = repo.find_remote(remote).map_err(git("find the remote"))?;
     let local = format!("refs/retrain/tags/{tag}");
-    let mut fo = FetchOptions::new();
-    fo.remote_callbacks(callbacks(token));
-    fo.download_tags(git2::AutotagOption::None);
-    r.fetch(
-        &[format!("+refs/tags/{tag}:{local}").as_str()],
-        Some(&mut fo),
-        None,
-    )
-    .map_err(git("fetch the tag"))?;
-    // libgit2 may store a fetched tag under its own name rather than the refspec's.
+    Remote {
+        repo_dir,
+        remote,
+        token,
+    }
+    .fetch("fetch the tag", &[format!("+refs/tags/{tag}:{local}")])?;
     let commit = repo
         .find_reference(&local)
-        .or_else(|_| repo.find_reference(&format!("refs/tags/{tag}")))
         .and_then(|r| r.peel_to_commit())
         .map_err(git("read the tagged commit"))?;
     let tree = commit.tree().map_err(git("read the tagged tree"))?;

@@ -82,11 +82,44 @@ pub struct BranchRef {
 
 pub struct GitHub {
     client: octocrab::Octocrab,
+    /// To scrub from whatever a server answers.
+    token: Token,
     api: String,
     owner: String,
     repo: String,
     attempts: u32,
     max_backoff: Duration,
+}
+
+/// What of a response body goes into an error message: secrets the server echoed
+/// (`secrets`, any `Bearer`/`token`/`Basic` credential, anything shaped like a JWT)
+/// replaced by `***`, whitespace collapsed, at most 300 characters.
+pub fn excerpt(text: &str, secrets: &[&str]) -> String {
+    let mut s = text.to_string();
+    for secret in secrets.iter().filter(|x| x.len() >= 4) {
+        s = s.replace(secret, "***");
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut redact_next = false;
+    for word in s.split_whitespace() {
+        let bare = word
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '_' && c != '-');
+        let jwt = bare.starts_with("eyJ") && bare.matches('.').count() == 2;
+        if redact_next || jwt {
+            out.push("***".into());
+        } else {
+            out.push(word.to_string());
+        }
+        let lower = word.to_ascii_lowercase();
+        redact_next = matches!(lower.trim_matches('"'), "bearer" | "token" | "basic");
+    }
+    let joined = out.join(" ");
+    if joined.chars().count() > 300 {
+        let cut: String = joined.chars().take(300).collect();
+        format!("{cut}… ({} bytes in all)", text.len())
+    } else {
+        joined
+    }
 }
 
 /// Which permission a 403 on an endpoint most likely lacks.
@@ -128,6 +161,7 @@ impl GitHub {
             .map_err(|e| GitHubError::Setup(e.to_string()))?;
         Ok(Self {
             client,
+            token: cfg.token.clone(),
             api: cfg.api_url.trim_end_matches('/').to_string(),
             owner: owner.to_string(),
             repo: repo.to_string(),
@@ -223,7 +257,7 @@ impl GitHub {
                     return Err(GitHubError::Transport {
                         method: method.to_string(),
                         endpoint,
-                        message: e.to_string(),
+                        message: excerpt(&e.to_string(), &[self.token.expose()]),
                     });
                 }
             };
@@ -253,11 +287,14 @@ impl GitHub {
             }
             let value: Value = serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-            let mut message = value
-                .get("message")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| value.to_string());
+            let mut message = match value.get("message").and_then(Value::as_str) {
+                Some(m) => m.to_string(),
+                None if value.is_string() => format!(
+                    "the answer is not JSON: {}",
+                    String::from_utf8_lossy(&bytes)
+                ),
+                None => value.to_string(),
+            };
             // 422s carry the reason in `errors[]` ("A pull request already exists...").
             if let Some(errors) = value.get("errors").and_then(Value::as_array) {
                 let details: Vec<String> = errors
@@ -303,7 +340,7 @@ impl GitHub {
                 method: method.to_string(),
                 endpoint,
                 status: status.as_u16(),
-                message,
+                message: excerpt(&message, &[self.token.expose()]),
                 hint,
             });
         }
@@ -315,9 +352,15 @@ impl GitHub {
     }
 
     fn decode<T: for<'de> Deserialize<'de>>(endpoint: &str, v: Value) -> Result<T, GitHubError> {
+        // an HTML page (a proxy's login page, a captive portal) answered with 200
+        let html = v.as_str().is_some_and(|t| t.trim_start().starts_with('<'));
         serde_json::from_value(v).map_err(|e| GitHubError::Decode {
             endpoint: endpoint.to_string(),
-            message: e.to_string(),
+            message: if html {
+                "an HTML page instead of JSON (is GITHUB_API_URL the API, e.g. https://HOST/api/v3, and not the web site or a proxy's page?)".into()
+            } else {
+                excerpt(&e.to_string(), &[])
+            },
         })
     }
 
@@ -577,4 +620,35 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn echoed_credentials_are_scrubbed_and_long_bodies_cut() {
+        assert_eq!(
+            excerpt(
+                "Bad credentials: Authorization: token ghs_abcdef",
+                &["ghs_abcdef"]
+            ),
+            "Bad credentials: Authorization: token ***"
+        );
+        assert_eq!(
+            excerpt("auth was Bearer xyz123 here", &[]),
+            "auth was Bearer *** here"
+        );
+        assert_eq!(
+            excerpt("jwt eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOjF9.c2ln rejected", &[]),
+            "jwt *** rejected"
+        );
+        let html = format!("<html>\n<body>{}</body>\n</html>", "x ".repeat(1000));
+        let e = excerpt(&html, &[]);
+        assert!(
+            e.chars().count() < 340 && e.ends_with("bytes in all)"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'));
+    }
 }

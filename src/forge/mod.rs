@@ -8,6 +8,7 @@ pub mod github;
 pub mod promote;
 pub mod proposal;
 pub mod publish;
+pub mod remote;
 
 /// A current-thread tokio runtime for one command's calls to GitHub.
 pub fn runtime() -> Result<tokio::runtime::Runtime, crate::error::Error> {

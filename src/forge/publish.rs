@@ -78,6 +78,18 @@ pub async fn publish(
             superseded: vec![],
         }));
     }
+    // Store `dir:`: the artifact is on its shared disk before any pointer names it.
+    if let (Some(c), Some(champion)) = (&run.artifact, &proposal.pointer.champion) {
+        crate::registry::write_dir_artifact(repo, &champion.artifact.uri, &c.bytes).map_err(
+            |(path, source)| Error::Io {
+                context: format!(
+                    "cannot write the artifact `{}` (store `dir:`); nothing was pushed",
+                    path.display()
+                ),
+                source,
+            },
+        )?;
+    }
     let gh = GitHub::new(&target.github).map_err(Error::GitHub)?;
     let existing = gh.find_pull_request(&branch).await.map_err(Error::GitHub)?;
     if let Some(pr) = &existing {

@@ -157,6 +157,28 @@ pub fn load_artifact(
     Ok((artifact, bytes))
 }
 
+/// Store `dir:`: writes a candidate's artifact where its URI points (relative to the
+/// repository, or absolute), atomically, before the pointer that names it is pushed.
+/// The same bytes there already: nothing is written. Returns the path, or `None` for
+/// a URI of another store.
+pub fn write_dir_artifact(
+    repo: &Path,
+    uri: &str,
+    bytes: &[u8],
+) -> Result<Option<std::path::PathBuf>, (std::path::PathBuf, std::io::Error)> {
+    let Some(rel) = uri.strip_prefix("dir:") else {
+        return Ok(None);
+    };
+    let path = repo.join(rel);
+    if std::fs::read(&path).is_ok_and(|b| b == bytes) {
+        return Ok(Some(path));
+    }
+    match crate::snapshot::manifest::write_atomic(&path, bytes) {
+        Ok(()) => Ok(Some(path)),
+        Err(e) => Err((path, e)),
+    }
+}
+
 /// The registry change that promotes a candidate: the new pointer and the files to
 /// write, relative to the repository root. Pure: publishing writes them to a branch.
 #[derive(Debug, Clone)]

@@ -83,12 +83,20 @@ pub async fn webhook(
     let started = Instant::now();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let kind = header("x-github-event").unwrap_or("").to_string();
+    // The metrics label is one of a fixed set, whatever the header says: a label per
+    // sender-chosen string would let unsigned requests grow /metrics without bound.
+    let label = match kind.as_str() {
+        "" => "unknown",
+        k => super::event::HANDLED
+            .iter()
+            .copied()
+            .find(|h| *h == k)
+            .unwrap_or("other"),
+    };
     let reply = |status: StatusCode, outcome: &str, body: serde_json::Value| {
-        state.metrics.delivery(
-            if kind.is_empty() { "unknown" } else { &kind },
-            outcome,
-            started.elapsed().as_secs_f64(),
-        );
+        state
+            .metrics
+            .delivery(label, outcome, started.elapsed().as_secs_f64());
         (status, Json(body)).into_response()
     };
     let Some(signature) = header("x-hub-signature-256") else {

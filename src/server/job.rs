@@ -15,8 +15,9 @@ use serde_json::{json, Value};
 use super::event::{Event, Repo, RetrainCommand};
 use super::Mode;
 use crate::forge::app::AppAuth;
-use crate::forge::git::Token;
+use crate::forge::git::{GitError, Token};
 use crate::forge::github::{GitHub, GitHubConfig, GitHubError};
+use crate::forge::remote::Remote;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
@@ -374,8 +375,8 @@ impl Executor {
                 retry: true,
             })?
             .map_err(|e| JobError {
-                message: format!("git `{}`: {}", repo.full_name, e.message()),
-                retry: true,
+                retry: !matches!(e, GitError::Refused { .. } | GitError::NoGit { .. }),
+                message: format!("`{}`: {e}", repo.full_name),
             })?;
         Ok((dir, branch))
     }
@@ -481,14 +482,14 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
-/// A fresh clone, or a fetch of `branch`, then a forced checkout of its tip.
-fn checkout(dir: &Path, url: &str, branch: &str, token: &str) -> Result<(), git2::Error> {
-    let callbacks = || {
-        let mut cb = git2::RemoteCallbacks::new();
-        cb.credentials(move |_url, _user, _allowed| {
-            git2::Cred::userpass_plaintext("x-access-token", token)
-        });
-        cb
+/// A fresh clone, or a fetch of `branch` (the git command line, with the token), then a
+/// forced checkout of its tip.
+fn checkout(dir: &Path, url: &str, branch: &str, token: &str) -> Result<(), GitError> {
+    let local = |context: &'static str| {
+        move |e: git2::Error| GitError::Git {
+            context: context.to_string(),
+            message: e.message().to_string(),
+        }
     };
     // a job killed mid-checkout leaves the index locked; jobs of a repository are serial
     let _ = std::fs::remove_file(dir.join(".git/index.lock"));
@@ -497,33 +498,41 @@ fn checkout(dir: &Path, url: &str, branch: &str, token: &str) -> Result<(), git2
         Err(_) => {
             let _ = std::fs::remove_dir_all(dir);
             if let Some(parent) = dir.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| git2::Error::from_str(&format!("{}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent).map_err(|e| GitError::Git {
+                    context: format!("create {}", parent.display()),
+                    message: e.to_string(),
+                })?;
             }
-            git2::Repository::init(dir)?
+            git2::Repository::init(dir).map_err(local("create the checkout"))?
         }
     };
     if repo.find_remote("origin").is_err() {
-        repo.remote("origin", url)?;
+        repo.remote("origin", url)
+            .map_err(local("add the remote"))?;
     } else {
-        repo.remote_set_url("origin", url)?;
+        repo.remote_set_url("origin", url)
+            .map_err(local("set the remote"))?;
     }
-    let mut remote = repo.find_remote("origin")?;
-    let mut fo = git2::FetchOptions::new();
-    fo.remote_callbacks(callbacks());
+    let token = Token::new(token.to_string());
     let tracking = format!("refs/remotes/origin/{branch}");
-    remote.fetch(
+    Remote {
+        repo_dir: dir,
+        remote: "origin",
+        token: Some(&token),
+    }
+    .fetch(
+        "fetch the default branch",
         &[format!("+refs/heads/{branch}:{tracking}")],
-        Some(&mut fo),
-        None,
     )?;
-    let oid = repo.refname_to_id(&tracking)?;
-    let commit = repo.find_commit(oid)?;
-    repo.set_head_detached(oid)?;
-    repo.branch(branch, &commit, true)?;
-    repo.set_head(&format!("refs/heads/{branch}"))?;
-    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))?;
-    Ok(())
+    let checkout = || -> Result<(), git2::Error> {
+        let oid = repo.refname_to_id(&tracking)?;
+        let commit = repo.find_commit(oid)?;
+        repo.set_head_detached(oid)?;
+        repo.branch(branch, &commit, true)?;
+        repo.set_head(&format!("refs/heads/{branch}"))?;
+        repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+    };
+    checkout().map_err(local("check out the default branch"))
 }
 
 /// Which models a push concerns.

@@ -7,6 +7,7 @@
 pub mod event;
 pub mod intake;
 pub mod job;
+pub mod listen;
 pub mod metrics;
 pub mod queue;
 pub mod schedule;
@@ -89,6 +90,15 @@ pub struct ServeArgs {
     /// On shutdown, how long running jobs may take to finish (the rest resume at the next start).
     #[arg(long, default_value = "30s")]
     pub shutdown_grace: HumanDuration,
+    /// How long a client may take to send a request's headers.
+    #[arg(long, default_value = "10s")]
+    pub header_timeout: HumanDuration,
+    /// How long a connection may stay open (request, answer and keep-alive together).
+    #[arg(long, default_value = "60s")]
+    pub connection_timeout: HumanDuration,
+    /// Connections open at once; a new connection beyond it is closed at once.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: usize,
 }
 
 /// What the HTTP handlers share.
@@ -246,13 +256,12 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
         })?;
         tracing::info!(%addr, mode = ?args.mode, "retrain serve: listening");
         eprintln!("retrain serve: listening on http://{addr}");
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| Error::Io {
-                context: "the HTTP server stopped".into(),
-                source: e,
-            })?;
+        let limits = listen::Limits {
+            header_timeout: Duration::from_secs(args.header_timeout.as_secs().max(1)),
+            connection_timeout: Duration::from_secs(args.connection_timeout.as_secs().max(1)),
+            max_connections: args.max_connections,
+        };
+        listen::serve(listener, router(state), limits, shutdown_signal()).await;
         tracing::info!("stopping: no new deliveries; finishing running jobs");
         let _ = stop_tx.send(true);
         for t in tasks {

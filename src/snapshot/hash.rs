@@ -1,8 +1,9 @@
 //! Content addressing: file hashes and the snapshot id.
 //!
-//! Each file is hashed with BLAKE3 over a memory map, the file's chunks in parallel
-//! (the same scheme as `b3sum`), and files in parallel with each other; nothing is
-//! read into memory whole. The snapshot id is the BLAKE3 hash of the text
+//! Each file is hashed with BLAKE3, read in blocks of 8 MiB whose chunks are hashed in
+//! parallel, and files in parallel with each other; nothing is read into memory whole.
+//! No memory map: a file truncated while it is mapped kills the process (SIGBUS),
+//! while a read just sees the end — and the snapshot's stamp check then refuses it. The snapshot id is the BLAKE3 hash of the text
 //! `"<relative path>\0<file hash hex>\n"` for every file, sorted by path: the same
 //! bytes under the same names give the same id on any machine; changing a byte or
 //! renaming a file changes it.
@@ -23,20 +24,46 @@ pub fn hash_files(files: &[DataFile]) -> Result<Vec<FileHash>, DataError> {
     files
         .par_iter()
         .map(|f| {
+            let read_err = |e: std::io::Error| DataError::Read {
+                path: f.rel.clone(),
+                message: format!("cannot read: {e}"),
+            };
+            let mut file = std::fs::File::open(&f.abs).map_err(read_err)?;
             let mut hasher = blake3::Hasher::new();
-            hasher
-                .update_mmap_rayon(&f.abs)
-                .map_err(|e| DataError::Read {
-                    path: f.rel.clone(),
-                    message: format!("cannot read: {e}"),
-                })?;
+            let mut block = vec![0u8; BLOCK];
+            let mut size = 0u64;
+            loop {
+                let n = read_full(&mut file, &mut block).map_err(read_err)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update_rayon(&block[..n]);
+                size += n as u64;
+            }
             Ok(FileHash {
                 rel: f.rel.clone(),
-                size: f.size,
+                size,
                 blake3: hasher.finalize().to_hex().to_string(),
             })
         })
         .collect()
+}
+
+const BLOCK: usize = 8 << 20;
+
+/// Fills `buf` as far as the file goes; the bytes read.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// The snapshot id of (relative path, content hash) pairs, in any order.

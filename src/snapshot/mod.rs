@@ -83,7 +83,20 @@ pub struct SnapshotOutcome {
 /// Snapshots a model's data: a no-op when the data is unchanged.
 pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, SnapshotError> {
     let files = data::resolve(repo, &model.data)?;
+    let stamps = files
+        .iter()
+        .map(DataFile::stamp)
+        .collect::<Result<Vec<_>, _>>()?;
     let hashes = hash::hash_files(&files)?;
+    for ((file, stamp), hash) in files.iter().zip(&stamps).zip(&hashes) {
+        file.unchanged_since(stamp)?;
+        if hash.size != file.size {
+            return Err(DataError::Changed {
+                path: file.rel.clone(),
+            }
+            .into());
+        }
+    }
     let id = hash::snapshot_id(hashes.iter().map(|h| (h.rel.as_str(), h.blake3.as_str())));
     let store = Store::new(repo);
     let settings = ProfileSettings {
@@ -121,8 +134,11 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
     let mut parts: Vec<Part> = columns.iter().map(|_| Part::Empty).collect();
     let mut file_entries = Vec::with_capacity(files.len());
     let mut rows = 0u64;
-    for (file, hash) in files.iter().zip(&hashes) {
+    for ((file, hash), stamp) in files.iter().zip(&hashes).zip(&stamps) {
+        tracing::debug!(file = %file.rel, "profiling");
         let (file_rows, file_parts) = profile_file(file, &columns)?;
+        // the bytes profiled are the bytes hashed, or nothing is recorded
+        file.unchanged_since(stamp)?;
         for (acc, part) in parts.iter_mut().zip(file_parts) {
             acc.merge(part);
         }

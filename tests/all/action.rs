@@ -918,6 +918,7 @@ fn the_released_binary_runs_under_the_simulated_runner_and_opens_the_pull_reques
             ("INPUT_COMMAND", "run"),
             ("INPUT_WORKING_DIRECTORY", work.as_str()),
             ("GITHUB_TOKEN", "ghs_secret_token_value"),
+            ("SSL_CERT_FILE", crate::support::git_server::ca()),
             ("GITHUB_REPOSITORY", repository.as_str()),
             ("GITHUB_API_URL", s.server.url.as_str()),
             ("GITHUB_WORKSPACE", work.as_str()),
@@ -1030,7 +1031,8 @@ fn a_config_error_becomes_an_annotation_on_its_line() {
 #[test]
 fn with_a_github_app_the_installation_token_opens_the_pull_request() {
     use crate::support::github_app::{INSTALLATION, INSTALLATION_TOKEN};
-    let s = crate::publish::setup();
+    // the git server takes only the installation token; the checkout has the workflow's
+    let s = crate::publish::setup_with(INSTALLATION_TOKEN, "ghs_workflow_token_unused");
     let runner = Runner::new();
     let key: &'static str = std::fs::read_to_string(root().join("tests/fixtures/app-key.pem"))
         .unwrap()
@@ -1048,6 +1050,7 @@ fn with_a_github_app_the_installation_token_opens_the_pull_request() {
             ("RETRAIN_APP_ID", "123456"),
             ("RETRAIN_APP_PRIVATE_KEY", key),
             ("GITHUB_TOKEN", "ghs_workflow_token_unused"),
+            ("SSL_CERT_FILE", crate::support::git_server::ca()),
             ("GITHUB_REPOSITORY", repository.as_str()),
             ("GITHUB_API_URL", s.server.url.as_str()),
             ("GITHUB_WORKSPACE", work.as_str()),

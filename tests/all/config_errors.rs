@@ -152,3 +152,22 @@ fn json_output_carries_the_error() {
         .unwrap()
         .contains("config file not found"));
 }
+
+/// Regression (D7): 200 KB of `[[[…` in `training.params` took the YAML parser 40 s
+/// before its recursion-limit error; the bot parses every pushed repository's config.
+#[test]
+fn deeply_nested_flow_yaml_is_refused_before_parsing() {
+    let yaml = format!(
+        "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: {{ path: data/a.csv }}\n    training:\n      params: {}\n",
+        "[".repeat(200_000)
+    );
+    let run = check(&yaml);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "error: [REPO]/retrain.yaml:8:79: collections nested deeper than 64 levels"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -120,8 +120,7 @@ fn a_rejected_push_fails_the_run_and_a_rerun_converges() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let (_daemon, url) = crate::git::serve(s.origin.parent().unwrap());
-    git(&s.work, &["remote", "set-url", "origin", &url]);
+    // the hook runs behind the HTTPS server as it would behind GitHub's
     let (code, err) = run_failing(&s);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("rejected"), "{err}");
@@ -133,4 +132,26 @@ fn a_rejected_push_fails_the_run_and_a_rerun_converges() {
     let v = run(&s, &["--force"]);
     assert_eq!(v["pull_request"]["operation"], "created", "{v}");
     assert_one_correct_pr(&s);
+}
+
+/// Regression (D10): an API error body was printed verbatim, so a server that echoes
+/// the `Authorization` header got the token printed.
+#[test]
+fn a_server_that_echoes_the_token_does_not_get_it_printed() {
+    let s = setup();
+    s.server
+        .world
+        .lock()
+        .unwrap()
+        .faults
+        .push_back(("POST /pulls".into(), Fault::Echo(401)));
+    // run_failing asserts that no token reaches stdout or stderr
+    let (code, err) = run_failing(&s);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(
+            "POST /repos/acme/models/pulls: 401 Bad credentials (got `Authorization: Bearer ***"
+        ),
+        "{err}"
+    );
 }

@@ -1,10 +1,14 @@
-//! Publishing the proposal's branch to a real (bare, on-disk) remote with libgit2.
+//! Publishing the proposal's branch to real remotes: a bare repository on disk, git://,
+//! and HTTPS with token auth (the path users take).
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::support::git;
-use retrain::forge::git::{publish_branch, BranchOperation, BranchRequest, GitError, Identity};
+use crate::support::git_server::{GitServer, Options, TOKEN};
+use retrain::forge::git::{
+    publish_branch, BranchOperation, BranchRequest, GitError, Identity, Token,
+};
 
 /// A bare remote with `main`, and a clone of it (the user's repository).
 fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
@@ -223,87 +227,133 @@ fn a_missing_base_branch_is_named() {
     assert!(err.to_string().contains("`develop`"), "{err}");
 }
 
-/// git-http-backend behind HTTP Basic auth (tests/fixtures/git_http_server.py).
-struct HttpGit {
-    child: std::process::Child,
-    url: String,
+/// `origin` at the smart-HTTP server with token auth. In-process tests use plain HTTP:
+/// which CA git trusts is read from the process environment (`GIT_SSL_CAINFO`,
+/// `SSL_CERT_FILE`), which one test thread cannot set for itself; the same faults over
+/// TLS are tested through the binary in publish.rs.
+fn over_http(root: &Path, work: &Path, options: Options) -> GitServer {
+    let server = GitServer::start(
+        root,
+        TOKEN,
+        Options {
+            plain: true,
+            ..options
+        },
+    );
+    git(
+        work,
+        &["remote", "set-url", "origin", &server.url("origin.git")],
+    );
+    server
 }
 
-impl Drop for HttpGit {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+fn with_token<'a>(req: BranchRequest<'a>, token: &'a Token) -> BranchRequest<'a> {
+    BranchRequest {
+        token: Some(token),
+        ..req
     }
-}
-
-fn serve_http(root: &Path, password: &str) -> HttpGit {
-    let port_file = root.join("port");
-    let mut child = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/git_http_server.py"
-        ))
-        .arg(root)
-        .arg(&port_file)
-        .arg("x-access-token")
-        .arg(password)
-        .spawn()
-        .expect("python3 runs");
-    for _ in 0..200 {
-        if let Ok(port) = std::fs::read_to_string(&port_file) {
-            return HttpGit {
-                child,
-                url: format!("http://127.0.0.1:{port}/origin.git"),
-            };
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the git HTTP server did not start");
 }
 
 #[test]
-fn pushes_over_http_with_the_token_and_stops_when_it_is_refused() {
+fn pushes_with_the_token_and_stops_when_it_is_refused() {
     let (root, origin, work) = setup();
-    let server = serve_http(root.path(), "ghs_right_token");
-    git(&work, &["remote", "set-url", "origin", &server.url]);
+    let server = over_http(root.path(), &work, Options::default());
     let id = Identity::default();
     let files = vec![("a.txt".to_string(), b"x".to_vec())];
 
-    // A refused token is an error after one attempt (libgit2 would ask again forever).
-    let wrong = retrain::forge::git::Token::new("ghs_wrong_token".into());
-    let err = publish_branch(
-        &work,
-        &BranchRequest {
-            token: Some(&wrong),
-            ..request(&files, &id)
-        },
-    )
-    .unwrap_err();
+    // A refused token is an error after one attempt.
+    let wrong = Token::new("ghs_wrong_token".into());
+    let err = publish_branch(&work, &with_token(request(&files, &id), &wrong)).unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("refused"), "{message}");
+    assert!(matches!(err, GitError::Refused { .. }), "{message}");
+    assert!(
+        message.contains("refused by http://127.0.0.1:"),
+        "{message}"
+    );
     assert!(
         !message.contains("ghs_wrong_token"),
-        "the token is not printed: {message}"
+        "the token is printed: {message}"
     );
-    let log = std::fs::read_to_string(root.path().join("auth.log")).unwrap();
-    assert!(log.lines().filter(|l| *l == "denied").count() <= 2, "{log}");
+    assert!(err.hint().unwrap().contains("contents: write"));
+    let denied = server.auth_log().iter().filter(|l| *l == "denied").count();
+    assert!((1..=2).contains(&denied), "{:?}", server.auth_log());
 
-    let right = retrain::forge::git::Token::new("ghs_right_token".into());
-    let ok = publish_branch(
-        &work,
-        &BranchRequest {
-            token: Some(&right),
-            ..request(&files, &id)
-        },
-    )
-    .unwrap();
+    let right = Token::new(TOKEN.into());
+    let ok = publish_branch(&work, &with_token(request(&files, &id), &right)).unwrap();
     assert_eq!(ok.operation, BranchOperation::Created);
     assert_eq!(
         git(&origin, &["rev-parse", "retrain/m/abcdef123456"]),
         ok.commit
     );
-    let log = std::fs::read_to_string(root.path().join("auth.log")).unwrap();
-    assert!(log.lines().any(|l| l == "ok"), "{log}");
+    assert!(server.auth_log().iter().any(|l| l == "ok"));
+    // and again: the branch is fetched with the token and found unchanged
+    let again = publish_branch(&work, &with_token(request(&files, &id), &right)).unwrap();
+    assert_eq!(again.operation, BranchOperation::Unchanged);
+}
+
+#[test]
+fn no_token_for_a_remote_that_asks_for_one_says_what_to_set() {
+    let (root, _origin, work) = setup();
+    let _server = over_http(root.path(), &work, Options::default());
+    let id = Identity::default();
+    let files = vec![("a.txt".to_string(), b"x".to_vec())];
+    let err = publish_branch(&work, &request(&files, &id)).unwrap_err();
+    assert!(err.to_string().contains("set GITHUB_TOKEN"), "{err}");
+}
+
+#[test]
+fn a_connection_dropped_mid_push_is_an_error_and_the_branch_is_not_half_pushed() {
+    let (root, origin, work) = setup();
+    let server = over_http(
+        root.path(),
+        &work,
+        Options {
+            drop_push: true,
+            ..Default::default()
+        },
+    );
+    let id = Identity::default();
+    let files = vec![("a.txt".to_string(), b"x".to_vec())];
+    let token = Token::new(TOKEN.into());
+    let err = publish_branch(&work, &with_token(request(&files, &id), &token)).unwrap_err();
+    let message = err.to_string();
+    assert!(message.starts_with("git: "), "{message}");
+    assert!(!message.contains(TOKEN), "{message}");
+    assert!(git(&origin, &["branch", "--list", "retrain/*"]).is_empty());
+    // the server comes back: the same request converges
+    drop(server);
+    let _server = over_http(root.path(), &work, Options::default());
+    let ok = publish_branch(&work, &with_token(request(&files, &id), &token)).unwrap();
+    assert_eq!(ok.operation, BranchOperation::Created);
+    assert_eq!(
+        git(&origin, &["rev-parse", "retrain/m/abcdef123456"]),
+        ok.commit
+    );
+}
+
+/// actions/checkout leaves its own token in `http.<url>.extraheader`. retrain pushes
+/// with the token it was given, and only with it: were the header sent as well, the
+/// server would see two `Authorization` headers and refuse.
+#[test]
+fn the_checkout_extraheader_is_neither_sent_nor_needed() {
+    let (root, origin, work) = setup();
+    let server = over_http(root.path(), &work, Options::default());
+    server.configure_like_checkout(&work, "origin.git", "ghs_stale_checkout_token");
+    let id = Identity::default();
+    let files = vec![("a.txt".to_string(), b"x".to_vec())];
+    let token = Token::new(TOKEN.into());
+    let ok = publish_branch(&work, &with_token(request(&files, &id), &token)).unwrap();
+    assert_eq!(ok.operation, BranchOperation::Created);
+    assert_eq!(
+        git(&origin, &["rev-parse", "retrain/m/abcdef123456"]),
+        ok.commit
+    );
+    let log = server.auth_log();
+    assert!(
+        !log.iter().any(|l| l == "several" || l == "denied"),
+        "{log:?}"
+    );
+    // the checkout's header is still there for the user's own git
+    let header = git(&work, &["config", "--get-regexp", "extraheader"]);
+    assert!(header.contains("AUTHORIZATION: basic"), "{header}");
 }

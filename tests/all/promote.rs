@@ -14,7 +14,9 @@ pub fn retrain(s: &Setup, args: &[&str]) -> (i32, String, String) {
         .arg("--repo")
         .arg(&s.work)
         .args(args)
-        .env("GITHUB_TOKEN", "ghs_secret_token_value")
+        .env("GITHUB_TOKEN", crate::support::git_server::TOKEN)
+        .env("SSL_CERT_FILE", crate::support::git_server::ca())
+        .env_remove("GIT_SSL_CAINFO")
         .env(
             "GITHUB_REPOSITORY",
             crate::support::github::GitHubServer::repository(),
@@ -348,4 +350,72 @@ fn store_release_keeps_the_artifact_in_a_draft_until_promotion() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("it was replaced"), "{err}");
     assert!(!cached.exists());
+}
+
+/// Regression (D3): with `artifacts: dir:<path>` the registry pointer named
+/// `<path>/<m>/<v>/model.json` but nothing was written there, so `promote` and
+/// `predict` failed after the merge with "cannot read the artifact".
+#[test]
+fn store_dir_writes_the_artifact_that_promote_then_verifies() {
+    let s = setup();
+    let store = s.root.path().join("model-store");
+    let config = s.work.join("retrain.yaml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "    pull_request:",
+        &format!(
+            "    registry: {{ artifacts: \"dir:{}\" }}\n    pull_request:",
+            store.display()
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    git(
+        &s.work,
+        &["commit", "-q", "-am", "artifacts on a shared disk"],
+    );
+    git(&s.work, &["push", "-q", "origin", "main"]);
+    run_and_merge(&s, &[]);
+    let artifact = store.join("churn/1/model.json");
+    let bytes = std::fs::read(&artifact).expect("the artifact is written to the store");
+    let pointer = std::fs::read_to_string(s.work.join("models/churn/registry.yaml")).unwrap();
+    let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+    assert!(pointer.contains(&digest), "{pointer}");
+    assert!(
+        git(&s.work, &["ls-files", "models/churn/versions/1"])
+            .lines()
+            .all(|f| !f.ends_with("model.json")),
+        "store dir keeps the model out of git"
+    );
+    // no temporary file is left beside it
+    let names: Vec<String> = std::fs::read_dir(artifact.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["model.json"]);
+    let v = json(&s, &["promote", "--output", "json"]);
+    assert_eq!(v["status"], "promoted", "{v}");
+    let data = std::fs::read_dir(s.work.join("data"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let data = data.to_str().unwrap();
+    let registry = s.work.join("models/churn/registry.yaml");
+    let scores = s.root.path().join("scores.csv");
+    let predict = [
+        "--output",
+        scores.to_str().unwrap(),
+        "predict",
+        "--model",
+        registry.to_str().unwrap(),
+        "--input",
+        data,
+    ];
+    let (code, _, err) = retrain(&s, &predict);
+    assert_eq!(code, 0, "{err}");
+    // a replaced artifact is refused, never served
+    std::fs::write(&artifact, b"{}").unwrap();
+    let (code, _, err) = retrain(&s, &predict);
+    assert_ne!(code, 0);
+    assert!(err.contains("digest"), "{err}");
 }

@@ -1,20 +1,31 @@
-//! `retrain run` end to end: a bare git remote, the GitHub test server behind prism.
+//! `retrain run` end to end: a git remote over HTTPS with token auth (the repository's
+//! `origin` configured as `actions/checkout` leaves it), the GitHub test server behind
+//! prism.
 
 use std::process::Command;
 
 use retrain::data::synth::{OutputFormat, Spec};
 
 use crate::support::git;
+use crate::support::git_server::{self, GitServer, TOKEN};
 use crate::support::github::GitHubServer;
 
 pub struct Setup {
-    _root: tempfile::TempDir,
+    pub server: GitHubServer,
+    pub git: GitServer,
+    /// The bare repository the git server serves as `origin.git`.
     pub origin: std::path::PathBuf,
     pub work: std::path::PathBuf,
-    pub server: GitHubServer,
+    pub root: tempfile::TempDir,
 }
 
 pub fn setup() -> Setup {
+    setup_with(TOKEN, TOKEN)
+}
+
+/// The git server accepts `git_token`; the checkout's extraheader carries
+/// `checkout_token` (the workflow's `GITHUB_TOKEN`).
+pub fn setup_with(git_token: &str, checkout_token: &str) -> Setup {
     let root = tempfile::tempdir().unwrap();
     let origin = root.path().join("origin.git");
     let work = root.path().join("work");
@@ -58,28 +69,48 @@ pub fn setup() -> Setup {
     git(&work, &["add", "."]);
     git(&work, &["commit", "-q", "-m", "data and config"]);
     git(&work, &["push", "-q", "origin", "main"]);
+    let server = GitServer::start(root.path(), git_token, Default::default());
+    server.configure_like_checkout(&work, "origin.git", checkout_token);
     Setup {
-        _root: root,
+        server: GitHubServer::start(),
+        git: server,
         origin,
         work,
-        server: GitHubServer::start(),
+        root,
     }
 }
 
-pub fn run(s: &Setup, extra: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_retrain"))
+/// `retrain run --output json` in the work tree as a workflow runs it: the token in
+/// `GITHUB_TOKEN`, the git server's CA in `SSL_CERT_FILE` (then `envs`).
+pub fn invoke(s: &Setup, extra: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_retrain"))
         .arg("--repo")
         .arg(&s.work)
         .args(["run", "--output", "json", "--now", "2025-06-01T00:00:00Z"])
         .args(extra)
-        .env("GITHUB_TOKEN", "ghs_secret_token_value")
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("SSL_CERT_FILE", git_server::ca())
+        .env_remove("GIT_SSL_CAINFO")
         .env("GITHUB_REPOSITORY", GitHubServer::repository())
         .env("GITHUB_API_URL", &s.server.url)
         .env_remove("RETRAIN_GITHUB_TOKEN")
         // not the Actions runner these tests may themselves run in
         .env_remove("GITHUB_ACTIONS")
+        .envs(envs.iter().copied())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Commits every change in the work tree and pushes it to `main`, as a user would
+/// before retrain publishes from it.
+pub fn commit_and_push(s: &Setup, message: &str) {
+    git(&s.work, &["add", "-A"]);
+    git(&s.work, &["commit", "-q", "-m", message]);
+    git(&s.work, &["push", "-q", "origin", "main"]);
+}
+
+pub fn run(s: &Setup, extra: &[&str]) -> serde_json::Value {
+    let out = invoke(s, extra, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !stderr.contains("ghs_secret_token_value"),
@@ -163,6 +194,7 @@ fn closed_pull_requests_are_not_reopened_and_human_commits_are_kept() {
         .unwrap()
         .replace("resamples: 50", "resamples: 60");
     std::fs::write(s.work.join("retrain.yaml"), cfg).unwrap();
+    commit_and_push(&s, "resamples");
     let third = run(&s, &["--force"]);
     assert_eq!(third["pull_request"]["operation"], "skipped", "{third}");
     assert!(third["pull_request"]["reason"]
@@ -262,6 +294,7 @@ fn an_unblessed_candidate_opens_a_draft_or_nothing() {
         "{ metric: accuracy, min: 1.01 }",
     );
     std::fs::write(&config, &strict).unwrap();
+    commit_and_push(&s, "strict gate");
     let v = run(&s, &["--force"]);
     assert_eq!(v["gate"]["blessed"], false, "{v}");
     assert_eq!(v["pull_request"]["operation"], "created", "{v}");
@@ -278,6 +311,7 @@ fn an_unblessed_candidate_opens_a_draft_or_nothing() {
     );
     assert_ne!(quiet, strict);
     std::fs::write(&config, quiet).unwrap();
+    commit_and_push(&s, "quiet");
     let v = run(&s, &["--force"]);
     assert_eq!(v["gate"]["blessed"], false, "{v}");
     assert_eq!(v["pull_request"]["operation"], "skipped", "{v}");
@@ -288,4 +322,54 @@ fn an_unblessed_candidate_opens_a_draft_or_nothing() {
     assert!(s.server.world.lock().unwrap().prs.is_empty());
     let branches = git(&s.origin, &["branch", "--list", "retrain/*"]);
     assert!(branches.trim().is_empty(), "nothing pushed: {branches}");
+}
+
+/// Regression (D6): `run` trained on an uncommitted edit of the data and pushed a
+/// commit that records that snapshot over the committed (different) file.
+#[test]
+fn a_dirty_working_tree_is_not_published_unless_asked() {
+    let s = setup();
+    let data = std::fs::read_dir(s.work.join("data"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let rel = format!("data/{}", data.file_name().unwrap().to_string_lossy());
+    let other = tempfile::tempdir().unwrap();
+    let edit = retrain::data::synth::write(
+        &Spec {
+            rows: 1500,
+            seed: 7,
+            ..Spec::default()
+        },
+        other.path(),
+        "x",
+        1,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    std::fs::copy(&edit[0], &data).unwrap();
+    let out = invoke(&s, &["--force"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: `{rel}` is modified: the pull request would record a snapshot of data that its commit does not hold")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-dirty"), "{stderr}");
+    assert!(git(&s.origin, &["branch", "--list", "retrain/*"]).is_empty());
+    assert!(s.server.world.lock().unwrap().prs.is_empty());
+    // a new, uncommitted partition is refused the same way
+    git(&s.work, &["checkout", "-q", "--", &rel]);
+    std::fs::copy(&edit[0], s.work.join("data/new.parquet")).unwrap();
+    let out = invoke(&s, &["--force"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`data/new.parquet` is not committed"),
+        "{stderr}"
+    );
+    // those who mean it say so
+    let v = run(&s, &["--force", "--allow-dirty"]);
+    assert_eq!(v["pull_request"]["operation"], "created", "{v}");
 }

@@ -1,5 +1,6 @@
 //! `retrain serve`: real and derived webhook payloads, the intake's answers, and the
-//! bot end to end against the GitHub test server (behind prism) and a bare git remote.
+//! bot end to end against the GitHub test server (behind prism) and a git remote over
+//! HTTPS that takes the installation token.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use retrain::server::event::{self, Event};
 use serde_json::{json, Value};
 
 use crate::support::git;
+use crate::support::git_server::GitServer;
 use crate::support::github::{GitHubServer, Pr};
 use crate::support::github_app::INSTALLATION_TOKEN;
 use crate::support::webhooks::{self, deliver, example, http, retarget, validate, Bot};
@@ -18,9 +20,9 @@ const KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/app-key.p
 
 /// A push to the default branch touching `files`, one commit per file (derived from
 /// a real push and checked against the schemas).
-fn push_payload(origin: Option<&std::path::Path>, files: &[&str]) -> Value {
+fn push_payload(clone_url: Option<&str>, files: &[&str]) -> Value {
     let mut p = example("push", |v| v["ref"] == "refs/heads/master");
-    retarget(&mut p, origin);
+    retarget(&mut p, clone_url);
     p["ref"] = "refs/heads/main".into();
     let template = p["commits"][0].clone();
     p["commits"] = files
@@ -42,9 +44,9 @@ fn push_payload(origin: Option<&std::path::Path>, files: &[&str]) -> Value {
 }
 
 /// `/retrain ...` by `user` on pull request #1.
-fn comment_payload(origin: Option<&std::path::Path>, user: &str, body: &str) -> Value {
+fn comment_payload(clone_url: Option<&str>, user: &str, body: &str) -> Value {
     let mut p = example("issue_comment", |v| v["action"] == "created");
-    retarget(&mut p, origin);
+    retarget(&mut p, clone_url);
     p["issue"]["number"] = 1.into();
     p["issue"]["pull_request"] = json!({
         "url": "https://api.github.com/repos/acme/models/pulls/1",
@@ -62,9 +64,9 @@ fn comment_payload(origin: Option<&std::path::Path>, user: &str, body: &str) -> 
 }
 
 /// A merged pull request whose body is `body`.
-fn merged_payload(origin: Option<&std::path::Path>, number: u64, body: &str) -> Value {
+fn merged_payload(clone_url: Option<&str>, number: u64, body: &str) -> Value {
     let mut p = example("pull_request", |v| v["action"] == "closed");
-    retarget(&mut p, origin);
+    retarget(&mut p, clone_url);
     p["number"] = number.into();
     let pr = &mut p["pull_request"];
     pr["number"] = number.into();
@@ -270,11 +272,14 @@ fn bad_deliveries_get_the_right_status_and_nothing_is_stored() {
 // ---- end to end -----------------------------------------------------------------
 
 struct Setup {
+    server: GitHubServer,
+    /// The bot clones `origin.git` over HTTPS with the installation token.
+    _git: GitServer,
+    url: String,
     root: tempfile::TempDir,
     origin: PathBuf,
     work: PathBuf,
     data_file: String,
-    server: GitHubServer,
 }
 
 fn setup() -> Setup {
@@ -326,12 +331,19 @@ fn setup() -> Setup {
     git(&work, &["add", "."]);
     git(&work, &["commit", "-q", "-m", "data and config"]);
     git(&work, &["push", "-q", "origin", "main"]);
+    let git_server = GitServer::start(
+        root.path(),
+        crate::support::github_app::INSTALLATION_TOKEN,
+        Default::default(),
+    );
     Setup {
+        server: GitHubServer::start(),
+        url: git_server.url("origin.git"),
+        _git: git_server,
         root,
         origin,
         work,
         data_file,
-        server: GitHubServer::start(),
     }
 }
 
@@ -390,7 +402,7 @@ fn assert_no_secret(bot: &Bot) {
 fn a_push_of_data_opens_one_pull_request_even_when_delivered_twice() {
     let s = setup();
     let bot = start_bot(&s, "embedded");
-    let p = push_payload(Some(&s.origin), &["README.md", &s.data_file]);
+    let p = push_payload(Some(s.url.as_str()), &["README.md", &s.data_file]);
     let a = deliver(&bot.addr, "push", "push-1", &p);
     assert_eq!(a.status, 202, "{}", a.body);
     assert_eq!(a.json()["outcome"], "queued");
@@ -398,7 +410,7 @@ fn a_push_of_data_opens_one_pull_request_even_when_delivered_twice() {
     assert_eq!(again.status, 202);
     assert_eq!(again.json()["outcome"], "duplicate");
     // a push that touches no model's data is a job that runs nothing
-    let other = push_payload(Some(&s.origin), &["docs/notes.md"]);
+    let other = push_payload(Some(s.url.as_str()), &["docs/notes.md"]);
     assert_eq!(
         deliver(&bot.addr, "push", "push-2", &other).json()["outcome"],
         "queued"
@@ -447,7 +459,7 @@ fn retrain_from_a_reader_is_refused_with_a_reply() {
         .roles
         .insert("rita".into(), "read".into());
     let bot = start_bot(&s, "embedded");
-    let c = comment_payload(Some(&s.origin), "rita", "/retrain churn --force");
+    let c = comment_payload(Some(s.url.as_str()), "rita", "/retrain churn --force");
     assert_eq!(deliver(&bot.addr, "issue_comment", "c-1", &c).status, 202);
     bot.settle(60);
     assert_eq!(bot.jobs()[0].0, "done", "{}", bot.log());
@@ -474,10 +486,10 @@ fn retrain_from_a_writer_runs_and_replies_with_the_outcome() {
         .roles
         .insert("wes".into(), "maintain".into());
     let bot = start_bot(&s, "embedded");
-    let c = comment_payload(Some(&s.origin), "wes", "/retrain churn --force");
+    let c = comment_payload(Some(s.url.as_str()), "wes", "/retrain churn --force");
     assert_eq!(deliver(&bot.addr, "issue_comment", "c-2", &c).status, 202);
     // a malformed command gets the usage back
-    let bad = comment_payload(Some(&s.origin), "wes", "/retrain churn --yolo");
+    let bad = comment_payload(Some(s.url.as_str()), "wes", "/retrain churn --yolo");
     assert_eq!(deliver(&bot.addr, "issue_comment", "c-3", &bad).status, 202);
     bot.settle(180);
     assert!(
@@ -517,7 +529,7 @@ fn dispatch_mode_starts_the_repositorys_workflow() {
         .roles
         .insert("wes".into(), "admin".into());
     let bot = start_bot(&s, "dispatch");
-    let c = comment_payload(Some(&s.origin), "wes", "/retrain churn --dry-run");
+    let c = comment_payload(Some(s.url.as_str()), "wes", "/retrain churn --dry-run");
     assert_eq!(deliver(&bot.addr, "issue_comment", "c-4", &c).status, 202);
     bot.settle(60);
     let w = s.server.world.lock().unwrap();
@@ -536,7 +548,7 @@ fn dispatch_mode_starts_the_repositorys_workflow() {
 fn killed_mid_job_the_job_completes_after_a_restart_with_exactly_one_pull_request() {
     let s = setup();
     let mut bot = start_bot(&s, "embedded");
-    let p = push_payload(Some(&s.origin), &[&s.data_file]);
+    let p = push_payload(Some(s.url.as_str()), &[&s.data_file]);
     assert_eq!(deliver(&bot.addr, "push", "push-k", &p).status, 202);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while bot.count("SELECT count(*) FROM jobs WHERE status = 'running'") == 0 {
@@ -577,7 +589,7 @@ fn killed_mid_job_the_job_completes_after_a_restart_with_exactly_one_pull_reques
 #[test]
 fn an_installed_repository_is_run_on_the_bots_schedule() {
     let s = setup();
-    s.server.world.lock().unwrap().bot.clone_url = format!("file://{}", s.origin.display());
+    s.server.world.lock().unwrap().bot.clone_url = s.url.clone();
     let mut p = example("installation", |v| v["action"] == "created");
     p["installation"]["id"] = crate::support::github_app::INSTALLATION.into();
     p["repositories"] = json!([{ "id": 1, "node_id": "R_1", "name": "models", "full_name": "acme/models", "private": true }]);
@@ -629,7 +641,7 @@ fn an_installed_repository_is_run_on_the_bots_schedule() {
 fn a_merged_retrain_pull_request_is_promoted_once() {
     let s = setup();
     let bot = start_bot(&s, "embedded");
-    let p = push_payload(Some(&s.origin), &[&s.data_file]);
+    let p = push_payload(Some(s.url.as_str()), &[&s.data_file]);
     assert_eq!(deliver(&bot.addr, "push", "push-m", &p).status, 202);
     bot.settle(180);
     let (branch, body) = {
@@ -640,7 +652,7 @@ fn a_merged_retrain_pull_request_is_promoted_once() {
     git(&s.work, &["fetch", "-q", "origin", &branch]);
     git(&s.work, &["merge", "-q", "--ff-only", "FETCH_HEAD"]);
     git(&s.work, &["push", "-q", "origin", "main"]);
-    let m = merged_payload(Some(&s.origin), 1, &body);
+    let m = merged_payload(Some(s.url.as_str()), 1, &body);
     assert_eq!(
         deliver(&bot.addr, "pull_request", "pr-m", &m).json()["outcome"],
         "queued"

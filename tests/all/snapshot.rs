@@ -246,8 +246,10 @@ fn corrupt_parquet_names_the_file() {
         "{}",
         run.stderr
     );
+    // a Parquet file gets a Parquet hint, not the CSV one
     assert!(
-        run.stderr.contains("hint: fix or remove the file"),
+        run.stderr
+            .contains("hint: the Parquet file is damaged or incomplete"),
         "{}",
         run.stderr
     );

@@ -40,6 +40,9 @@ pub enum Fault {
     /// The request is carried out, then the connection breaks before the response
     /// (honoured by `POST /pulls`): the client cannot know it succeeded.
     DropAfter,
+    /// This status, with a message that echoes the request's `Authorization` header,
+    /// as misconfigured proxies and some servers' debug pages do.
+    Echo(u16),
 }
 
 /// A response body that fails after the headers: the connection is cut.
@@ -188,7 +191,19 @@ fn fault(world: &Shared, method: &Method, uri: &Uri) -> Option<Response> {
         })?;
     let (_, f) = w.faults.remove(pos)?;
     let (code, retry, message) = match f {
-        Fault::Status(code, retry, message) => (code, retry, message),
+        Fault::Status(code, retry, message) => (code, retry, message.to_string()),
+        Fault::Echo(code) => {
+            let auth = w
+                .authorizations
+                .last()
+                .map(|a| a.1.clone())
+                .unwrap_or_default();
+            (
+                code,
+                None,
+                format!("Bad credentials (got `Authorization: {auth}`)"),
+            )
+        }
         Fault::DropAfter => {
             w.drop_next_response = true;
             return None;

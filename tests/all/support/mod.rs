@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod git_server;
 pub mod github;
 pub mod github_app;
 pub mod openapi;
@@ -133,6 +134,7 @@ pub fn dry_run(repo: &Path, force: bool) -> retrain::pipeline::ModelRun {
         },
         dry_run: true,
         publish: None,
+        allow_dirty: false,
     })
     .unwrap()
     .runs
@@ -148,6 +150,8 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_AUTHOR_EMAIL", "ada@example.com")
         .env("GIT_COMMITTER_NAME", "Ada")
         .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        // Ada trusts the CA of the test git server
+        .env("GIT_SSL_CAINFO", git_server::ca())
         .output()
         .expect("git runs");
     assert!(

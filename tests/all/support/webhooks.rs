@@ -72,15 +72,16 @@ pub fn validate(event: &str, payload: &Value) {
     );
 }
 
-/// Points a payload's repository at the test repository `acme/models` cloned from `origin`.
-pub fn retarget(payload: &mut Value, origin: Option<&Path>) {
+/// Points a payload's repository at the test repository `acme/models`, cloned from
+/// `clone_url`.
+pub fn retarget(payload: &mut Value, clone_url: Option<&str>) {
     let repo = &mut payload["repository"];
     repo["name"] = "models".into();
     repo["full_name"] = "acme/models".into();
     repo["owner"]["login"] = "acme".into();
     repo["default_branch"] = "main".into();
-    if let Some(o) = origin {
-        repo["clone_url"] = format!("file://{}", o.display()).into();
+    if let Some(url) = clone_url {
+        repo["clone_url"] = url.into();
     }
     payload["installation"] = serde_json::json!({ "id": super::github_app::INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" });
 }
@@ -190,6 +191,9 @@ impl Bot {
             .args(&self.args)
             .envs(self.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RETRAIN_WEBHOOK_SECRET", format!("old-secret,{SECRET}"))
+            // the bot trusts the CA of the test git server as a GHES bot trusts its own
+            .env("SSL_CERT_FILE", super::git_server::ca())
+            .env_remove("GIT_SSL_CAINFO")
             .env("RETRAIN_LOG", "retrain=info,warn")
             .env_remove("GITHUB_TOKEN")
             .env_remove("RETRAIN_GITHUB_TOKEN")

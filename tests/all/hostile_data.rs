@@ -1,0 +1,123 @@
+//! Data and files that fight back: leftovers of a writer killed mid-write, files that
+//! change while they are read, values Python writes, columns without end.
+
+use retrain::data::synth::OutputFormat;
+
+use crate::support::*;
+
+/// A pid that no running process has: a child that has exited.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+/// Regression (D11): a kill -9 during the manifest write left `.<id>.yaml.<pid>.tmp`
+/// files (tens of MB each) that nothing removed.
+#[test]
+fn temporary_files_of_a_killed_writer_are_removed_by_the_next_write() {
+    let repo = Repo::new();
+    repo.generate(&small_spec(500), "data", 1, OutputFormat::Csv);
+    repo.config(&basic_config("data/*.csv"));
+    let stale = format!(".{}.yaml.{}.tmp", "f".repeat(64), dead_pid());
+    repo.write(&format!(".retrain/snapshots/{stale}"), "half a manifest");
+    let run = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let id = run.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(repo.snapshot_files(), [format!("{id}.yaml")]);
+}
+
+/// Starts `retrain snapshot` on `repo`, waits until it starts profiling `file`, then
+/// does `act` to the file; returns the exit code (`None`: killed by a signal), stderr
+/// and whether a manifest was written.
+fn change_during_profiling(repo: &Repo, file: &str, act: impl FnOnce()) -> (Option<i32>, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_retrain"))
+        .arg("--repo")
+        .arg(repo.path())
+        .args(["snapshot", "--output", "json"])
+        .env("RETRAIN_LOG", "retrain=debug")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut act = Some(act);
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        if line.contains("profiling") && line.contains(file) {
+            if let Some(act) = act.take() {
+                act();
+            }
+        }
+        seen.push_str(&line);
+        line.clear();
+    }
+    assert!(
+        act.is_none(),
+        "profiling of {file} was never logged: {seen}"
+    );
+    let status = child.wait().unwrap();
+    (status.code(), seen)
+}
+
+fn big_csv(repo: &Repo) -> std::path::PathBuf {
+    let files = repo.generate(&small_spec(150_000), "data", 1, OutputFormat::Csv);
+    repo.config(&basic_config("data/*.csv"));
+    files[0].clone()
+}
+
+/// Regression (D4): a file replaced by rename between hashing and profiling was
+/// recorded with the old content's hash and the new content's rows, for good.
+#[test]
+fn a_file_replaced_while_it_is_profiled_is_refused_and_nothing_is_recorded() {
+    let repo = Repo::new();
+    let file = big_csv(&repo);
+    let other = Repo::new();
+    let replacement = other.generate(&small_spec(1_000), "data", 1, OutputFormat::Csv);
+    let rel = "data/part.csv";
+    let (code, stderr) = change_during_profiling(&repo, rel, || {
+        std::fs::copy(&replacement[0], file.with_extension("new")).unwrap();
+        std::fs::rename(file.with_extension("new"), &file).unwrap();
+    });
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: `{rel}` changed while it was being read")),
+        "{stderr}"
+    );
+    assert!(
+        repo.snapshot_files().is_empty(),
+        "{:?}",
+        repo.snapshot_files()
+    );
+    // a re-run records the file as it is now
+    let again = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["rows"], 1_000);
+}
+
+/// Regression (D4): truncating a file in place while it was memory-mapped killed the
+/// process with SIGBUS (exit 135, no message).
+#[test]
+fn a_file_truncated_while_it_is_read_is_an_error_not_a_crash() {
+    let repo = Repo::new();
+    let file = big_csv(&repo);
+    let (code, stderr) = change_during_profiling(&repo, "data/part.csv", || {
+        let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+        f.set_len(100).unwrap();
+    });
+    assert_eq!(code, Some(1), "killed by a signal? {stderr}");
+    assert!(
+        stderr.contains("changed while it was being read")
+            || stderr.contains("truncated while retrain was reading it"),
+        "{stderr}"
+    );
+    assert!(
+        repo.snapshot_files().is_empty(),
+        "{:?}",
+        repo.snapshot_files()
+    );
+}
