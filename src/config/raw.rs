@@ -798,10 +798,9 @@ impl<'de> Deserialize<'de> for ArtifactStore {
             "git" => Ok(ArtifactStore::Git),
             "release" => Ok(ArtifactStore::Release),
             other => match other.strip_prefix("dir:") {
-                Some(path) if !path.trim().is_empty() => {
-                    Ok(ArtifactStore::Dir(path.trim().to_string()))
-                }
-                _ => Err(serde::de::Error::custom(format!(
+                // an empty path is refused by validation, at this key
+                Some(path) => Ok(ArtifactStore::Dir(path.trim().to_string())),
+                None => Err(serde::de::Error::custom(format!(
                     "artifacts must be `git`, `dir:<path>` or `release`, got `{other}`"
                 ))),
             },

@@ -189,12 +189,22 @@ fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, Co
         path: match m.registry.path {
             Some(p) => {
                 check_relative(&p)
+                    .and_then(|()| check_not_internal(&p))
                     .map_err(|e| cx.err(&key(base, &["registry", "path"]), e, None))?;
                 p.trim_end_matches('/').to_string()
             }
             None => format!("models/{name}"),
         },
-        artifacts: m.registry.artifacts,
+        artifacts: match m.registry.artifacts {
+            ArtifactStore::Dir(d) if d.trim().is_empty() => {
+                return Err(cx.err(
+                    &key(base, &["registry", "artifacts"]),
+                    "`dir:` needs a path (`dir:/mnt/models` or `dir:relative/to/the/repo`)",
+                    None,
+                ))
+            }
+            a => a,
+        },
     };
     let pr = &m.pull_request;
     if pr.base.trim().is_empty() || pr.base.contains(char::is_whitespace) {
@@ -247,6 +257,23 @@ fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, Co
 }
 
 /// A path inside the repository: relative and never above its root.
+/// A registry inside git's or retrain's own directories would be written where
+/// publishing cannot (`.git`) or where the cache lives (`.retrain`).
+fn check_not_internal(path: &str) -> Result<(), String> {
+    match Path::new(path).components().find_map(|c| match c {
+        Component::Normal(n) if n == ".git" || n == ".retrain" => n.to_str(),
+        _ => None,
+    }) {
+        Some(dir) => Err(format!(
+            "`{path}` is inside `{dir}/`, which is not part of the commit; use a directory such as `models/<name>`"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// More resamples than any interval needs: each costs a pass over the holdout.
+const MAX_RESAMPLES: u32 = 100_000;
+
 pub fn check_relative(path: &str) -> Result<(), String> {
     let p = Path::new(path);
     if p.is_absolute() || path.starts_with('~') {
@@ -776,6 +803,20 @@ fn validate_gate(cx: &Ctx, gp: &[Seg], task: Task, g: &Gate) -> Result<(), Confi
             None,
         ));
     }
+    for (name, v) in [
+        ("min", g.min),
+        ("max", g.max),
+        ("min_change", g.min_change),
+        ("min_relative_change", g.min_relative_change),
+    ] {
+        if v.is_some_and(|v| !v.is_finite()) {
+            return Err(cx.err(
+                &key(gp, &[name]),
+                format!("`{name}` must be a finite number"),
+                None,
+            ));
+        }
+    }
     if g.min.is_none()
         && g.max.is_none()
         && g.min_change.is_none()
@@ -871,6 +912,15 @@ fn validate_evaluation(
         return Err(cx.err(
             &key(&eb, &["intervals", "resamples"]),
             "bootstrap needs at least 10 resamples",
+            None,
+        ));
+    }
+    if e.intervals.resamples > MAX_RESAMPLES {
+        return Err(cx.err(
+            &key(&eb, &["intervals", "resamples"]),
+            format!(
+                "at most {MAX_RESAMPLES} resamples (1000 is the usual; 10000 for tight intervals)"
+            ),
             None,
         ));
     }

@@ -302,6 +302,15 @@ pub struct FileStamp {
     inode: (u64, u64),
 }
 
+/// The texts a CSV cell holds for a missing value: pandas' defaults (`read_csv`'s
+/// `na_values`), which is how Python and R write missing numbers (`nan`, `NA`). Without
+/// them a numeric column with one `nan` would be read as text and treated as
+/// categorical.
+pub const CSV_NULLS: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
 impl DataFile {
     /// The file's stamp now.
     pub fn stamp(&self) -> Result<FileStamp, DataError> {
@@ -354,6 +363,9 @@ impl DataFile {
         let lf = match self.format {
             FileFormat::Csv => LazyCsvReader::new(PlRefPath::new(path))
                 .with_has_header(true)
+                .with_null_values(Some(NullValues::AllColumns(
+                    CSV_NULLS.iter().map(|v| (*v).into()).collect(),
+                )))
                 .with_infer_schema_length(Some(10_000))
                 .with_try_parse_dates(true)
                 .with_raise_if_empty(true)

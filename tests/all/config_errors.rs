@@ -171,3 +171,38 @@ fn deeply_nested_flow_yaml_is_refused_before_parsing() {
         run.stderr
     );
 }
+
+/// Regression (D12): values that were accepted and then hung the run or failed only at
+/// publish time are refused at their key.
+#[test]
+fn values_that_hang_or_fail_late_are_refused_at_their_key() {
+    let model = "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n";
+    for (extra, key, message) in [
+        (
+            "    evaluation: { intervals: { resamples: 1000000000 } }\n",
+            "models[0].evaluation.intervals.resamples",
+            "at most 100000 resamples",
+        ),
+        (
+            "    evaluation: { gates: [ { metric: accuracy, min: .nan } ] }\n",
+            "models[0].evaluation.gates[0].min",
+            "`min` must be a finite number",
+        ),
+        (
+            "    registry: { path: .git }\n",
+            "models[0].registry.path",
+            "is inside `.git/`",
+        ),
+        (
+            "    registry: { artifacts: \"dir:\" }\n",
+            "models[0].registry.artifacts",
+            "`dir:` needs a path",
+        ),
+    ] {
+        let run = check(&format!("{model}{extra}"));
+        assert_eq!(run.code, 2, "{extra}: {}", run.stderr);
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(first.contains(&format!(": {key}: ")), "{extra}: {first}");
+        assert!(first.contains(message), "{extra}: {first}");
+    }
+}

