@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod reproducible;
 pub mod server;
 pub mod snapshot;
 pub mod train;

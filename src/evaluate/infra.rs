@@ -63,7 +63,12 @@ pub fn check(
         passed: same,
         artifact_bytes: bytes.len(),
         sample_rows: rows,
-        predict_rows_per_second: rows as f64 / secs,
+        // not measured under SOURCE_DATE_EPOCH (reproducible outputs)
+        predict_rows_per_second: if crate::reproducible::epoch().is_some() {
+            0.0
+        } else {
+            rows as f64 / secs
+        },
         detail: if same {
             format!(
                 "reloaded from {} bytes; {rows} predictions bit-identical",

