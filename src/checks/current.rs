@@ -160,10 +160,11 @@ fn accumulate(acc: &mut Acc, series: &Series) -> PolarsResult<()> {
         Acc::Categorical { counts, nulls } => {
             *nulls += series.null_count() as u64;
             for v in series.str()?.iter().flatten() {
-                match counts.get_mut(v) {
+                let v = crate::data::category_key(v);
+                match counts.get_mut(v.as_ref()) {
                     Some(n) => *n += 1,
                     None => {
-                        counts.insert(v.to_string(), 1);
+                        counts.insert(v.into_owned(), 1);
                     }
                 }
             }

@@ -400,6 +400,17 @@ impl<'a> RefNumeric<'a> {
         self.exact.is_some()
     }
 
+    /// The reference's smallest and largest finite value (NaN when it has none).
+    fn range(&self) -> (f64, f64) {
+        match self.exact {
+            Some(v) if !v.is_empty() => (v[0].0, v[v.len() - 1].0),
+            _ => (
+                self.edges.first().copied().unwrap_or(f64::NAN),
+                self.edges.last().copied().unwrap_or(f64::NAN),
+            ),
+        }
+    }
+
     fn distinct(&self) -> Option<usize> {
         self.exact.map(|v| v.len())
     }
@@ -520,13 +531,9 @@ impl Pair<'_> {
     fn binned_percents(&self) -> (Vec<f64>, Vec<f64>) {
         let (mut r, mut c) = match self {
             Pair::Numeric(rn, cur) if rn.distinct().is_none_or(|d| d > 20) => {
-                let lo = rn.edges.first().copied().unwrap_or(f64::NAN).min(cur[0]);
-                let hi = rn
-                    .edges
-                    .last()
-                    .copied()
-                    .unwrap_or(f64::NAN)
-                    .max(cur[cur.len() - 1]);
+                let (rlo, rhi) = rn.range();
+                let lo = rlo.min(cur[0]);
+                let hi = rhi.max(cur[cur.len() - 1]);
                 let total = rn.n as f64 + cur.len() as f64;
                 let k = ((total.log2() + 1.0).ceil() as usize).max(1);
                 // numpy.linspace: start + i * step, the last edge exactly `hi`.

@@ -292,6 +292,26 @@ pub fn guard_truncated_files() {
     }
 }
 
+/// Longest category value kept as it is; a longer one is cut here.
+pub const MAX_CATEGORY_BYTES: usize = 256;
+
+/// The key a categorical value is counted, profiled, one-hot encoded and scored under:
+/// the value itself, or — longer than [`MAX_CATEGORY_BYTES`] — its first bytes, `…` and
+/// 16 hex digits of its BLAKE3 hash (distinct long values stay distinct). Manifests,
+/// drift counts and models then hold at most a few hundred bytes per value, whatever
+/// the data holds (a 50 MB field once went whole into the manifest and the model).
+pub fn category_key(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.len() <= MAX_CATEGORY_BYTES {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    let mut cut = MAX_CATEGORY_BYTES - 24;
+    while !v.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hash = blake3::hash(v.as_bytes()).to_hex();
+    std::borrow::Cow::Owned(format!("{}…{}", &v[..cut], &hash.as_str()[..16]))
+}
+
 /// What the file system says about a file: equal stamps before and after reading mean
 /// the bytes read are the bytes that were hashed (a replaced file has another inode, a
 /// rewritten one another size or modification time).
@@ -301,15 +321,6 @@ pub struct FileStamp {
     modified: Option<std::time::SystemTime>,
     inode: (u64, u64),
 }
-
-/// The texts a CSV cell holds for a missing value: pandas' defaults (`read_csv`'s
-/// `na_values`), which is how Python and R write missing numbers (`nan`, `NA`). Without
-/// them a numeric column with one `nan` would be read as text and treated as
-/// categorical.
-pub const CSV_NULLS: &[&str] = &[
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-];
 
 impl DataFile {
     /// The file's stamp now.
@@ -363,24 +374,72 @@ impl DataFile {
         let lf = match self.format {
             FileFormat::Csv => LazyCsvReader::new(PlRefPath::new(path))
                 .with_has_header(true)
-                .with_null_values(Some(NullValues::AllColumns(
-                    CSV_NULLS.iter().map(|v| (*v).into()).collect(),
-                )))
                 .with_infer_schema_length(Some(10_000))
                 .with_try_parse_dates(true)
                 .with_raise_if_empty(true)
                 .finish(),
             FileFormat::Parquet => {
+                self.check_parquet_footer()?;
                 LazyFrame::scan_parquet(PlRefPath::new(path), ScanArgsParquet::default())
             }
         };
         lf.map_err(|e| self.read_error(e))
     }
 
+    /// Refuses a Parquet file whose footer places column chunks outside the file
+    /// (damaged, or crafted): polars' reader slices the file by those ranges without
+    /// checking them (found by `tests/all/fuzz.rs`: an out-of-bounds slice, an abort).
+    fn check_parquet_footer(&self) -> Result<(), DataError> {
+        let file = std::fs::File::open(&self.abs).map_err(|e| self.read_error(e))?;
+        let len = file.metadata().map_err(|e| self.read_error(e))?.len();
+        let mut reader = ParquetReader::new(file);
+        // polars' footer parser panics on some malformed footers ("thrift bool field")
+        let meta = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            reader.get_metadata().cloned()
+        }))
+        .map_err(|_| DataError::Read {
+            path: self.rel.clone(),
+            message: "parquet: the footer (file metadata) cannot be read: the file is damaged"
+                .into(),
+        })?
+        .map_err(|e| self.read_error(e))?;
+        for (i, group) in meta.row_groups.iter().enumerate() {
+            let outside = |r: &std::ops::Range<u64>| r.start > r.end || r.end > len;
+            if outside(&group.full_byte_range()) || group.byte_ranges_iter().any(|r| outside(&r)) {
+                return Err(DataError::Read {
+                    path: self.rel.clone(),
+                    message: format!(
+                        "parquet: row group {i} points outside the file ({len} bytes): the file is damaged"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a polars read, turning a panic inside polars into an error: its Parquet and
+    /// CSV readers assert on some damaged input instead of failing (found by
+    /// `tests/all/fuzz.rs`; e.g. "assertion failed: self.total_num_values >= 0").
+    fn guarded<T>(&self, read: impl FnOnce() -> T) -> Result<T, DataError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).map_err(|panic| {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            DataError::Read {
+                path: self.rel.clone(),
+                message: format!("the file is damaged (the reader gave up: {detail})"),
+            }
+        })
+    }
+
     /// Column names and dtypes, without reading the data.
     pub fn schema(&self) -> Result<Schema, DataError> {
         let mut lf = self.scan()?;
-        let schema = lf.collect_schema().map_err(|e| self.read_error(e))?;
+        let schema = self
+            .guarded(|| lf.collect_schema())?
+            .map_err(|e| self.read_error(e))?;
         if schema.is_empty() {
             return Err(DataError::Empty {
                 path: self.rel.clone(),
@@ -391,10 +450,9 @@ impl DataFile {
 
     /// Number of rows (cheap for Parquet: read from the footer).
     pub fn row_count(&self) -> Result<u64, DataError> {
+        let lf = self.scan()?.select([len()]);
         let df = self
-            .scan()?
-            .select([len()])
-            .collect()
+            .guarded(|| lf.collect())?
             .map_err(|e| self.read_error(e))?;
         let n = df
             .column("len")
@@ -436,7 +494,8 @@ impl DataFile {
         if let Some(f) = filter {
             lf = lf.filter(f);
         }
-        lf.select(exprs).collect().map_err(|e| {
+        let lf = lf.select(exprs);
+        self.guarded(|| lf.collect())?.map_err(|e| {
             let message = clean_polars_message(&e.to_string());
             // A failed cast names its column; report it as a type problem.
             if let Some((name, kind)) = columns.iter().find(|(n, _)| {

@@ -517,9 +517,9 @@ fn profile_series(series: &Series, kind: ColumnKind) -> PolarsResult<Part> {
         }
         ColumnKind::Categorical => {
             let ca = series.str()?;
-            let mut counts: HashMap<&str, u64> = HashMap::new();
+            let mut counts: HashMap<std::borrow::Cow<'_, str>, u64> = HashMap::new();
             for v in ca.iter().flatten() {
-                *counts.entry(v).or_insert(0) += 1;
+                *counts.entry(data::category_key(v)).or_insert(0) += 1;
             }
             let owned = counts
                 .into_iter()

@@ -194,13 +194,16 @@ pub fn load(
                     .map_err(err)?
                     .iter()
                     .map(|v| {
-                        v.map(|v| match index.get(v) {
-                            Some(c) => *c,
-                            None => {
-                                let c = dict.len() as u32;
-                                dict.push(v.to_string());
-                                index.insert(v.to_string(), c);
-                                c
+                        v.map(|v| {
+                            let v = crate::data::category_key(v);
+                            match index.get(v.as_ref()) {
+                                Some(c) => *c,
+                                None => {
+                                    let c = dict.len() as u32;
+                                    dict.push(v.to_string());
+                                    index.insert(v.into_owned(), c);
+                                    c
+                                }
                             }
                         })
                     })

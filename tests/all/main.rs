@@ -11,6 +11,7 @@ mod config_errors;
 mod documents;
 mod drift;
 mod faults;
+mod fuzz;
 mod git;
 mod github;
 mod hostile_data;
