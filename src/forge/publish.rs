@@ -264,11 +264,15 @@ pub async fn publish(
     let prefix = format!("{}{}/", model.pull_request.branch_prefix, model.name);
     let mut superseded = Vec::new();
     for old in gh.open_pull_requests().await.map_err(Error::GitHub)? {
-        // Rollbacks are not retrain proposals: a newer candidate does not close them.
-        if old.number != pr.number
-            && old.head.name.starts_with(&prefix)
-            && !old.head.name[prefix.len()..].starts_with("rollback-")
-        {
+        // Only retrain proposals of this model, as their marker says: a newer candidate
+        // closes neither a rollback nor a policy change from `backtest --apply`, nor a
+        // person's pull request on a branch under the prefix.
+        let proposal_of_this_model = old
+            .body
+            .as_deref()
+            .and_then(crate::report::documents::Marker::parse)
+            .is_some_and(|m| m.kind.is_none() && m.model == model.name.as_str());
+        if old.number != pr.number && old.head.name.starts_with(&prefix) && proposal_of_this_model {
             gh.comment(
                 old.number,
                 &format!(

@@ -225,16 +225,51 @@ fn new_data_supersedes_the_open_pull_request() {
     git(&s.work, &["add", "."]);
     git(&s.work, &["commit", "-q", "-m", "more data"]);
     git(&s.work, &["push", "-q", "origin", "main"]);
+    // regression: a policy change from `backtest --apply` (and a person's PR) on a
+    // branch under the model's prefix were closed as "superseded"
+    for (number, head, body) in [
+        (
+            2,
+            "retrain/churn/policy-0123456789ab",
+            "## Retraining policy for `churn`",
+        ),
+        (3, "retrain/churn/ada-tweaks", "Ada's tweaks"),
+    ] {
+        s.server
+            .world
+            .lock()
+            .unwrap()
+            .prs
+            .push(crate::support::github::Pr {
+                number,
+                title: body.into(),
+                body: body.into(),
+                head: head.into(),
+                head_sha: "3333333333333333333333333333333333333333".into(),
+                base: "main".into(),
+                state: "open".into(),
+                draft: false,
+                labels: vec![],
+                reviewers: vec![],
+                comments: vec![],
+                merged: false,
+            });
+    }
     let second = run(&s, &["--force"]);
     assert_eq!(second["pull_request"]["operation"], "created", "{second}");
     assert_eq!(second["pull_request"]["superseded"], serde_json::json!([1]));
+    let number = second["pull_request"]["number"].as_u64().unwrap();
     let w = s.server.world.lock().unwrap();
     assert_eq!(w.prs[0].state, "closed");
     assert!(
-        w.prs[0].comments[0].contains("Superseded by #2"),
+        w.prs[0].comments[0].contains(&format!("Superseded by #{number}")),
         "{:?}",
         w.prs[0].comments
     );
+    for other in &w.prs[1..3] {
+        assert_eq!(other.state, "open", "{} was closed", other.head);
+        assert!(other.comments.is_empty());
+    }
 }
 
 /// `pull_request.author` is who commits; a re-run recognises those commits as its own
