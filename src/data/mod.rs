@@ -18,6 +18,8 @@ pub struct DataFile {
     pub abs: PathBuf,
     pub format: FileFormat,
     pub size: u64,
+    /// CSV text columns that hold numbers and missing-value texts only (found once).
+    pub(crate) numeric_text: std::sync::OnceLock<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +243,7 @@ fn resolve_pattern(
             abs: real,
             format,
             size,
+            numeric_text: Default::default(),
         });
     }
     if files.is_empty() {
@@ -312,6 +315,68 @@ pub fn category_key(v: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}…{}", &v[..cut], &hash.as_str()[..16]))
 }
 
+/// Texts that stand for a missing number in CSV files written by pandas (`NA`, `None`,
+/// `<NA>`), R (`NA`) and spreadsheets (`#N/A`, `NULL`). `nan`, `NaN`, `inf` and
+/// `Infinity` are numbers (non-finite), as polars reads them.
+const MISSING_TEXTS: &[&str] = &[
+    "", "NA", "N/A", "n/a", "NULL", "null", "None", "<NA>", "#N/A", "#NA",
+];
+
+fn is_missing_text(c: &str) -> Expr {
+    MISSING_TEXTS
+        .iter()
+        .map(|t| col(c).eq(lit(*t)))
+        .reduce(|a, b| a.or(b))
+        .expect("a missing text")
+}
+
+/// The column as a number: missing texts are nulls, the rest parsed (`Infinity` too).
+fn as_number(c: &str) -> Expr {
+    when(is_missing_text(c))
+        .then(lit(NULL).cast(DataType::Float64))
+        .otherwise(col(c).str().strip_chars(lit(NULL)).cast(DataType::Float64))
+        .alias(c)
+}
+
+/// The text columns of a CSV scan whose values, in the rows polars infers the schema
+/// from, are all numbers or missing texts, with at least one number: polars reads a
+/// numeric column with one `NA` or `Infinity` as text, which would make it categorical.
+fn numeric_text_columns(scan: PolarsResult<LazyFrame>) -> PolarsResult<Vec<String>> {
+    let mut lf = scan?;
+    let schema = lf.collect_schema()?;
+    let text: Vec<String> = schema
+        .iter()
+        .filter(|(_, dt)| **dt == DataType::String)
+        .map(|(n, _)| n.to_string())
+        .collect();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    // per column: values that are neither missing nor numbers, and numbers
+    let mut checks = Vec::new();
+    for (i, c) in text.iter().enumerate() {
+        let value = col(c.as_str()).is_not_null().and(is_missing_text(c).not());
+        let number = as_number(c).is_not_null();
+        let bad = value.clone().and(number.clone().not());
+        checks.push(bad.sum().alias(format!("bad{i}")));
+        checks.push(value.and(number).sum().alias(format!("num{i}")));
+    }
+    let df = lf.limit(10_000).select(checks).collect()?;
+    let get = |name: &str| -> u64 {
+        df.column(name)
+            .ok()
+            .and_then(|s| s.get(0).ok())
+            .and_then(|v| v.extract::<u64>())
+            .unwrap_or(0)
+    };
+    Ok(text
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| get(&format!("bad{i}")) == 0 && get(&format!("num{i}")) > 0)
+        .map(|(_, c)| c)
+        .collect())
+}
+
 /// What the file system says about a file: equal stamps before and after reading mean
 /// the bytes read are the bytes that were hashed (a replaced file has another inode, a
 /// rewritten one another size or modification time).
@@ -372,12 +437,33 @@ impl DataFile {
             message: "path is not UTF-8".into(),
         })?;
         let lf = match self.format {
-            FileFormat::Csv => LazyCsvReader::new(PlRefPath::new(path))
-                .with_has_header(true)
-                .with_infer_schema_length(Some(10_000))
-                .with_try_parse_dates(true)
-                .with_raise_if_empty(true)
-                .finish(),
+            FileFormat::Csv => {
+                let csv = || {
+                    LazyCsvReader::new(PlRefPath::new(path))
+                        .with_has_header(true)
+                        .with_infer_schema_length(Some(10_000))
+                        .with_try_parse_dates(true)
+                        .with_raise_if_empty(true)
+                        .finish()
+                };
+                let numeric = match self.numeric_text.get() {
+                    Some(n) => n.clone(),
+                    None => {
+                        let found = self
+                            .guarded(|| numeric_text_columns(csv()))?
+                            .unwrap_or_default();
+                        let _ = self.numeric_text.set(found.clone());
+                        found
+                    }
+                };
+                csv().map(|lf| {
+                    if numeric.is_empty() {
+                        lf
+                    } else {
+                        lf.with_columns(numeric.iter().map(|c| as_number(c)).collect::<Vec<_>>())
+                    }
+                })
+            }
             FileFormat::Parquet => {
                 self.check_parquet_footer()?;
                 LazyFrame::scan_parquet(PlRefPath::new(path), ScanArgsParquet::default())

@@ -175,3 +175,45 @@ fn a_manifest_grows_with_what_it_keeps_not_with_the_column_count() {
         "two distinct long values, two keys"
     );
 }
+
+/// Regression (D9): a numeric column holding `NA` (R, pandas), `None`, `Infinity` or
+/// `-Infinity` was read as text and silently became categorical.
+#[test]
+fn numbers_with_missing_and_infinite_texts_stay_numeric() {
+    let repo = Repo::new();
+    let mut csv = String::from("x,c,label\n");
+    for i in 0..200 {
+        let x = match i % 50 {
+            7 => "NA".to_string(),
+            8 => "None".to_string(),
+            9 => "Infinity".to_string(),
+            10 => "-Infinity".to_string(),
+            11 => "nan".to_string(),
+            _ => format!("{i}.5"),
+        };
+        // `c` is a real category that happens to contain "NA" (Namibia): it stays text
+        csv.push_str(&format!("{x},{},{}\n", ["NA", "FR", "DE"][i % 3], i % 2));
+    }
+    repo.write("data/a.csv", csv);
+    repo.config("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n");
+    let run = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let path = repo.path().join(run.json()["path"].as_str().unwrap());
+    let m: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let column = |name: &str| {
+        m["columns"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let x = column("x");
+    assert_eq!(x["type"], "numeric", "{:?}", x["type"]);
+    assert_eq!(x["nulls"], 8, "NA and None are missing");
+    assert_eq!(x["numeric"]["inf"], 8, "±Infinity are numbers");
+    assert_eq!(x["numeric"]["nan"], 4, "nan is a number (not a number)");
+    assert_eq!(column("c")["type"], "categorical");
+}

@@ -130,3 +130,77 @@ fn a_stale_checkout_credential_is_not_sent() {
     assert!(log.iter().any(|l| l == "ok"), "{log:?}");
     assert!(log.iter().all(|l| l == "ok" || l == "none"), "{log:?}");
 }
+
+/// Behind a corporate proxy: git reaches the remote through `HTTPS_PROXY` (a CONNECT
+/// tunnel, TLS end to end), and `NO_PROXY` exempts the host.
+#[test]
+fn pushes_through_the_https_proxy_and_honours_no_proxy() {
+    let s = setup();
+    let log = s.root.path().join("proxy.log");
+    let port_file = s.root.path().join("proxy-port");
+    let mut proxy = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/connect_proxy.py"
+        ))
+        .arg(&port_file)
+        .arg(&log)
+        .spawn()
+        .expect("python3 runs");
+    let port = (0..400)
+        .find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            std::fs::read_to_string(&port_file).ok()
+        })
+        .expect("the proxy starts");
+    let proxy_url = format!("http://127.0.0.1:{port}");
+    let ok = |out: std::process::Output| {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    // every git request goes through the tunnel
+    let v = ok(invoke(
+        &s,
+        &["--force"],
+        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "")],
+    ));
+    assert_eq!(v["pull_request"]["operation"], "created", "{v}");
+    let tunnels = std::fs::read_to_string(&log).unwrap_or_default();
+    let git_port = s.git.base.rsplit(':').next().unwrap();
+    assert!(
+        tunnels.contains(&format!("CONNECT 127.0.0.1:{git_port}")),
+        "{tunnels}"
+    );
+    // NO_PROXY names the git server: the proxy is not used (new data: a new push)
+    let before = tunnels.lines().count();
+    let mut late = retrain::data::synth::Spec {
+        rows: 500,
+        seed: 9,
+        ..Default::default()
+    };
+    late.start += 5000 * 3600;
+    retrain::data::synth::write(
+        &late,
+        &s.work.join("data"),
+        "late",
+        1,
+        retrain::data::synth::OutputFormat::Parquet,
+    )
+    .unwrap();
+    crate::publish::commit_and_push(&s, "more data");
+    let v = ok(invoke(
+        &s,
+        &["--force"],
+        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "127.0.0.1")],
+    ));
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    assert_eq!(v["pull_request"]["operation"], "created", "{v}");
+    let after = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(after, before, "NO_PROXY was not honoured");
+}
