@@ -317,6 +317,25 @@ fn from_yaml_error(file: &Path, text: &str, err: &serde_yaml::Error) -> ConfigEr
         Some((k, m)) if !k.contains(' ') && !k.is_empty() => (Some(k.to_string()), m.to_string()),
         _ => (None, body),
     };
+    // "duplicate field `x`" is reported where the mapping starts: point at the second `x`.
+    if let (Some(k), Some(l), Some(c)) = (&key, line, column) {
+        let dup = message
+            .strip_prefix("duplicate field `")
+            .and_then(|m| m.split_once('`'))
+            .map(|(name, _)| name.to_string());
+        if let Some((name, (dl, dc))) =
+            dup.and_then(|n| duplicate_at(text, l, c, &n).map(|p| (n, p)))
+        {
+            return ConfigError {
+                file: file.to_path_buf(),
+                line: Some(dl),
+                column: Some(dc),
+                key: Some(format!("{k}.{name}")),
+                message: format!("`{name}` is given twice in this mapping"),
+                hint: Some("keep one of them".into()),
+            };
+        }
+    }
     // Errors raised by our validating types are reported at the key; name the key too.
     let key = match (key, line, column) {
         (Some(k), Some(l), Some(c))
@@ -344,6 +363,38 @@ fn from_yaml_error(file: &Path, text: &str, err: &serde_yaml::Error) -> ConfigEr
         message,
         hint,
     }
+}
+
+/// Where `name` is written the second time in the block mapping that starts at 1-based
+/// (line, column).
+fn duplicate_at(text: &str, line: usize, column: usize, name: &str) -> Option<(usize, usize)> {
+    let at = column.checked_sub(1)?;
+    let mut seen = 0;
+    for (i, l) in text.lines().enumerate().skip(line.checked_sub(1)?) {
+        let trimmed = l.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let (Some(prefix), Some(rest)) = (l.get(..at), l.get(at..)) else {
+            break;
+        };
+        let inside = prefix
+            .chars()
+            .all(|ch| ch == ' ' || (i + 1 == line && ch == '-'));
+        if !inside {
+            break; // the mapping ended (a line less indented)
+        }
+        if rest
+            .strip_prefix(name)
+            .is_some_and(|r| r.trim_start().starts_with(':'))
+        {
+            seen += 1;
+            if seen == 2 {
+                return Some((i + 1, column));
+            }
+        }
+    }
+    None
 }
 
 /// The mapping key written at 1-based (line, column), if one is.

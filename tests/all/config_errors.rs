@@ -206,3 +206,14 @@ fn values_that_hang_or_fail_late_are_refused_at_their_key() {
         assert!(first.contains(message), "{extra}: {first}");
     }
 }
+
+/// The same key twice was blamed on the mapping's first key (`models[0].name`).
+#[test]
+fn a_key_given_twice_is_reported_at_its_second_occurrence() {
+    let run = check("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n    training: { algorithm: decision_tree }\n    training: { algorithm: gaussian_nb }\n");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    insta::assert_snapshot!(run.stderr, @r"
+    error: [REPO]/retrain.yaml:8:5: models[0].training: `training` is given twice in this mapping
+    hint: keep one of them
+    ");
+}
