@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/retrain/target}"
 log=$(mktemp)
-RETRAIN_FUZZ_SECONDS=$seconds cargo test --locked --test all fuzz:: -- --test-threads 1 --nocapture 2>&1 | tee "$log"
+status=0
+RETRAIN_FUZZ_SECONDS=$seconds cargo test --locked --test all fuzz:: -- --test-threads 1 --nocapture 2>&1 | tee "$log" || status=$?
 {
   echo "# Fuzzing (bench/fuzz.sh $seconds)"
   echo
@@ -26,3 +27,4 @@ RETRAIN_FUZZ_SECONDS=$seconds cargo test --locked --test all fuzz:: -- --test-th
   grep -q "test result: ok" "$log" && echo "No panic, no abort." || echo "FAILED: see the run's output."
 } > bench/results/fuzz.md
 cat bench/results/fuzz.md
+exit "$status"

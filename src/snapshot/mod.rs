@@ -427,11 +427,22 @@ impl Part {
                 KindProfile::Datetime(DatetimeProfile {
                     min_ms: p.min.as_ref().and_then(epoch_ms),
                     max_ms: p.max.as_ref().and_then(epoch_ms),
-                    min: p.min.map(|v| v.to_string()),
-                    max: p.max.map(|v| v.to_string()),
+                    min: p.min.as_ref().map(show_time),
+                    max: p.max.as_ref().map(show_time),
                 }),
             ),
         }
+    }
+}
+
+/// A date or datetime as polars prints it, unless chrono cannot represent it (polars
+/// would panic: found by `tests/all/fuzz.rs` on a damaged Parquet timestamp).
+fn show_time(v: &AnyValue) -> String {
+    match epoch_ms(v) {
+        Some(ms) if chrono::DateTime::from_timestamp_millis(ms).is_none() => {
+            format!("out of range ({ms} ms since 1970)")
+        }
+        _ => v.to_string(),
     }
 }
 
