@@ -3,6 +3,10 @@
 //! the mapping from polars dtypes to retrain's column kinds. It never writes.
 
 pub mod synth;
+mod values;
+
+use values::{as_number, numeric_text_columns};
+pub use values::{category_key, guard_truncated_files, MAX_CATEGORY_BYTES};
 
 use std::path::{Path, PathBuf};
 
@@ -267,114 +271,6 @@ pub fn format_of(path: &str) -> Option<FileFormat> {
     } else {
         None
     }
-}
-
-/// Polars reads local files through memory maps; a file truncated while it is mapped
-/// raises SIGBUS on the next access, which would kill the process without a word.
-/// This turns that signal into a message and exit code 1 (a problem with the data).
-/// Nothing is half-written: manifests and artifacts are written by rename. Called once
-/// by the binary at start.
-pub fn guard_truncated_files() {
-    #[cfg(unix)]
-    {
-        extern "C" fn on_sigbus(_: libc::c_int) {
-            const MSG: &[u8] = b"error: a data file was truncated while retrain was reading it (SIGBUS); nothing was recorded\nhint: run again once the file is complete (write data files elsewhere and rename them into place)\n";
-            // SAFETY: write(2) and _exit(2) are async-signal-safe.
-            unsafe {
-                libc::write(2, MSG.as_ptr().cast(), MSG.len());
-                libc::_exit(1);
-            }
-        }
-        // SAFETY: installs a handler that only calls async-signal-safe functions.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_sigbus as extern "C" fn(libc::c_int) as usize;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
-        }
-    }
-}
-
-/// Longest category value kept as it is; a longer one is cut here.
-pub const MAX_CATEGORY_BYTES: usize = 256;
-
-/// The key a categorical value is counted, profiled, one-hot encoded and scored under:
-/// the value itself, or — longer than [`MAX_CATEGORY_BYTES`] — its first bytes, `…` and
-/// 16 hex digits of its BLAKE3 hash (distinct long values stay distinct). Manifests,
-/// drift counts and models then hold at most a few hundred bytes per value, whatever
-/// the data holds (a 50 MB field once went whole into the manifest and the model).
-pub fn category_key(v: &str) -> std::borrow::Cow<'_, str> {
-    if v.len() <= MAX_CATEGORY_BYTES {
-        return std::borrow::Cow::Borrowed(v);
-    }
-    let mut cut = MAX_CATEGORY_BYTES - 24;
-    while !v.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let hash = blake3::hash(v.as_bytes()).to_hex();
-    std::borrow::Cow::Owned(format!("{}…{}", &v[..cut], &hash.as_str()[..16]))
-}
-
-/// Texts that stand for a missing number in CSV files written by pandas (`NA`, `None`,
-/// `<NA>`), R (`NA`) and spreadsheets (`#N/A`, `NULL`). `nan`, `NaN`, `inf` and
-/// `Infinity` are numbers (non-finite), as polars reads them.
-const MISSING_TEXTS: &[&str] = &[
-    "", "NA", "N/A", "n/a", "NULL", "null", "None", "<NA>", "#N/A", "#NA",
-];
-
-fn is_missing_text(c: &str) -> Expr {
-    MISSING_TEXTS
-        .iter()
-        .map(|t| col(c).eq(lit(*t)))
-        .reduce(|a, b| a.or(b))
-        .expect("a missing text")
-}
-
-/// The column as a number: missing texts are nulls, the rest parsed (`Infinity` too).
-fn as_number(c: &str) -> Expr {
-    when(is_missing_text(c))
-        .then(lit(NULL).cast(DataType::Float64))
-        .otherwise(col(c).str().strip_chars(lit(NULL)).cast(DataType::Float64))
-        .alias(c)
-}
-
-/// The text columns of a CSV scan whose values, in the rows polars infers the schema
-/// from, are all numbers or missing texts, with at least one number: polars reads a
-/// numeric column with one `NA` or `Infinity` as text, which would make it categorical.
-fn numeric_text_columns(scan: PolarsResult<LazyFrame>) -> PolarsResult<Vec<String>> {
-    let mut lf = scan?;
-    let schema = lf.collect_schema()?;
-    let text: Vec<String> = schema
-        .iter()
-        .filter(|(_, dt)| **dt == DataType::String)
-        .map(|(n, _)| n.to_string())
-        .collect();
-    if text.is_empty() {
-        return Ok(Vec::new());
-    }
-    // per column: values that are neither missing nor numbers, and numbers
-    let mut checks = Vec::new();
-    for (i, c) in text.iter().enumerate() {
-        let value = col(c.as_str()).is_not_null().and(is_missing_text(c).not());
-        let number = as_number(c).is_not_null();
-        let bad = value.clone().and(number.clone().not());
-        checks.push(bad.sum().alias(format!("bad{i}")));
-        checks.push(value.and(number).sum().alias(format!("num{i}")));
-    }
-    let df = lf.limit(10_000).select(checks).collect()?;
-    let get = |name: &str| -> u64 {
-        df.column(name)
-            .ok()
-            .and_then(|s| s.get(0).ok())
-            .and_then(|v| v.extract::<u64>())
-            .unwrap_or(0)
-    };
-    Ok(text
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| get(&format!("bad{i}")) == 0 && get(&format!("num{i}")) > 0)
-        .map(|(_, c)| c)
-        .collect())
 }
 
 /// What the file system says about a file: equal stamps before and after reading mean
