@@ -22,7 +22,7 @@ RETRAIN_FUZZ_SECONDS=$seconds cargo test --locked --test all fuzz:: -- --test-th
   echo
   echo "| target | inputs | seconds |"
   echo "|---|---|---|"
-  sed -n 's/^fuzz \([a-z]*\): \([0-9]*\) inputs in \([0-9.]*\) s$/| \1 | \2 | \3 |/p' "$log"
+  grep -o "fuzz [a-z]*: [0-9]* inputs in [0-9.]* s" "$log" | sed 's/^fuzz \([a-z]*\): \([0-9]*\) inputs in \([0-9.]*\) s$/| \1 | \2 | \3 |/'
   echo
   grep -q "test result: ok" "$log" && echo "No panic, no abort." || echo "FAILED: see the run's output."
 } > bench/results/fuzz.md
