@@ -190,8 +190,12 @@ pub enum Command {
         #[command(flatten)]
         github: GitHubArgs,
     },
-    /// Print the JSON Schema of retrain.yaml
-    Schema,
+    /// Print the JSON Schema of retrain.yaml (--markdown: the reference page)
+    Schema {
+        /// The reference as Markdown (docs/retrain-yaml.md) instead of the schema.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Run the webhook bot (a GitHub App): react to pushes, `/retrain` comments and merged model PRs
     Serve(crate::server::ServeArgs),
 }

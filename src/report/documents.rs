@@ -440,11 +440,15 @@ fn pr_context(
         let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let pad = ((hi - lo) * 0.2).max(0.01);
+        // never past what the metric can be (an accuracy axis ended at 1.063)
+        let (min, max) = primary.range();
+        let low = min.map_or(lo - pad, |m| (lo - pad).max(m));
+        let high = max.map_or(hi + pad, |m| (hi + pad).min(m));
         Some(Chart {
             labels,
             values: values.iter().map(|v| fmt_num(*v)).collect(),
-            low: fmt_num(lo - pad),
-            high: fmt_num(hi + pad),
+            low: fmt_num(low),
+            high: fmt_num(high),
         })
     });
     let gate = run.gate.as_ref();

@@ -407,6 +407,17 @@ pub fn write_artifacts(
         let write = |name: &str, bytes: &[u8]| {
             crate::snapshot::manifest::write_atomic(&d.join(name), bytes).map_err(io)
         };
+        // what an earlier run wrote here must not pass for this run's
+        for name in [
+            "model.json",
+            "report.json",
+            "COMMENT.md",
+            "MODEL_CARD.md",
+            "PR_BODY.md",
+        ] {
+            let _ = std::fs::remove_file(d.join(name));
+        }
+        let _ = std::fs::remove_dir_all(d.join("files"));
         if let Some(c) = &r.artifact {
             write("model.json", &c.bytes)?;
         }
@@ -440,6 +451,24 @@ pub fn write_artifacts(
         }
     }
     Ok(())
+}
+
+/// Where [`write_artifacts`] put what a reviewer would read, one line per file.
+pub fn rendered_text(report: &RunReport, dir: &std::path::Path) -> String {
+    let mut out = String::new();
+    for r in &report.runs {
+        let d = dir.join(&r.check.model);
+        for (name, what) in [
+            ("PR_BODY.md", "the pull request's body"),
+            ("MODEL_CARD.md", "the model card"),
+        ] {
+            let path = d.join(name);
+            if path.is_file() {
+                out.push_str(&format!("{}: {what}: {}\n", r.check.model, path.display()));
+            }
+        }
+    }
+    out
 }
 
 /// One object for one model, `{ "promotions": [...] }` for several.

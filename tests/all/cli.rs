@@ -38,6 +38,16 @@ fn committed_schema_is_up_to_date() {
     assert_eq!(run.stdout, current);
     let value: serde_json::Value = serde_json::from_str(&current).unwrap();
     assert_eq!(value["title"], "retrain.yaml");
+    // the reference page is generated from it
+    let page = Repo::new().run(&["schema", "--markdown"]).stdout;
+    assert!(page.contains("## Triggers\n"), "{page}");
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/retrain-yaml.md"))
+            .unwrap_or_default();
+    assert!(
+        docs == page,
+        "docs/retrain-yaml.md is stale: run `cargo run -- schema --markdown > docs/retrain-yaml.md`"
+    );
 }
 
 #[test]
@@ -206,4 +216,54 @@ fn the_example_champion_is_recreated_byte_for_byte() {
         }
     }
     assert_eq!(compared, 5);
+}
+
+/// The README links a rendered pull-request body of the example (`docs/example-pr-body.md`):
+/// it is exactly what `run --dry-run` renders today. Regenerate it with
+/// `SOURCE_DATE_EPOCH=1780272000 cargo run -- --repo examples/elec run --dry-run --now
+/// 2026-12-01T00:00:00Z` and copy `examples/elec/.retrain/proposal/elec/PR_BODY.md`.
+#[test]
+fn the_committed_example_pr_body_is_what_a_dry_run_renders() {
+    let repo = copy_example(true);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_retrain"))
+        .arg("--repo")
+        .arg(repo.path())
+        .args(["run", "--dry-run", "--now", "2026-12-01T00:00:00Z"])
+        .env("SOURCE_DATE_EPOCH", "1780272000")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // the dry run says where the rendered documents are
+    let body_path = repo.path().join(".retrain/proposal/elec/PR_BODY.md");
+    assert!(
+        stdout.contains(&format!(
+            "elec: the pull request's body: {}",
+            body_path.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("elec: the model card: "), "{stdout}");
+    let rendered = std::fs::read_to_string(&body_path).unwrap();
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/example-pr-body.md"
+    ))
+    .unwrap_or_default();
+    assert!(
+        rendered == committed,
+        "docs/example-pr-body.md is stale: regenerate it (see this test's comment)\n{rendered}"
+    );
+    // the chart's axis stays within what accuracy can be
+    let axis = rendered
+        .lines()
+        .find(|l| l.trim_start().starts_with("y-axis"))
+        .expect("a chart");
+    let high: f64 = axis.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(high <= 1.0, "{axis}");
 }
