@@ -345,13 +345,48 @@ pub struct ModelRun {
     pub infra: Option<InfraReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub candidate: Option<CandidateInfo>,
+    /// What publishing does with the candidate (also in a dry run).
+    #[serde(rename = "proposal", skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PrPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_request: Option<crate::forge::publish::PublishedPr>,
     #[serde(skip)]
     pub artifact: Option<train::Candidate>,
 }
 
+/// The pull request a candidate becomes, decided before git or GitHub is touched: the
+/// same value for the dry run's output and for publishing.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrPlan {
+    /// The version the registry pointer would name.
+    pub version: u32,
+    /// `<branch_prefix><model>/<snapshot12>`: the PR identity's branch.
+    pub branch: String,
+    pub title: String,
+    /// Opened as a draft (not blessed, `draft_when_not_blessed`).
+    pub draft: bool,
+    /// Whether a pull request is opened at all (`open_when_not_blessed: false` and not
+    /// blessed: nothing is pushed).
+    pub opens: bool,
+}
+
 impl ModelRun {
+    /// The pull request that the proposal of `version` becomes.
+    pub fn pr_plan(&self, model: &ModelConfig, version: u32) -> PrPlan {
+        let blessed = self.gate.as_ref().is_some_and(|g| g.blessed);
+        PrPlan {
+            version,
+            branch: model.branch(&self.check.snapshot[..12]),
+            title: format!(
+                "retrain: {} v{version}{}",
+                model.name,
+                if blessed { "" } else { " (not blessed)" }
+            ),
+            draft: !blessed && model.pull_request.draft_when_not_blessed,
+            opens: blessed || model.pull_request.open_when_not_blessed,
+        }
+    }
+
     /// The registry change that would promote this run's candidate.
     pub fn proposal(
         &self,
@@ -435,6 +470,11 @@ pub fn run(req: &RunRequest) -> Result<RunReport, Error> {
     let mut runs = Vec::with_capacity(models.len());
     for model in models {
         let mut r = run_model(req, model)?;
+        if r.outcome == RunOutcome::Trained {
+            if let Some(p) = r.proposal(&req.check.workspace.repo, model)? {
+                r.plan = Some(r.pr_plan(model, p.version));
+            }
+        }
         if let (Some(t), RunOutcome::Trained) = (target, r.outcome) {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -499,6 +539,7 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
         gate: None,
         infra: None,
         candidate: None,
+        plan: None,
         pull_request: None,
         artifact: None,
         check: checked.check,

@@ -511,12 +511,7 @@ pub fn propose_policy(
         target,
         &crate::forge::proposal::FileProposal {
             base: &model.pull_request.base,
-            branch: format!(
-                "{}{}/policy-{}",
-                model.pull_request.branch_prefix,
-                model.name,
-                &hash[..12]
-            ),
+            branch: model.branch(&format!("policy-{}", &hash[..12])),
             title: format!(
                 "retrain: {}: retraining policy `{}` (from a backtest)",
                 model.name, report.recommended

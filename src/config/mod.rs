@@ -116,6 +116,15 @@ pub struct ModelConfig {
     pub config_hash: String,
 }
 
+impl ModelConfig {
+    /// The branch `<branch_prefix><model>/<leaf>`: every branch retrain pushes for this
+    /// model (a proposal's snapshot, `rollback-…`, `policy-…`) is one; `leaf = ""` is the
+    /// prefix they share.
+    pub fn branch(&self, leaf: &str) -> String {
+        format!("{}{}/{leaf}", self.pull_request.branch_prefix, self.name)
+    }
+}
+
 /// Where a model's data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataSource {

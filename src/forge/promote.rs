@@ -571,10 +571,7 @@ pub fn rollback(req: &RollbackRequest) -> Result<RollbackReport, Error> {
         "retrain: roll back {} to v{} (from v{})",
         model.name, to.version, from.version
     );
-    let branch = format!(
-        "{}{}/rollback-v{}-from-v{}",
-        model.pull_request.branch_prefix, model.name, to.version, from.version
-    );
+    let branch = model.branch(&format!("rollback-v{}-from-v{}", to.version, from.version));
     // the pointer as read at HEAD: the base must still hold it
     let (_, at_head) = read_at_head(repo, &path).map_err(Error::Git)?;
     let expect = vec![(path.clone(), at_head)];

@@ -52,20 +52,10 @@ pub async fn publish(
         return Ok(None);
     };
     let body = run.pr_body(repo, model, &proposal)?;
-    let branch = format!(
-        "{}{}/{}",
-        model.pull_request.branch_prefix,
-        model.name,
-        &run.check.snapshot[..12]
-    );
+    let plan = run.pr_plan(model, proposal.version);
+    let (branch, title) = (plan.branch.clone(), plan.title.clone());
     let blessed = run.gate.as_ref().is_some_and(|g| g.blessed);
-    let title = format!(
-        "retrain: {} v{}{}",
-        model.name,
-        proposal.version,
-        if blessed { "" } else { " (not blessed)" }
-    );
-    if !blessed && !model.pull_request.open_when_not_blessed {
+    if !plan.opens {
         return Ok(Some(PublishedPr {
             number: None,
             url: None,
@@ -199,7 +189,7 @@ pub async fn publish(
             PrOperation::Updated,
         ),
         None => {
-            let draft = !blessed && model.pull_request.draft_when_not_blessed;
+            let draft = plan.draft;
             let pr = match gh
                 .create_pull_request(&title, &body, &branch, &model.pull_request.base, draft)
                 .await
@@ -261,7 +251,7 @@ pub async fn publish(
         .map_err(Error::GitHub)?;
     }
     // Older proposals of the same model are superseded by this one.
-    let prefix = format!("{}{}/", model.pull_request.branch_prefix, model.name);
+    let prefix = model.branch("");
     let mut superseded = Vec::new();
     for old in gh.open_pull_requests().await.map_err(Error::GitHub)? {
         // Only retrain proposals of this model, as their marker says: a newer candidate

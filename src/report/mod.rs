@@ -375,6 +375,22 @@ fn run_one(out: &mut String, r: &ModelRun) {
             let _ = writeln!(out, "  closed #{n}: superseded");
         }
     }
+    if let (Some(p), true) = (&r.plan, r.dry_run) {
+        let _ = writeln!(
+            out,
+            "proposal: {}",
+            if p.opens {
+                format!(
+                    "`{}` on branch `{}`{}",
+                    p.title,
+                    p.branch,
+                    if p.draft { " (draft)" } else { "" }
+                )
+            } else {
+                "none (not blessed, and `pull_request.open_when_not_blessed` is false)".into()
+            }
+        );
+    }
     if let Some(c) = &r.candidate {
         let _ = writeln!(
             out,

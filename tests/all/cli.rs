@@ -148,8 +148,22 @@ fn the_readmes_first_command_shows_the_whole_loop_on_the_bundled_example() {
     let e = &v["evaluation"];
     assert!(e["champion"]["accuracy"].as_f64().unwrap() < 0.6, "{e}");
     assert!(e["candidate"]["accuracy"].as_f64().unwrap() > 0.75, "{e}");
+    // the dry run shows the pull request it would open (issue 14: the proposal as a value)
+    assert_eq!(v["proposal"]["title"], "retrain: elec v2", "{v}");
+    assert_eq!(v["proposal"]["draft"], false);
+    let branch = v["proposal"]["branch"].as_str().unwrap();
+    assert!(
+        branch.starts_with("retrain/elec/") && branch.len() == 25,
+        "{branch}"
+    );
     // the columns that really moved are flagged, the time of day is not
     let human = repo.run(&["run", "--dry-run"]).stdout;
+    assert!(
+        human.contains(&format!(
+            "proposal: `retrain: elec v2` on branch `{branch}`"
+        )),
+        "{human}"
+    );
     for (column, drifted) in [
         ("period", "no"),
         ("nswprice", "YES"),
