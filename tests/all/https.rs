@@ -204,3 +204,37 @@ fn pushes_through_the_https_proxy_and_honours_no_proxy() {
     let after = std::fs::read_to_string(&log).unwrap().lines().count();
     assert_eq!(after, before, "NO_PROXY was not honoured");
 }
+
+/// A server that stops answering in the middle of a push: git gives up when the transfer
+/// stays below `http.lowSpeedLimit` for `http.lowSpeedTime` (retrain's default 60 s,
+/// shortened here through git's own `GIT_HTTP_LOW_SPEED_TIME`); nothing is half-pushed and
+/// a re-run converges.
+#[test]
+fn a_server_that_hangs_mid_push_is_abandoned_and_a_rerun_converges() {
+    let mut s = setup();
+    restart_git(
+        &mut s,
+        Options {
+            stall_push: true,
+            ..Default::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let f = failing(&s, &[("GIT_HTTP_LOW_SPEED_TIME", "2")]);
+    assert_eq!(f.code, Some(3), "{}", f.stderr);
+    assert!(
+        f.stderr.contains("error: git: push `retrain/churn/"),
+        "{}",
+        f.stderr
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(50),
+        "git waited for the hung server: {:?}",
+        started.elapsed()
+    );
+    no_branch_pushed(&s);
+    restart_git(&mut s, Options::default());
+    let v = run(&s, &["--force"]);
+    assert_eq!(v["pull_request"]["operation"], "created", "{v}");
+    assert_eq!(s.server.world.lock().unwrap().prs.len(), 1);
+}

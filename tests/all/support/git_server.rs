@@ -20,6 +20,8 @@ pub struct Options {
     pub plain: bool,
     /// Close every push's connection in the middle of the upload.
     pub drop_push: bool,
+    /// Leave every push hanging: nothing read, nothing answered.
+    pub stall_push: bool,
 }
 
 pub struct GitServer {
@@ -55,6 +57,9 @@ impl GitServer {
         }
         if options.drop_push {
             cmd.arg("--drop-push");
+        }
+        if options.stall_push {
+            cmd.arg("--stall-push");
         }
         let mut child = cmd
             .spawn()
