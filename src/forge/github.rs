@@ -122,6 +122,16 @@ pub fn excerpt(text: &str, secrets: &[&str]) -> String {
     }
 }
 
+/// How long a response may go silent before the request is abandoned (and retried):
+/// `RETRAIN_HTTP_TIMEOUT` seconds, default 30.
+fn read_timeout() -> Duration {
+    std::env::var("RETRAIN_HTTP_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(Duration::from_secs(30), Duration::from_secs)
+}
+
 /// Which permission a 403 on an endpoint most likely lacks.
 fn permission_hint(endpoint: &str) -> String {
     let perm = if endpoint.contains("/check-runs") {
@@ -156,7 +166,7 @@ impl GitHub {
             .map_err(|e| GitHubError::Setup(format!("API URL `{}`: {e}", cfg.api_url)))?
             .personal_token(cfg.token.expose().to_string())
             .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(30)))
+            .set_read_timeout(Some(read_timeout()))
             .build()
             .map_err(|e| GitHubError::Setup(e.to_string()))?;
         Ok(Self {
@@ -625,6 +635,21 @@ fn urlencode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::excerpt;
+
+    /// An HTML page answered with 200 (a proxy's login page) was printed whole in one line.
+    #[test]
+    fn an_html_page_instead_of_json_is_named_not_printed() {
+        let page = format!(
+            "<!DOCTYPE html><html>{}</html>",
+            "<p>sign in</p>".repeat(500)
+        );
+        let err =
+            super::GitHub::decode::<Vec<u64>>("/repos/o/r/pulls", serde_json::Value::String(page))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("an HTML page instead of JSON"), "{err}");
+        assert!(err.len() < 300, "{err}");
+    }
 
     #[test]
     fn echoed_credentials_are_scrubbed_and_long_bodies_cut() {

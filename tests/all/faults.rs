@@ -155,3 +155,30 @@ fn a_server_that_echoes_the_token_does_not_get_it_printed() {
         "{err}"
     );
 }
+
+/// A GitHub API that goes silent beyond the read timeout (`RETRAIN_HTTP_TIMEOUT`, default
+/// 30 s; 2 s here): the request is abandoned and retried, and the run ends with one PR.
+#[test]
+fn a_server_that_hangs_beyond_the_timeout_is_retried() {
+    let s = setup();
+    s.server
+        .world
+        .lock()
+        .unwrap()
+        .faults
+        .push_back(("POST /pulls".into(), Fault::Slow(20)));
+    let started = std::time::Instant::now();
+    let out = crate::publish::invoke(&s, &["--force"], &[("RETRAIN_HTTP_TIMEOUT", "2")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(18),
+        "the hung request was waited for: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        s.server.world.lock().unwrap().faults.is_empty(),
+        "the fault was hit"
+    );
+    assert_one_correct_pr(&s);
+}

@@ -43,6 +43,31 @@ pub enum Fault {
     /// This status, with a message that echoes the request's `Authorization` header,
     /// as misconfigured proxies and some servers' debug pages do.
     Echo(u16),
+    /// Headers sent, then nothing for this many seconds (a server that hangs).
+    Slow(u64),
+}
+
+/// A response body that sends nothing for a while, then `{}`.
+struct Slow(std::pin::Pin<Box<tokio::time::Sleep>>, bool);
+
+impl http_body::Body for Slow {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        use std::future::Future;
+        match self.0.as_mut().poll(cx) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(()) if self.1 => std::task::Poll::Ready(None),
+            std::task::Poll::Ready(()) => {
+                self.1 = true;
+                std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(b"{}")))))
+            }
+        }
+    }
 }
 
 /// A response body that fails after the headers: the connection is cut.
@@ -207,6 +232,18 @@ fn fault(world: &Shared, method: &Method, uri: &Uri) -> Option<Response> {
         Fault::DropAfter => {
             w.drop_next_response = true;
             return None;
+        }
+        Fault::Slow(secs) => {
+            return Some(
+                Response::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::new(Slow(
+                        Box::pin(tokio::time::sleep(std::time::Duration::from_secs(secs))),
+                        false,
+                    )))
+                    .unwrap(),
+            )
         }
         Fault::Drop => {
             return Some(
