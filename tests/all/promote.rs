@@ -451,3 +451,58 @@ fn store_dir_that_cannot_be_written_fails_before_anything_is_pushed() {
     assert!(git(&s.origin, &["branch", "--list", "retrain/*"]).is_empty());
     assert!(s.server.world.lock().unwrap().prs.is_empty());
 }
+
+/// Disk full while the artifact is written (store `dir:` on a filesystem with no space
+/// left: a full tmpfs in a private mount namespace, `unshare -rm`): the run fails with
+/// the write error before the pointer is pushed, and leaves no temporary file.
+#[test]
+fn store_dir_on_a_full_disk_fails_before_anything_is_pushed() {
+    let s = setup();
+    let store = s.root.path().join("full");
+    std::fs::create_dir_all(&store).unwrap();
+    let config = s.work.join("retrain.yaml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "    pull_request:",
+        &format!(
+            "    registry: {{ artifacts: \"dir:{}/store\" }}\n    pull_request:",
+            store.display()
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    git(
+        &s.work,
+        &["commit", "-q", "-am", "artifacts on a shared disk"],
+    );
+    git(&s.work, &["push", "-q", "origin", "main"]);
+    let script = r#"mount -t tmpfs -o size=4k tmpfs "$1" && head -c 4096 /dev/zero > "$1/filler" 2>/dev/null; d=$1; shift; "$@"; code=$?; find "$d" -type f > "$d.left"; exit $code"#;
+    let out = Command::new("unshare")
+        .args(["-rm", "sh", "-c", script, "sh"])
+        .arg(&store)
+        .arg(env!("CARGO_BIN_EXE_retrain"))
+        .arg("--repo")
+        .arg(&s.work)
+        .args(["run", "--output", "json", "--now", "2025-06-01T00:00:00Z"])
+        .env("GITHUB_TOKEN", crate::support::git_server::TOKEN)
+        .env("SSL_CERT_FILE", crate::support::git_server::ca())
+        .env_remove("GIT_SSL_CAINFO")
+        .env(
+            "GITHUB_REPOSITORY",
+            crate::support::github::GitHubServer::repository(),
+        )
+        .env("GITHUB_API_URL", &s.server.url)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("unshare (util-linux) runs: user and mount namespaces are needed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the artifact") && stderr.contains("No space left on device"),
+        "{stderr}"
+    );
+    assert!(git(&s.origin, &["branch", "--list", "retrain/*"]).is_empty());
+    assert!(s.server.world.lock().unwrap().prs.is_empty());
+    // on the full disk: the filler only, no half-written artifact or temporary file
+    let left = std::fs::read_to_string(store.with_extension("left")).unwrap();
+    let files: Vec<&str> = left.lines().collect();
+    assert!(files.len() == 1 && files[0].ends_with("/filler"), "{left}");
+}
