@@ -209,7 +209,7 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
         abs: data.clone(),
         format,
         size,
-        numeric_text: Default::default(),
+        prepared: Default::default(),
     };
     let schema = file.schema().map_err(|e| usage(e.to_string()))?;
     let columns: Vec<(String, DataType)> = schema

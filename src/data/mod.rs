@@ -22,8 +22,10 @@ pub struct DataFile {
     pub abs: PathBuf,
     pub format: FileFormat,
     pub size: u64,
-    /// CSV text columns that hold numbers and missing-value texts only (found once).
-    pub(crate) numeric_text: std::sync::OnceLock<Vec<String>>,
+    /// Learned once per file, before its first scan: for a CSV file, the text columns
+    /// that hold numbers and missing-value texts only; for Parquet, that its footer was
+    /// checked (empty).
+    pub(crate) prepared: std::sync::OnceLock<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +249,7 @@ fn resolve_pattern(
             abs: real,
             format,
             size,
-            numeric_text: Default::default(),
+            prepared: Default::default(),
         });
     }
     if files.is_empty() {
@@ -332,36 +334,39 @@ impl DataFile {
             path: self.rel.clone(),
             message: "path is not UTF-8".into(),
         })?;
-        let lf = match self.format {
-            FileFormat::Csv => {
-                let csv = || {
-                    LazyCsvReader::new(PlRefPath::new(path))
-                        .with_has_header(true)
-                        .with_infer_schema_length(Some(10_000))
-                        .with_try_parse_dates(true)
-                        .with_raise_if_empty(true)
-                        .finish()
-                };
-                let numeric = match self.numeric_text.get() {
-                    Some(n) => n.clone(),
-                    None => {
-                        let found = self
-                            .guarded(|| numeric_text_columns(csv()))?
-                            .unwrap_or_default();
-                        let _ = self.numeric_text.set(found.clone());
-                        found
+        let csv = || {
+            LazyCsvReader::new(PlRefPath::new(path))
+                .with_has_header(true)
+                .with_infer_schema_length(Some(10_000))
+                .with_try_parse_dates(true)
+                .with_raise_if_empty(true)
+                .finish()
+        };
+        let numeric = match self.prepared.get() {
+            Some(n) => n.clone(),
+            None => {
+                let found = match self.format {
+                    FileFormat::Csv => self
+                        .guarded(|| numeric_text_columns(csv()))?
+                        .unwrap_or_default(),
+                    FileFormat::Parquet => {
+                        self.check_parquet_footer()?;
+                        Vec::new()
                     }
                 };
-                csv().map(|lf| {
-                    if numeric.is_empty() {
-                        lf
-                    } else {
-                        lf.with_columns(numeric.iter().map(|c| as_number(c)).collect::<Vec<_>>())
-                    }
-                })
+                let _ = self.prepared.set(found.clone());
+                found
             }
+        };
+        let lf = match self.format {
+            FileFormat::Csv => csv().map(|lf| {
+                if numeric.is_empty() {
+                    lf
+                } else {
+                    lf.with_columns(numeric.iter().map(|c| as_number(c)).collect::<Vec<_>>())
+                }
+            }),
             FileFormat::Parquet => {
-                self.check_parquet_footer()?;
                 LazyFrame::scan_parquet(PlRefPath::new(path), ScanArgsParquet::default())
             }
         };
