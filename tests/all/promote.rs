@@ -10,21 +10,10 @@ use crate::support::git;
 
 /// Runs `retrain <args>` against the setup; returns (exit code, stdout JSON or text, stderr).
 pub fn retrain(s: &Setup, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_retrain"))
+    let out = crate::publish::as_workflow(&mut Command::new(env!("CARGO_BIN_EXE_retrain")), s)
         .arg("--repo")
         .arg(&s.work)
         .args(args)
-        .env("GITHUB_TOKEN", crate::support::git_server::TOKEN)
-        .env("SSL_CERT_FILE", crate::support::git_server::ca())
-        .env_remove("GIT_SSL_CAINFO")
-        .env(
-            "GITHUB_REPOSITORY",
-            crate::support::github::GitHubServer::repository(),
-        )
-        .env("GITHUB_API_URL", &s.server.url)
-        .env_remove("RETRAIN_GITHUB_TOKEN")
-        // not the Actions runner these tests may themselves run in
-        .env_remove("GITHUB_ACTIONS")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -352,13 +341,8 @@ fn store_release_keeps_the_artifact_in_a_draft_until_promotion() {
     assert!(!cached.exists());
 }
 
-/// Regression (D3): with `artifacts: dir:<path>` the registry pointer named
-/// `<path>/<m>/<v>/model.json` but nothing was written there, so `promote` and
-/// `predict` failed after the merge with "cannot read the artifact".
-#[test]
-fn store_dir_writes_the_artifact_that_promote_then_verifies() {
-    let s = setup();
-    let store = s.root.path().join("model-store");
+/// Sets `registry.artifacts: dir:<store>` and commits it to `main`.
+fn use_dir_store(s: &Setup, store: &std::path::Path) {
     let config = s.work.join("retrain.yaml");
     let text = std::fs::read_to_string(&config).unwrap().replace(
         "    pull_request:",
@@ -368,11 +352,17 @@ fn store_dir_writes_the_artifact_that_promote_then_verifies() {
         ),
     );
     std::fs::write(&config, text).unwrap();
-    git(
-        &s.work,
-        &["commit", "-q", "-am", "artifacts on a shared disk"],
-    );
-    git(&s.work, &["push", "-q", "origin", "main"]);
+    crate::publish::commit_and_push(s, "artifacts on a shared disk");
+}
+
+/// Regression (D3): with `artifacts: dir:<path>` the registry pointer named
+/// `<path>/<m>/<v>/model.json` but nothing was written there, so `promote` and
+/// `predict` failed after the merge with "cannot read the artifact".
+#[test]
+fn store_dir_writes_the_artifact_that_promote_then_verifies() {
+    let s = setup();
+    let store = s.root.path().join("model-store");
+    use_dir_store(&s, &store);
     run_and_merge(&s, &[]);
     let artifact = store.join("churn/1/model.json");
     let bytes = std::fs::read(&artifact).expect("the artifact is written to the store");
@@ -393,12 +383,7 @@ fn store_dir_writes_the_artifact_that_promote_then_verifies() {
     assert_eq!(names, ["model.json"]);
     let v = json(&s, &["promote", "--output", "json"]);
     assert_eq!(v["status"], "promoted", "{v}");
-    let data = std::fs::read_dir(s.work.join("data"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let data = crate::publish::first_data_file(&s);
     let data = data.to_str().unwrap();
     let registry = s.work.join("models/churn/registry.yaml");
     let scores = s.root.path().join("scores.csv");
@@ -427,20 +412,7 @@ fn store_dir_that_cannot_be_written_fails_before_anything_is_pushed() {
     let s = setup();
     let blocker = s.root.path().join("not-a-dir");
     std::fs::write(&blocker, "a file where the store should be").unwrap();
-    let config = s.work.join("retrain.yaml");
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "    pull_request:",
-        &format!(
-            "    registry: {{ artifacts: \"dir:{}/store\" }}\n    pull_request:",
-            blocker.display()
-        ),
-    );
-    std::fs::write(&config, text).unwrap();
-    git(
-        &s.work,
-        &["commit", "-q", "-am", "artifacts on a shared disk"],
-    );
-    git(&s.work, &["push", "-q", "origin", "main"]);
+    use_dir_store(&s, &blocker.join("store"));
     let (code, _, err) = retrain(
         &s,
         &["run", "--output", "json", "--now", "2025-06-01T00:00:00Z"],
@@ -460,37 +432,15 @@ fn store_dir_on_a_full_disk_fails_before_anything_is_pushed() {
     let s = setup();
     let store = s.root.path().join("full");
     std::fs::create_dir_all(&store).unwrap();
-    let config = s.work.join("retrain.yaml");
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "    pull_request:",
-        &format!(
-            "    registry: {{ artifacts: \"dir:{}/store\" }}\n    pull_request:",
-            store.display()
-        ),
-    );
-    std::fs::write(&config, text).unwrap();
-    git(
-        &s.work,
-        &["commit", "-q", "-am", "artifacts on a shared disk"],
-    );
-    git(&s.work, &["push", "-q", "origin", "main"]);
+    use_dir_store(&s, &store.join("store"));
     let script = r#"mount -t tmpfs -o size=4k tmpfs "$1" && head -c 4096 /dev/zero > "$1/filler" 2>/dev/null; d=$1; shift; "$@"; code=$?; find "$d" -type f > "$d.left"; exit $code"#;
-    let out = Command::new("unshare")
+    let out = crate::publish::as_workflow(&mut Command::new("unshare"), &s)
         .args(["-rm", "sh", "-c", script, "sh"])
         .arg(&store)
         .arg(env!("CARGO_BIN_EXE_retrain"))
         .arg("--repo")
         .arg(&s.work)
         .args(["run", "--output", "json", "--now", "2025-06-01T00:00:00Z"])
-        .env("GITHUB_TOKEN", crate::support::git_server::TOKEN)
-        .env("SSL_CERT_FILE", crate::support::git_server::ca())
-        .env_remove("GIT_SSL_CAINFO")
-        .env(
-            "GITHUB_REPOSITORY",
-            crate::support::github::GitHubServer::repository(),
-        )
-        .env("GITHUB_API_URL", &s.server.url)
-        .env_remove("GITHUB_ACTIONS")
         .output()
         .expect("unshare (util-linux) runs: user and mount namespaces are needed");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -80,15 +80,10 @@ pub fn setup_with(git_token: &str, checkout_token: &str) -> Setup {
     }
 }
 
-/// `retrain run --output json` in the work tree as a workflow runs it: the token in
-/// `GITHUB_TOKEN`, the git server's CA in `SSL_CERT_FILE` (then `envs`).
-pub fn invoke(s: &Setup, extra: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_retrain"))
-        .arg("--repo")
-        .arg(&s.work)
-        .args(["run", "--output", "json", "--now", "2025-06-01T00:00:00Z"])
-        .args(extra)
-        .env("GITHUB_TOKEN", TOKEN)
+/// The environment a workflow gives retrain: the token in `GITHUB_TOKEN`, the git
+/// server's CA in `SSL_CERT_FILE`, the repository and the API of the test server.
+pub fn as_workflow<'a>(cmd: &'a mut Command, s: &Setup) -> &'a mut Command {
+    cmd.env("GITHUB_TOKEN", TOKEN)
         .env("SSL_CERT_FILE", git_server::ca())
         .env_remove("GIT_SSL_CAINFO")
         .env("GITHUB_REPOSITORY", GitHubServer::repository())
@@ -96,9 +91,28 @@ pub fn invoke(s: &Setup, extra: &[&str], envs: &[(&str, &str)]) -> std::process:
         .env_remove("RETRAIN_GITHUB_TOKEN")
         // not the Actions runner these tests may themselves run in
         .env_remove("GITHUB_ACTIONS")
+}
+
+/// `retrain run --output json` in the work tree as a workflow runs it (then `envs`).
+pub fn invoke(s: &Setup, extra: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    as_workflow(&mut Command::new(env!("CARGO_BIN_EXE_retrain")), s)
+        .arg("--repo")
+        .arg(&s.work)
+        .args(["run", "--output", "json", "--now", "2025-06-01T00:00:00Z"])
+        .args(extra)
         .envs(envs.iter().copied())
         .output()
         .unwrap()
+}
+
+/// The first data file of the work tree.
+pub fn first_data_file(s: &Setup) -> std::path::PathBuf {
+    std::fs::read_dir(s.work.join("data"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
 }
 
 /// Commits every change in the work tree and pushes it to `main`, as a user would
@@ -364,12 +378,7 @@ fn an_unblessed_candidate_opens_a_draft_or_nothing() {
 #[test]
 fn a_dirty_working_tree_is_not_published_unless_asked() {
     let s = setup();
-    let data = std::fs::read_dir(s.work.join("data"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let data = first_data_file(&s);
     let rel = format!("data/{}", data.file_name().unwrap().to_string_lossy());
     let other = tempfile::tempdir().unwrap();
     let edit = retrain::data::synth::write(
