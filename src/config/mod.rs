@@ -4,10 +4,11 @@
 //! and validates it into [`Config`], a type whose values are known to be consistent.
 //! This module reads the config file and nothing else: data and git are not touched.
 
-pub mod backtest;
 pub mod duration;
+pub mod grid;
 pub mod locate;
 pub mod raw;
+pub use raw::backtest;
 pub mod reference;
 mod shape;
 mod validate;

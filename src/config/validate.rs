@@ -764,7 +764,7 @@ fn validate_backtest(
                 Some("give the window in rows".into()),
             ));
         }
-        for p in crate::backtest::policy::expand_grid(g, task) {
+        for p in super::grid::expand_grid(g, task) {
             if !names.insert(p.name.clone()) {
                 return Err(cx.err(
                     &gb,

@@ -4,7 +4,7 @@
 
 pub mod gate;
 pub mod infra;
-pub mod metrics;
+pub use crate::train::metrics;
 
 use std::collections::BTreeMap;
 

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod bot;
 pub mod git;
+pub mod git_error;
 pub mod github;
 pub mod promote;
 pub mod proposal;

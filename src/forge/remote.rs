@@ -27,7 +27,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use super::git::{GitError, Token};
+use super::git_error::{GitError, Token};
 
 /// The credential helper: answers `get` with the token from the environment.
 const HELPER: &str =

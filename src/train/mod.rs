@@ -5,6 +5,7 @@
 
 pub mod external;
 pub mod logistic;
+pub mod metrics;
 pub mod model;
 pub mod params;
 pub mod preprocess;
@@ -20,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::config::{HoldoutKind, ModelConfig, Task, Window, WindowSize};
-use crate::evaluate::metrics::{Prepared, Truth};
+use metrics::{Prepared, Truth};
 use model::{FitError, ModelArtifact, Predictions, TrainingFacts};
 use params::ParamError;
 use preprocess::Preprocessor;

@@ -14,6 +14,7 @@
 //! - `external`: the files of a model trained by `training.command`, and its `predict`
 //!   command.
 
+use super::tree::{leaf_of, TreeNode};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -79,21 +80,6 @@ pub enum Estimator {
         predict: String,
         timeout_seconds: Option<u64>,
         files: BTreeMap<String, String>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "node", rename_all = "snake_case")]
-pub enum TreeNode {
-    Split {
-        feature: usize,
-        threshold: f64,
-        left: usize,
-        right: usize,
-    },
-    Leaf {
-        probabilities: Vec<f64>,
-        value: f64,
     },
 }
 
@@ -489,27 +475,6 @@ fn count_classes(index: &[u32], classes: usize) -> usize {
         }
     }
     seen.iter().filter(|s| **s).count()
-}
-
-pub(super) fn leaf_of(nodes: &[TreeNode], row: ndarray::ArrayView1<f64>) -> usize {
-    let mut i = 0;
-    loop {
-        match &nodes[i] {
-            TreeNode::Leaf { .. } => return i,
-            TreeNode::Split {
-                feature,
-                threshold,
-                left,
-                right,
-            } => {
-                i = if row[*feature] < *threshold {
-                    *left
-                } else {
-                    *right
-                }
-            }
-        }
-    }
 }
 
 impl ModelArtifact {

@@ -13,7 +13,45 @@
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use super::model::TreeNode;
+use serde::{Deserialize, Serialize};
+
+/// A node of a fitted tree: nodes are stored in one vector, children by index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "node", rename_all = "snake_case")]
+pub enum TreeNode {
+    Split {
+        feature: usize,
+        threshold: f64,
+        left: usize,
+        right: usize,
+    },
+    Leaf {
+        probabilities: Vec<f64>,
+        value: f64,
+    },
+}
+
+/// The leaf that `row` reaches.
+pub fn leaf_of(nodes: &[TreeNode], row: ndarray::ArrayView1<f64>) -> usize {
+    let mut i = 0;
+    loop {
+        match &nodes[i] {
+            TreeNode::Leaf { .. } => return i,
+            TreeNode::Split {
+                feature,
+                threshold,
+                left,
+                right,
+            } => {
+                i = if row[*feature] < *threshold {
+                    *left
+                } else {
+                    *right
+                }
+            }
+        }
+    }
+}
 
 const MAX_BINS: usize = 256;
 const SAMPLE: usize = 200_000;
@@ -320,7 +358,7 @@ mod tests {
     /// The leaf's probabilities, through the walk the artifact predicts with.
     fn predict(nodes: &[TreeNode], row: &[f64]) -> Vec<f64> {
         let row = ndarray::ArrayView1::from(row);
-        match &nodes[crate::train::model::leaf_of(nodes, row)] {
+        match &nodes[super::leaf_of(nodes, row)] {
             TreeNode::Leaf { probabilities, .. } => probabilities.clone(),
             TreeNode::Split { .. } => unreachable!("leaf_of ends at a leaf"),
         }

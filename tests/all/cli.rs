@@ -92,7 +92,7 @@ fn bundled_example_snapshots() {
 
 /// Copies the example (config, data, champion, the champion's manifest, the script
 /// that makes it) so that tests never write into the source tree.
-fn copy_example(with_champion: bool) -> Repo {
+pub(crate) fn copy_example(with_champion: bool) -> Repo {
     let example = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/elec"));
     let repo = Repo::new();
     let mut files = vec!["retrain.yaml".to_string(), "make-champion.sh".to_string()];

@@ -64,6 +64,11 @@ impl Repo {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// [`Repo::run`] with these environment variables set.
+    pub fn run_with(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_retrain"))
             .arg("--repo")
             .arg(self.path())
@@ -76,6 +81,7 @@ impl Repo {
             // not the Actions runner these tests may themselves run in
             .env_remove("GITHUB_ACTIONS")
             .env("NO_COLOR", "1")
+            .envs(envs.iter().copied())
             .output()
             .expect("run retrain");
         Run {

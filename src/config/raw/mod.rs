@@ -11,6 +11,8 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub mod backtest;
+
 use super::duration::Duration;
 
 /// `retrain.yaml`: one or several models.
@@ -71,7 +73,7 @@ pub struct RawModel {
     pub pull_request: PullRequestConfig,
     /// How `retrain backtest` replays history: periods and candidate policies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backtest: Option<super::backtest::RawBacktest>,
+    pub backtest: Option<backtest::RawBacktest>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -848,18 +850,34 @@ pub struct PullRequestConfig {
 
 impl PullRequestConfig {
     /// The configured commit identity (`author`), if any and well-formed.
-    pub fn identity(&self) -> Option<crate::forge::git::Identity> {
+    pub fn identity(&self) -> Option<Identity> {
         parse_author(self.author.as_deref()?)
     }
 }
 
+/// Who commits: `pull_request.author`, else the bot.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Self {
+            name: "retrain[bot]".into(),
+            email: "retrain[bot]@users.noreply.github.com".into(),
+        }
+    }
+}
+
 /// `Name <email>` → identity.
-pub fn parse_author(s: &str) -> Option<crate::forge::git::Identity> {
+pub fn parse_author(s: &str) -> Option<Identity> {
     let (name, rest) = s.trim().split_once('<')?;
     let email = rest.strip_suffix('>')?.trim();
     let name = name.trim();
     (!name.is_empty() && email.contains('@') && !email.contains(['<', '>', ' '])).then(|| {
-        crate::forge::git::Identity {
+        Identity {
             name: name.to_string(),
             email: email.to_string(),
         }

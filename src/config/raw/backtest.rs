@@ -6,9 +6,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::duration::Duration;
-use super::raw::{Fraction, Gate, Metric, TriggersConfig, WindowConfig, WindowSize};
-use super::{Triggers, Window};
+use super::{Fraction, Gate, Metric, TriggersConfig, WindowConfig, WindowSize};
+use crate::config::duration::Duration;
+use crate::config::{Triggers, Window};
 
 /// How `retrain backtest` replays this model's history.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
