@@ -279,8 +279,8 @@ fn append(path: &Path, text: &str) -> Result<(), String> {
 /// The action's outputs of `retrain run` (the first model with a pull request, or
 /// the first model, speaks for `pr-*`, `operation` and `snapshot`; `retrain` and
 /// `blessed` are true when any model's are).
-pub fn run_outputs(report: &crate::pipeline::RunReport, json: &str) -> Vec<(&'static str, String)> {
-    use crate::pipeline::RunOutcome;
+pub fn run_outputs(report: &crate::outcome::RunReport, json: &str) -> Vec<(&'static str, String)> {
+    use crate::outcome::RunOutcome;
     let retrain = report
         .runs
         .iter()
@@ -311,7 +311,7 @@ pub fn run_outputs(report: &crate::pipeline::RunReport, json: &str) -> Vec<(&'st
 }
 
 /// `pr-number`, `pr-url` and `operation` (`none` without a pull request).
-pub fn pr_outputs(pr: Option<&crate::forge::publish::PublishedPr>) -> [(&'static str, String); 3] {
+pub fn pr_outputs(pr: Option<&crate::outcome::PublishedPr>) -> [(&'static str, String); 3] {
     [
         (
             "pr-number",

@@ -41,6 +41,15 @@ pub enum Error {
     },
 }
 
+impl From<crate::config::LoadError> for Error {
+    fn from(e: crate::config::LoadError) -> Self {
+        match e {
+            crate::config::LoadError::Config(e) => Error::Config(e),
+            e @ crate::config::LoadError::NoRepository(_) => Error::Usage(e.to_string()),
+        }
+    }
+}
+
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {

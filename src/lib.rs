@@ -20,6 +20,7 @@ pub mod error;
 pub mod evaluate;
 pub mod forge;
 pub mod init;
+pub mod outcome;
 pub mod pipeline;
 pub mod progress;
 pub mod registry;

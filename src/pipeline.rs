@@ -6,61 +6,34 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::config::{self, Config};
+pub use crate::config::Workspace;
 use crate::error::Error;
+pub use crate::outcome::{
+    CandidateInfo, CheckReport, ModelCheck, ModelRun, PrPlan, ReferenceSource, RunOutcome,
+    RunReport, SnapshotReport,
+};
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::checks::{self, validation::Anomaly, DriftReport};
+use crate::checks;
 use crate::config::{Metric, ModelConfig};
-use crate::decision::{self, Decision, DecisionInput, PerformanceObservation};
-use crate::evaluate::{self, gate::Verdict, infra::InfraReport, Evaluation};
+use crate::decision::{self, DecisionInput, PerformanceObservation};
+use crate::evaluate::{self, gate::Verdict, Evaluation};
 use crate::registry;
 use crate::registry::ModelVersion;
 use crate::snapshot::Manifest;
-use crate::snapshot::{self, SnapshotOutcome, Store};
+use crate::snapshot::{self, Store};
 use crate::train::{
     self,
     model::{ModelArtifact, Predictions},
 };
-
-/// Where the repository and its config are.
-#[derive(Debug, Clone)]
-pub struct Workspace {
-    pub repo: PathBuf,
-    /// Default: `<repo>/retrain.yaml`.
-    pub config: Option<PathBuf>,
-}
-
-impl Workspace {
-    pub fn config_path(&self) -> PathBuf {
-        self.config
-            .clone()
-            .unwrap_or_else(|| self.repo.join(config::DEFAULT_FILE))
-    }
-
-    pub fn load_config(&self) -> Result<Config, Error> {
-        if !self.repo.is_dir() {
-            return Err(Error::Usage(format!(
-                "repository directory `{}` does not exist",
-                self.repo.display()
-            )));
-        }
-        Ok(config::load(&self.config_path())?)
-    }
-}
 
 /// `retrain snapshot`.
 #[derive(Debug, Clone)]
 pub struct SnapshotRequest {
     pub workspace: Workspace,
     pub model: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SnapshotReport {
-    pub snapshots: Vec<SnapshotOutcome>,
 }
 
 pub fn snapshot(req: &SnapshotRequest) -> Result<SnapshotReport, Error> {
@@ -85,49 +58,6 @@ pub struct CheckRequest {
     pub now: DateTime<Utc>,
     /// Where a champion kept as a release asset (store `release`) is downloaded from.
     pub github: Option<crate::forge::github::GitHubConfig>,
-}
-
-/// Where the reference snapshot came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReferenceSource {
-    /// `--reference`.
-    Given,
-    /// The champion's training snapshot.
-    Champion,
-    /// No champion yet: the oldest snapshot of this model.
-    FirstSnapshot,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelCheck {
-    pub model: String,
-    pub snapshot: String,
-    pub snapshot_status: snapshot::Status,
-    pub snapshot_rows: u64,
-    pub snapshot_files: usize,
-    pub reference: String,
-    pub reference_source: ReferenceSource,
-    /// The champion's version, if there is one.
-    pub champion: Option<u32>,
-    pub new_rows: u64,
-    pub new_files: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_filter: Option<String>,
-    pub anomalies: Vec<Anomaly>,
-    pub drift: DriftReport,
-    pub decision: Decision,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
-    pub checks: Vec<ModelCheck>,
-}
-
-impl CheckReport {
-    pub fn retrain_due(&self) -> bool {
-        self.checks.iter().any(|c| c.decision.retrain)
-    }
 }
 
 pub fn check(req: &CheckRequest) -> Result<CheckReport, Error> {
@@ -318,58 +248,6 @@ pub struct RunRequest {
     pub allow_dirty: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunOutcome {
-    /// The decision said no.
-    NoRetrain,
-    /// Blocking anomalies: the data is not trusted.
-    Blocked,
-    /// A candidate was trained and evaluated.
-    Trained,
-}
-
-#[derive(Serialize)]
-pub struct ModelRun {
-    #[serde(flatten)]
-    pub check: ModelCheck,
-    pub outcome: RunOutcome,
-    pub dry_run: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub training: Option<train::TrainingReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub evaluation: Option<Evaluation>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gate: Option<Verdict>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub infra: Option<InfraReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub candidate: Option<CandidateInfo>,
-    /// What publishing does with the candidate (also in a dry run).
-    #[serde(rename = "proposal", skip_serializing_if = "Option::is_none")]
-    pub plan: Option<PrPlan>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pull_request: Option<crate::forge::publish::PublishedPr>,
-    #[serde(skip)]
-    pub artifact: Option<train::Candidate>,
-}
-
-/// The pull request a candidate becomes, decided before git or GitHub is touched: the
-/// same value for the dry run's output and for publishing.
-#[derive(Debug, Clone, Serialize)]
-pub struct PrPlan {
-    /// The version the registry pointer would name.
-    pub version: u32,
-    /// `<branch_prefix><model>/<snapshot12>`: the PR identity's branch.
-    pub branch: String,
-    pub title: String,
-    /// Opened as a draft (not blessed, `draft_when_not_blessed`).
-    pub draft: bool,
-    /// Whether a pull request is opened at all (`open_when_not_blessed: false` and not
-    /// blessed: nothing is pushed).
-    pub opens: bool,
-}
-
 impl ModelRun {
     /// The pull request that the proposal of `version` becomes.
     pub fn pr_plan(&self, model: &ModelConfig, version: u32) -> PrPlan {
@@ -439,17 +317,6 @@ impl ModelRun {
             previous.as_ref(),
         ))
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CandidateInfo {
-    pub digest: String,
-    pub bytes: usize,
-}
-
-#[derive(Serialize)]
-pub struct RunReport {
-    pub runs: Vec<ModelRun>,
 }
 
 pub fn run(req: &RunRequest) -> Result<RunReport, Error> {

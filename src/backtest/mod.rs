@@ -21,9 +21,9 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::config::Workspace;
 use crate::config::{BacktestSpec, Duration, Metric, ModelConfig};
 use crate::error::Error;
-use crate::pipeline::Workspace;
 use policy::Policy;
 use replay::{History, Setup, Shared};
 use summary::PolicyResult;

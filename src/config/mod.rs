@@ -252,6 +252,38 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Where the repository and its config are.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub repo: PathBuf,
+    /// Default: `<repo>/retrain.yaml`.
+    pub config: Option<PathBuf>,
+}
+
+impl Workspace {
+    pub fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| self.repo.join(DEFAULT_FILE))
+    }
+
+    pub fn load_config(&self) -> Result<Config, LoadError> {
+        if !self.repo.is_dir() {
+            return Err(LoadError::NoRepository(self.repo.clone()));
+        }
+        Ok(load(&self.config_path())?)
+    }
+}
+
+/// Why a workspace's config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("repository directory `{}` does not exist", .0.display())]
+    NoRepository(PathBuf),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
 /// Reads and validates the config file.
 pub fn load(file: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(file).map_err(|e| {

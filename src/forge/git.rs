@@ -14,6 +14,7 @@ use serde::Serialize;
 
 pub use super::git_error::{GitError, Token};
 use super::remote::Remote;
+pub use crate::outcome::TagOperation;
 
 /// Who commits (`pull_request.author` in the config).
 pub use crate::config::Identity;
@@ -291,14 +292,6 @@ pub fn read_at_head(repo_dir: &Path, path: &str) -> Result<(String, Option<Vec<u
         Err(e) => return Err(git("read a file at HEAD")(e)),
     };
     Ok((head.id().to_string(), bytes))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TagOperation {
-    Created,
-    /// The remote has the tag on the same commit already.
-    Unchanged,
 }
 
 /// An annotated tag to push.

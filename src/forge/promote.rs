@@ -9,14 +9,15 @@
 //! `rollback` opens a pull request that points the registry back to an earlier version
 //! from its history; merging it (then `promote`) is the rollback.
 
-use serde::Serialize;
-
 use super::runtime;
+use crate::config::Workspace;
 use crate::config::{ArtifactStore, ModelConfig};
 use crate::error::Error;
 use crate::forge::git::{push_tag, read_at_head, Identity, TagOperation, TagRequest, Token};
 use crate::forge::github::{GitHub, GitHubConfig, Release};
-use crate::pipeline::Workspace;
+pub use crate::outcome::{
+    PromoteReport, Promotion, PromotionStatus, ReleaseOperation, ReleaseOutcome, RollbackReport,
+};
 use crate::registry::{self, ModelVersion, RegistryError, RegistryPointer};
 
 /// Where promotion writes: the git remote (tags) and, when configured, GitHub (releases).
@@ -27,58 +28,6 @@ pub struct PromoteRequest {
     pub remote: String,
     pub github: Option<GitHubConfig>,
     pub identity: Identity,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PromotionStatus {
-    /// Something was created (tag or release).
-    Promoted,
-    /// Tag and release were there already.
-    Unchanged,
-    /// The registry has no champion yet.
-    NoChampion,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseOperation {
-    Created,
-    /// A draft (made when the PR was opened, store `release`) was published.
-    Published,
-    Unchanged,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ReleaseOutcome {
-    pub url: String,
-    pub operation: ReleaseOperation,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Promotion {
-    pub model: String,
-    pub status: PromotionStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    /// The commit tagged (HEAD, which holds the verified pointer and artifact).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_operation: Option<TagOperation>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub artifact: Option<registry::Artifact>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub release: Option<ReleaseOutcome>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PromoteReport {
-    pub promotions: Vec<Promotion>,
 }
 
 pub fn tag_name(model: &str, version: u32) -> String {
@@ -500,18 +449,6 @@ pub struct RollbackRequest {
     pub reason: Option<String>,
     pub dry_run: bool,
     pub target: Option<crate::forge::publish::PublishTarget>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RollbackReport {
-    pub model: String,
-    pub from: u32,
-    pub to: u32,
-    pub dry_run: bool,
-    /// The registry pointer after the merge.
-    pub registry: RegistryPointer,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pull_request: Option<crate::forge::publish::PublishedPr>,
 }
 
 pub fn rollback(req: &RollbackRequest) -> Result<RollbackReport, Error> {

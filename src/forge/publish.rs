@@ -2,11 +2,10 @@
 //! request (the `publish` stage of DESIGN.md §3). The only stage with side effects on
 //! git and GitHub; everything it publishes was computed before, in `pipeline`.
 
-use serde::Serialize;
-
 use crate::config::ModelConfig;
 use crate::error::Error;
-use crate::pipeline::ModelRun;
+use crate::outcome::ModelRun;
+pub use crate::outcome::{PrOperation, PublishedPr};
 
 /// Where a run publishes: the git remote and GitHub.
 #[derive(Debug, Clone)]
@@ -14,29 +13,6 @@ pub struct PublishTarget {
     pub remote: String,
     pub github: crate::forge::github::GitHubConfig,
     pub identity: crate::forge::git::Identity,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrOperation {
-    Created,
-    Updated,
-    Unchanged,
-    /// Left alone (closed by reviewers, or a branch with someone else's commits).
-    Skipped,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PublishedPr {
-    pub number: Option<u64>,
-    pub url: Option<String>,
-    pub branch: String,
-    pub operation: PrOperation,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Open pull requests of the same model that this one replaced.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub superseded: Vec<u64>,
 }
 
 /// Pushes the proposal's branch and opens or updates its pull request.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::validation::Severity;
 use crate::config::ModelConfig;
 use crate::decision::fmt_num;
-use crate::pipeline::ModelRun;
+use crate::outcome::ModelRun;
 use crate::registry::{Proposal, RegistryPointer};
 
 /// GitHub's limit on issue and pull-request bodies.
@@ -355,13 +355,13 @@ fn pr_context(
     let c = &run.check;
     let blessed = run.gate.as_ref().is_some_and(|g| g.blessed);
     let headline = match (run.outcome, blessed) {
-        (crate::pipeline::RunOutcome::Trained, true) => format!(
+        (crate::outcome::RunOutcome::Trained, true) => format!(
             "candidate v{} is blessed",
             proposal.map(|p| p.version).unwrap_or(0)
         ),
-        (crate::pipeline::RunOutcome::Trained, false) => "candidate is NOT blessed".to_string(),
-        (crate::pipeline::RunOutcome::Blocked, _) => "blocked by data validation".to_string(),
-        (crate::pipeline::RunOutcome::NoRetrain, _) => "no retrain needed".to_string(),
+        (crate::outcome::RunOutcome::Trained, false) => "candidate is NOT blessed".to_string(),
+        (crate::outcome::RunOutcome::Blocked, _) => "blocked by data validation".to_string(),
+        (crate::outcome::RunOutcome::NoRetrain, _) => "no retrain needed".to_string(),
     };
     let e = run.evaluation.as_ref();
     let primary = model.evaluation.primary;

@@ -4,7 +4,7 @@
 
 use crate::checks::validation::Severity;
 use crate::decision::fmt_num;
-use crate::pipeline::{
+use crate::outcome::{
     CheckReport, ModelCheck, ModelRun, ReferenceSource, RunOutcome, RunReport, SnapshotReport,
 };
 use crate::snapshot::Status;
@@ -488,7 +488,7 @@ pub fn rendered_text(report: &RunReport, dir: &std::path::Path) -> String {
 }
 
 /// One object for one model, `{ "promotions": [...] }` for several.
-pub fn promote_json(report: &crate::forge::promote::PromoteReport) -> String {
+pub fn promote_json(report: &crate::outcome::PromoteReport) -> String {
     let value = match report.promotions.as_slice() {
         [one] => serde_json::to_value(one),
         _ => serde_json::to_value(report),
@@ -497,8 +497,8 @@ pub fn promote_json(report: &crate::forge::promote::PromoteReport) -> String {
     format!("{value}\n")
 }
 
-pub fn promote_text(report: &crate::forge::promote::PromoteReport) -> String {
-    use crate::forge::promote::PromotionStatus;
+pub fn promote_text(report: &crate::outcome::PromoteReport) -> String {
+    use crate::outcome::PromotionStatus;
     use std::fmt::Write;
     let mut out = String::new();
     for p in &report.promotions {
@@ -555,14 +555,14 @@ pub fn promote_text(report: &crate::forge::promote::PromoteReport) -> String {
     out
 }
 
-pub fn rollback_json(report: &crate::forge::promote::RollbackReport) -> String {
+pub fn rollback_json(report: &crate::outcome::RollbackReport) -> String {
     format!(
         "{}\n",
         serde_json::to_value(report).expect("report serialises")
     )
 }
 
-pub fn rollback_text(report: &crate::forge::promote::RollbackReport) -> String {
+pub fn rollback_text(report: &crate::outcome::RollbackReport) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(

@@ -549,7 +549,7 @@ fn affected(dir: &Path, changed: Option<&[String]>) -> Result<Affected, JobError
     if changed.iter().any(|f| f == crate::config::DEFAULT_FILE) {
         return Ok(Affected::All);
     }
-    let config = crate::pipeline::Workspace {
+    let config = crate::config::Workspace {
         repo: dir.to_path_buf(),
         config: None,
     }

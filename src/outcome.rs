@@ -1,0 +1,225 @@
+//! What the commands find and do, as values: the results that the pipeline, publishing
+//! and promotion return, and that `report` renders and the Action and the bot read.
+//! Shared by several stages, so this module imports only from the stages before it
+//! (data, checks, decision, train, evaluate, registry) and nothing after.
+
+use serde::Serialize;
+
+use crate::checks::{validation::Anomaly, DriftReport};
+use crate::decision::Decision;
+use crate::evaluate::{gate::Verdict, infra::InfraReport, Evaluation};
+use crate::registry::{self, RegistryPointer};
+use crate::snapshot::{self, SnapshotOutcome};
+use crate::train;
+
+// `retrain snapshot`, `check` and `run`
+
+/// Where the reference snapshot came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceSource {
+    /// `--reference`.
+    Given,
+    /// The champion's training snapshot.
+    Champion,
+    /// No champion yet: the oldest snapshot of this model.
+    FirstSnapshot,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelCheck {
+    pub model: String,
+    pub snapshot: String,
+    pub snapshot_status: snapshot::Status,
+    pub snapshot_rows: u64,
+    pub snapshot_files: usize,
+    pub reference: String,
+    pub reference_source: ReferenceSource,
+    /// The champion's version, if there is one.
+    pub champion: Option<u32>,
+    pub new_rows: u64,
+    pub new_files: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_filter: Option<String>,
+    pub anomalies: Vec<Anomaly>,
+    pub drift: DriftReport,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub checks: Vec<ModelCheck>,
+}
+
+impl CheckReport {
+    pub fn retrain_due(&self) -> bool {
+        self.checks.iter().any(|c| c.decision.retrain)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotReport {
+    pub snapshots: Vec<SnapshotOutcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// The decision said no.
+    NoRetrain,
+    /// Blocking anomalies: the data is not trusted.
+    Blocked,
+    /// A candidate was trained and evaluated.
+    Trained,
+}
+
+#[derive(Serialize)]
+pub struct ModelRun {
+    #[serde(flatten)]
+    pub check: ModelCheck,
+    pub outcome: RunOutcome,
+    pub dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training: Option<train::TrainingReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<Verdict>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infra: Option<InfraReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<CandidateInfo>,
+    /// What publishing does with the candidate (also in a dry run).
+    #[serde(rename = "proposal", skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PrPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<PublishedPr>,
+    #[serde(skip)]
+    pub artifact: Option<train::Candidate>,
+}
+
+/// The pull request a candidate becomes, decided before git or GitHub is touched: the
+/// same value for the dry run's output and for publishing.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrPlan {
+    /// The version the registry pointer would name.
+    pub version: u32,
+    /// `<branch_prefix><model>/<snapshot12>`: the PR identity's branch.
+    pub branch: String,
+    pub title: String,
+    /// Opened as a draft (not blessed, `draft_when_not_blessed`).
+    pub draft: bool,
+    /// Whether a pull request is opened at all (`open_when_not_blessed: false` and not
+    /// blessed: nothing is pushed).
+    pub opens: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateInfo {
+    pub digest: String,
+    pub bytes: usize,
+}
+
+#[derive(Serialize)]
+pub struct RunReport {
+    pub runs: Vec<ModelRun>,
+}
+
+// publishing
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrOperation {
+    Created,
+    Updated,
+    Unchanged,
+    /// Left alone (closed by reviewers, or a branch with someone else's commits).
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishedPr {
+    pub number: Option<u64>,
+    pub url: Option<String>,
+    pub branch: String,
+    pub operation: PrOperation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Open pull requests of the same model that this one replaced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<u64>,
+}
+
+// `retrain promote` and `rollback`
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagOperation {
+    Created,
+    /// The remote has the tag on the same commit already.
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromotionStatus {
+    /// Something was created (tag or release).
+    Promoted,
+    /// Tag and release were there already.
+    Unchanged,
+    /// The registry has no champion yet.
+    NoChampion,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseOperation {
+    Created,
+    /// A draft (made when the PR was opened, store `release`) was published.
+    Published,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseOutcome {
+    pub url: String,
+    pub operation: ReleaseOperation,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Promotion {
+    pub model: String,
+    pub status: PromotionStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The commit tagged (HEAD, which holds the verified pointer and artifact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_operation: Option<TagOperation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<registry::Artifact>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PromoteReport {
+    pub promotions: Vec<Promotion>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackReport {
+    pub model: String,
+    pub from: u32,
+    pub to: u32,
+    pub dry_run: bool,
+    /// The registry pointer after the merge.
+    pub registry: RegistryPointer,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<PublishedPr>,
+}
