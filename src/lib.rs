@@ -23,6 +23,7 @@ pub mod init;
 pub mod outcome;
 pub mod pipeline;
 pub mod progress;
+pub mod proposal;
 pub mod registry;
 pub mod report;
 pub mod reproducible;

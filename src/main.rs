@@ -161,7 +161,7 @@ fn dispatch(
                     config: cli.config.clone(),
                 }
                 .load_config()?;
-                report::write_artifacts(&report, dir, &cli.repo, &config)?;
+                report::write_artifacts(&report, dir, &config)?;
             }
             if let Some(r) = runner {
                 let config = Workspace {
@@ -170,7 +170,7 @@ fn dispatch(
                 }
                 .load_config()?;
                 let outputs = retrain::action::run_outputs(&report, &report::run_json(&report));
-                let summary = report::run_step_summary(&report, &cli.repo, &config);
+                let summary = report::run_step_summary(&report, &config);
                 actions_write(r, &outputs, &summary)?;
             }
             let text = if json {

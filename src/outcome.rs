@@ -3,9 +3,10 @@
 //! Shared by several stages, so this module imports only from the stages before it
 //! (data, checks, decision, train, evaluate, registry) and nothing after.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::checks::{validation::Anomaly, DriftReport};
+use crate::config::Identity;
 use crate::decision::Decision;
 use crate::evaluate::{gate::Verdict, infra::InfraReport, Evaluation};
 use crate::registry::{self, RegistryPointer};
@@ -96,6 +97,9 @@ pub struct ModelRun {
     pub pull_request: Option<PublishedPr>,
     #[serde(skip)]
     pub artifact: Option<train::Candidate>,
+    /// The pull request the candidate becomes ([`crate::proposal::retrain`]).
+    #[serde(skip)]
+    pub proposal: Option<Proposal>,
 }
 
 /// The pull request a candidate becomes, decided before git or GitHub is touched: the
@@ -222,4 +226,151 @@ pub struct RollbackReport {
     pub registry: RegistryPointer,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_request: Option<PublishedPr>,
+}
+
+// proposals: what a pull request carries, decided before git or GitHub is touched
+
+/// The hidden marker that identifies a retrain pull request (model, snapshot, config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Marker {
+    /// `rollback` for rollback pull requests; absent for retrain proposals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub model: String,
+    pub snapshot: String,
+    pub config_hash: String,
+    pub version: u32,
+    pub retrain: String,
+}
+
+const MARKER_PREFIX: &str = "<!-- retrain:";
+
+impl Marker {
+    pub fn render(&self) -> String {
+        format!(
+            "{MARKER_PREFIX}{} -->",
+            serde_json::to_string(self).expect("marker serialises")
+        )
+    }
+
+    /// The same proposal: kind, model, snapshot and config (not the version, nor the
+    /// retrain release that rendered it).
+    pub fn same_identity(&self, other: &Marker) -> bool {
+        self.kind == other.kind
+            && self.model == other.model
+            && self.snapshot == other.snapshot
+            && self.config_hash == other.config_hash
+    }
+
+    /// Finds the marker in a pull-request body.
+    pub fn parse(body: &str) -> Option<Marker> {
+        let start = body.find(MARKER_PREFIX)? + MARKER_PREFIX.len();
+        let end = body[start..].find(" -->")? + start;
+        serde_json::from_str(&body[start..end]).ok()
+    }
+}
+
+/// What a pull request proposes; a newer retrain proposal supersedes an open one of the
+/// same model, never a rollback or a policy change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalKind {
+    /// A candidate as the next version (`retrain run`).
+    Retrain,
+    /// The registry pointer back to an earlier version (`retrain rollback`).
+    Rollback,
+    /// A retraining policy in `retrain.yaml` (`retrain backtest --apply`).
+    Policy,
+}
+
+/// Where the candidate's artifact goes when it is not committed with the pointer.
+#[derive(Debug, Clone)]
+pub enum Upload {
+    /// Store `dir:`: written to the shared disk (`uri`) before any pointer names it.
+    Dir { uri: String },
+    /// Store `release`: an asset of the version's draft release (`tag`, made on the
+    /// pushed commit with `title` when missing); `registry_file` names errors.
+    Release {
+        tag: String,
+        title: String,
+        registry_file: String,
+    },
+}
+
+/// The artifact bytes that leave with a proposal, and where they go.
+#[derive(Debug, Clone)]
+pub struct ArtifactUpload {
+    pub to: Upload,
+    pub bytes: Vec<u8>,
+    pub digest: String,
+}
+
+/// The check run reported on the pushed commit.
+#[derive(Debug, Clone)]
+pub struct CheckSummary {
+    pub name: String,
+    pub passed: bool,
+    pub title: String,
+    /// Markdown: the gate's conditions, ticked.
+    pub summary: String,
+}
+
+/// A pull request as a value: computed once from the command's result by a pure
+/// function (`proposal::retrain`, `proposal::rollback`, `proposal::policy`), shown by
+/// `--dry-run`, written by `--artifact-dir` and the step summary, and carried out by
+/// `forge::publish::open_or_update`, which decides nothing that is here.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub kind: ProposalKind,
+    pub model: String,
+    /// The marker in the body: model, snapshot and config (retrain, rollback).
+    pub marker: Option<Marker>,
+    /// The version the registry pointer names after the merge (retrain).
+    pub version: Option<u32>,
+    pub base: String,
+    pub branch: String,
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+    pub draft: bool,
+    /// Why nothing is pushed (`open_when_not_blessed: false` and not blessed).
+    pub withheld: Option<String>,
+    /// (path relative to the repository root, content)
+    pub files: Vec<(String, Vec<u8>)>,
+    pub commit_message: String,
+    /// Who commits (`pull_request.author`), else the target's identity.
+    pub author: Option<Identity>,
+    /// Files as the proposal read them (`None`: absent): the base must still hold them.
+    pub expect: Vec<(String, Option<Vec<u8>>)>,
+    /// Why a closed pull request is left alone: (merged, closed unmerged).
+    pub closed_reasons: (String, String),
+    /// The body carries figures that change from run to run (timings): when the branch
+    /// is unchanged, the open pull request is left as it is.
+    pub volatile_body: bool,
+    pub check: Option<CheckSummary>,
+    pub upload: Option<ArtifactUpload>,
+    /// The registry change (retrain): the new pointer and version.
+    pub registry: Option<registry::Proposal>,
+}
+
+impl Proposal {
+    /// The part of the proposal that `--output json` shows (`proposal`).
+    pub fn plan(&self) -> Option<PrPlan> {
+        Some(PrPlan {
+            version: self.version?,
+            branch: self.branch.clone(),
+            title: self.title.clone(),
+            draft: self.draft,
+            opens: self.withheld.is_none(),
+        })
+    }
+
+    /// The model card among the files, if the proposal has one.
+    pub fn model_card(&self) -> Option<&[u8]> {
+        self.files
+            .iter()
+            .find(|(path, _)| path.ends_with("MODEL_CARD.md"))
+            .map(|(_, bytes)| bytes.as_slice())
+    }
 }

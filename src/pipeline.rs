@@ -248,77 +248,6 @@ pub struct RunRequest {
     pub allow_dirty: bool,
 }
 
-impl ModelRun {
-    /// The pull request that the proposal of `version` becomes.
-    pub fn pr_plan(&self, model: &ModelConfig, version: u32) -> PrPlan {
-        let blessed = self.gate.as_ref().is_some_and(|g| g.blessed);
-        PrPlan {
-            version,
-            branch: model.branch(&self.check.snapshot[..12]),
-            title: format!(
-                "retrain: {} v{version}{}",
-                model.name,
-                if blessed { "" } else { " (not blessed)" }
-            ),
-            draft: !blessed && model.pull_request.draft_when_not_blessed,
-            opens: blessed || model.pull_request.open_when_not_blessed,
-        }
-    }
-
-    /// The registry change that would promote this run's candidate.
-    pub fn proposal(
-        &self,
-        repo: &std::path::Path,
-        model: &ModelConfig,
-    ) -> Result<Option<registry::Proposal>, Error> {
-        let (Some(c), Some(e)) = (&self.artifact, &self.evaluation) else {
-            return Ok(None);
-        };
-        let previous = registry::read(repo, &model.registry.path)?;
-        let mut proposal = registry::propose(
-            previous.as_ref(),
-            &registry::ProposedVersion {
-                model,
-                artifact_bytes: &c.bytes,
-                digest: &c.digest,
-                artifact: &c.artifact,
-                metrics: e.candidate.clone(),
-                report: serde_json::json!({
-                    "evaluation": e,
-                    "gate": self.gate,
-                    "training": self.training,
-                    "infra": self.infra,
-                }),
-            },
-        );
-        let card = crate::report::documents::model_card(self, model, &proposal);
-        proposal.files.push((
-            format!(
-                "{}/versions/{}/MODEL_CARD.md",
-                model.registry.path, proposal.version
-            ),
-            card.into_bytes(),
-        ));
-        Ok(Some(proposal))
-    }
-
-    /// The pull-request body of this run's proposal.
-    pub fn pr_body(
-        &self,
-        repo: &std::path::Path,
-        model: &ModelConfig,
-        proposal: &registry::Proposal,
-    ) -> Result<String, Error> {
-        let previous = registry::read(repo, &model.registry.path)?;
-        Ok(crate::report::documents::pr_body(
-            self,
-            model,
-            proposal,
-            previous.as_ref(),
-        ))
-    }
-}
-
 pub fn run(req: &RunRequest) -> Result<RunReport, Error> {
     let target = match (&req.publish, req.dry_run) {
         (_, true) => None,
@@ -337,25 +266,14 @@ pub fn run(req: &RunRequest) -> Result<RunReport, Error> {
     let mut runs = Vec::with_capacity(models.len());
     for model in models {
         let mut r = run_model(req, model)?;
-        if r.outcome == RunOutcome::Trained {
-            if let Some(p) = r.proposal(&req.check.workspace.repo, model)? {
-                r.plan = Some(r.pr_plan(model, p.version));
-            }
-        }
-        if let (Some(t), RunOutcome::Trained) = (target, r.outcome) {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::Io {
-                    context: "start the async runtime".into(),
-                    source: e,
-                })?;
-            r.pull_request = rt.block_on(crate::forge::publish::publish(
-                &r,
-                model,
-                &req.check.workspace.repo,
-                t,
-            ))?;
+        // the proposal stage: once, from the run and the pointer it read
+        let previous = registry::read(&req.check.workspace.repo, &model.registry.path)?;
+        r.proposal = crate::proposal::retrain(&r, model, previous.as_ref());
+        r.plan = r.proposal.as_ref().and_then(|p| p.plan());
+        if let (Some(t), Some(p)) = (target, &r.proposal) {
+            r.pull_request = Some(crate::forge::runtime()?.block_on(
+                crate::forge::publish::open_or_update(&req.check.workspace.repo, p, t),
+            )?);
         }
         runs.push(r);
     }
@@ -409,6 +327,7 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
         plan: None,
         pull_request: None,
         artifact: None,
+        proposal: None,
         check: checked.check,
     };
     if out.check.decision.blocked {

@@ -506,28 +506,40 @@ pub fn propose_policy(
     let hash = blake3::hash(new_text.as_bytes()).to_hex();
     let mut labels = model.pull_request.labels.clone();
     labels.push("retrain-policy".into());
-    crate::forge::proposal::propose(
+    let title = format!(
+        "retrain: {}: retraining policy `{}` (from a backtest)",
+        model.name, report.recommended
+    );
+    let proposal = crate::outcome::Proposal {
+        kind: crate::outcome::ProposalKind::Policy,
+        model: model.name.to_string(),
+        marker: None,
+        version: None,
+        base: model.pull_request.base.clone(),
+        branch: model.branch(&format!("policy-{}", &hash[..12])),
+        commit_message: title.clone(),
+        title,
+        body: crate::report::backtest::policy_pr_body(report, &rel, &old, new_text),
+        labels,
+        reviewers: model.pull_request.reviewers.clone(),
+        draft: false,
+        withheld: None,
+        expect: vec![(rel.clone(), Some(old.as_bytes().to_vec()))],
+        files: vec![(rel, new_text.as_bytes().to_vec())],
+        author: model.pull_request.identity(),
+        closed_reasons: (
+            "this policy change was merged already".into(),
+            "reviewers closed this policy change; it is not reopened".into(),
+        ),
+        // the report's timings differ between runs; the branch is the content
+        volatile_body: true,
+        check: None,
+        upload: None,
+        registry: None,
+    };
+    crate::forge::runtime()?.block_on(crate::forge::publish::open_or_update(
         &workspace.repo,
+        &proposal,
         target,
-        &crate::forge::proposal::FileProposal {
-            base: &model.pull_request.base,
-            branch: model.branch(&format!("policy-{}", &hash[..12])),
-            title: format!(
-                "retrain: {}: retraining policy `{}` (from a backtest)",
-                model.name, report.recommended
-            ),
-            body: crate::report::backtest::policy_pr_body(report, &rel, &old, new_text),
-            expect: vec![(rel.clone(), Some(old.as_bytes().to_vec()))],
-            files: vec![(rel, new_text.as_bytes().to_vec())],
-            labels,
-            reviewers: model.pull_request.reviewers.clone(),
-            identity: model.pull_request.identity(),
-            closed_reasons: (
-                "this policy change was merged already",
-                "reviewers closed this policy change; it is not reopened",
-            ),
-            // the report's timings differ between runs; the branch is the content
-            volatile_body: true,
-        },
-    )
+    ))
 }

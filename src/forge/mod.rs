@@ -7,7 +7,6 @@ pub mod git;
 pub mod git_error;
 pub mod github;
 pub mod promote;
-pub mod proposal;
 pub mod publish;
 pub mod remote;
 

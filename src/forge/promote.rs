@@ -15,6 +15,7 @@ use crate::config::{ArtifactStore, ModelConfig};
 use crate::error::Error;
 use crate::forge::git::{push_tag, read_at_head, Identity, TagOperation, TagRequest, Token};
 use crate::forge::github::{GitHub, GitHubConfig, Release};
+use crate::forge::publish::asset_name;
 pub use crate::outcome::{
     PromoteReport, Promotion, PromotionStatus, ReleaseOperation, ReleaseOutcome, RollbackReport,
 };
@@ -30,15 +31,7 @@ pub struct PromoteRequest {
     pub identity: Identity,
 }
 
-pub fn tag_name(model: &str, version: u32) -> String {
-    format!("model/{model}/v{version}")
-}
-
-/// The label a release asset carries: the artifact digest, which promotion checks.
-fn asset_name(digest: &str) -> String {
-    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
-    format!("model-{}.json", &hex[..hex.len().min(12)])
-}
+pub use crate::registry::tag_name;
 
 /// The pointer as committed at HEAD, and HEAD's commit.
 fn pointer_at_head(
@@ -331,52 +324,6 @@ fn release_body(card: &str) -> String {
     out
 }
 
-/// Uploads a candidate's artifact to the draft release of its version (store
-/// `release`), so that promotion can publish it. Idempotent: an asset with the same
-/// digest is not uploaded twice.
-pub async fn stage_release_artifact(
-    gh: &GitHub,
-    model: &ModelConfig,
-    version: u32,
-    commit: &str,
-    bytes: &[u8],
-    digest: &str,
-) -> Result<(), Error> {
-    let tag = tag_name(model.name.as_str(), version);
-    let release = match gh.find_release(&tag).await.map_err(Error::GitHub)? {
-        Some(r) if !r.draft => {
-            return Err(Error::Registry(RegistryError::Invalid {
-                path: format!("{}/{}", model.registry.path, registry::FILE),
-                message: format!(
-                    "the release `{tag}` is published already; the registry on the base branch is behind its releases"
-                ),
-            }))
-        }
-        Some(r) => r,
-        None => gh
-            .create_release(
-                &tag,
-                &format!("{} v{version} (candidate, not promoted)", model.name),
-                "Draft made by `retrain run` for the candidate's artifact. `retrain promote` publishes it when the model pull request is merged.",
-                true,
-                Some(commit),
-            )
-            .await
-            .map_err(Error::GitHub)?,
-    };
-    if release
-        .assets
-        .iter()
-        .any(|a| a.label.as_deref() == Some(digest))
-    {
-        return Ok(());
-    }
-    gh.upload_asset(&release, &asset_name(digest), digest, bytes)
-        .await
-        .map_err(Error::GitHub)?;
-    Ok(())
-}
-
 /// Downloads a version's artifact from its release (store `release`: the asset of
 /// `model/<m>/v<n>` labelled with the digest) into the local cache
 /// ([`registry::release_cache_path`]), after checking the digest. A cached copy is
@@ -489,57 +436,13 @@ pub fn rollback(req: &RollbackRequest) -> Result<RollbackReport, Error> {
             "a rollback opens a pull request: set GITHUB_TOKEN and GITHUB_REPOSITORY (or --repository), or use --dry-run".into(),
         )
     })?;
-    let marker = crate::report::documents::Marker {
-        kind: Some("rollback".into()),
-        model: model.name.to_string(),
-        snapshot: to.snapshot.clone(),
-        config_hash: to.config_hash.clone().unwrap_or_default(),
-        version: to.version,
-        retrain: env!("CARGO_PKG_VERSION").into(),
-    };
-    let body = crate::report::documents::rollback_body(
-        model.name.as_str(),
-        &from,
-        &to,
-        req.reason.as_deref(),
-        &marker,
-    );
-    let title = format!(
-        "retrain: roll back {} to v{} (from v{})",
-        model.name, to.version, from.version
-    );
-    let branch = model.branch(&format!("rollback-v{}-from-v{}", to.version, from.version));
     // the pointer as read at HEAD: the base must still hold it
     let (_, at_head) = read_at_head(repo, &path).map_err(Error::Git)?;
-    let expect = vec![(path.clone(), at_head)];
-    let files = vec![(
-        path,
-        serde_yaml::to_string(&new)
-            .expect("pointer serialises")
-            .into_bytes(),
-    )];
-    let mut labels = model.pull_request.labels.clone();
-    labels.push("rollback".into());
-    let pr = crate::forge::proposal::propose(
-        repo,
-        target,
-        &crate::forge::proposal::FileProposal {
-            base: &model.pull_request.base,
-            branch,
-            title,
-            body,
-            files,
-            labels,
-            reviewers: model.pull_request.reviewers.clone(),
-            identity: model.pull_request.identity(),
-            expect,
-            closed_reasons: (
-                "this rollback was merged already",
-                "reviewers closed this rollback; it is not reopened",
-            ),
-            volatile_body: false,
-        },
-    )?;
+    let proposal =
+        crate::proposal::rollback(model, (&from, &to), &new, at_head, req.reason.as_deref());
+    let pr = runtime()?.block_on(crate::forge::publish::open_or_update(
+        repo, &proposal, target,
+    ))?;
     report.pull_request = Some(pr);
     Ok(report)
 }

@@ -1,13 +1,16 @@
-//! Publishing a run: push the proposal's branch and open, update or leave its pull
-//! request (the `publish` stage of DESIGN.md §3). The only stage with side effects on
-//! git and GitHub; everything it publishes was computed before, in `pipeline`.
+//! Publishing (the `publish` stage of DESIGN.md §3): a [`Proposal`] carried out —
+//! the artifact uploaded where its store says, the branch pushed, the pull request
+//! opened, brought up to date or left alone, its check run reported, and older retrain
+//! proposals of the model superseded. The only stage with side effects on git and
+//! GitHub; it decides nothing the proposal does not say.
 
-use crate::config::ModelConfig;
 use crate::error::Error;
-use crate::outcome::ModelRun;
+use crate::forge::git::{publish_branch, BranchOperation, BranchRequest, Token};
+use crate::forge::github::{GitHub, GitHubError};
+use crate::outcome::{Marker, Proposal, ProposalKind, Upload};
 pub use crate::outcome::{PrOperation, PublishedPr};
 
-/// Where a run publishes: the git remote and GitHub.
+/// Where a proposal is published: the git remote and GitHub.
 #[derive(Debug, Clone)]
 pub struct PublishTarget {
     pub remote: String,
@@ -15,165 +18,144 @@ pub struct PublishTarget {
     pub identity: crate::forge::git::Identity,
 }
 
-/// Pushes the proposal's branch and opens or updates its pull request.
-pub async fn publish(
-    run: &ModelRun,
-    model: &ModelConfig,
+/// Carries out the proposal; the same proposal again changes nothing.
+pub async fn open_or_update(
     repo: &std::path::Path,
+    p: &Proposal,
     target: &PublishTarget,
-) -> Result<Option<PublishedPr>, Error> {
-    use crate::forge::git::{publish_branch, BranchOperation, BranchRequest};
-    use crate::forge::github::GitHub;
-    let Some(proposal) = run.proposal(repo, model)? else {
-        return Ok(None);
+) -> Result<PublishedPr, Error> {
+    let branch = p.branch.clone();
+    let published = |number, url, operation, reason: Option<String>| PublishedPr {
+        number,
+        url,
+        branch: branch.clone(),
+        operation,
+        reason,
+        superseded: vec![],
     };
-    let body = run.pr_body(repo, model, &proposal)?;
-    let plan = run.pr_plan(model, proposal.version);
-    let (branch, title) = (plan.branch.clone(), plan.title.clone());
-    let blessed = run.gate.as_ref().is_some_and(|g| g.blessed);
-    if !plan.opens {
-        return Ok(Some(PublishedPr {
-            number: None,
-            url: None,
-            branch,
-            operation: PrOperation::Skipped,
-            reason: Some(
-                "the candidate is not blessed and `pull_request.open_when_not_blessed` is false"
-                    .into(),
-            ),
-            superseded: vec![],
-        }));
+    if let Some(why) = &p.withheld {
+        return Ok(published(
+            None,
+            None,
+            PrOperation::Skipped,
+            Some(why.clone()),
+        ));
     }
     // Store `dir:`: the artifact is on its shared disk before any pointer names it.
-    if let (Some(c), Some(champion)) = (&run.artifact, &proposal.pointer.champion) {
-        crate::registry::write_dir_artifact(repo, &champion.artifact.uri, &c.bytes).map_err(
-            |(path, source)| Error::Io {
+    if let Some(
+        u @ crate::outcome::ArtifactUpload {
+            to: Upload::Dir { uri },
+            ..
+        },
+    ) = &p.upload
+    {
+        crate::registry::write_dir_artifact(repo, uri, &u.bytes).map_err(|(path, source)| {
+            Error::Io {
                 context: format!(
                     "cannot write the artifact `{}` (store `dir:`); nothing was pushed",
                     path.display()
                 ),
                 source,
-            },
-        )?;
+            }
+        })?;
     }
     let gh = GitHub::new(&target.github).map_err(Error::GitHub)?;
     let existing = gh.find_pull_request(&branch).await.map_err(Error::GitHub)?;
-    if let Some(pr) = &existing {
-        if pr.state == "closed" {
-            let merged = pr.merged_at.is_some();
-            return Ok(Some(PublishedPr {
-                number: Some(pr.number),
-                url: Some(pr.html_url.clone()),
-                branch,
-                operation: PrOperation::Skipped,
-                reason: Some(if merged {
-                    "its pull request was merged already".into()
-                } else {
-                    "reviewers closed its pull request; it is not reopened for the same snapshot"
-                        .into()
-                }),
-                superseded: vec![],
-            }));
-        }
+    if let Some(pr) = existing.as_ref().filter(|pr| pr.state == "closed") {
+        let (merged, closed) = &p.closed_reasons;
+        let reason = if pr.merged_at.is_some() {
+            merged
+        } else {
+            closed
+        };
+        return Ok(published(
+            Some(pr.number),
+            Some(pr.html_url.clone()),
+            PrOperation::Skipped,
+            Some(reason.clone()),
+        ));
     }
-    // The PR identity is (model, snapshot, config): an open PR that carries it already
-    // proposes exactly this, so a re-run changes nothing (trained_at and fit times would
-    // otherwise make every re-run look new).
-    if let Some(pr) = &existing {
-        let same = pr
+    // A retrain PR's identity is (model, snapshot, config): an open PR that carries it
+    // already proposes exactly this, so a re-run changes nothing (trained_at and fit
+    // times would otherwise make every re-run look new).
+    if let (ProposalKind::Retrain, Some(marker), Some(pr)) = (p.kind, &p.marker, &existing) {
+        if pr
             .body
             .as_deref()
-            .and_then(crate::report::documents::Marker::parse)
-            .is_some_and(|m| {
-                m.model == model.name.as_str()
-                    && m.snapshot == run.check.snapshot
-                    && m.config_hash == model.config_hash
-            });
-        if same {
-            return Ok(Some(PublishedPr {
-                number: Some(pr.number),
-                url: Some(pr.html_url.clone()),
-                branch,
-                operation: PrOperation::Unchanged,
-                reason: None,
-                superseded: vec![],
-            }));
+            .and_then(Marker::parse)
+            .is_some_and(|m| m.same_identity(marker))
+        {
+            return Ok(published(
+                Some(pr.number),
+                Some(pr.html_url.clone()),
+                PrOperation::Unchanged,
+                None,
+            ));
         }
     }
-    let message = format!(
-        "retrain: {} v{} (snapshot {})",
-        model.name,
-        proposal.version,
-        &run.check.snapshot[..12]
-    );
-    let token = crate::forge::git::Token::new(target.github.token.expose().to_string());
-    let identity = model
-        .pull_request
-        .identity()
-        .unwrap_or_else(|| target.identity.clone());
+    let token = Token::new(target.github.token.expose().to_string());
     let pushed = publish_branch(
         repo,
         &BranchRequest {
             remote: &target.remote,
-            base: &model.pull_request.base,
+            base: &p.base,
             branch: &branch,
-            files: &proposal.files,
-            message: &message,
-            identity: &identity,
+            files: &p.files,
+            message: &p.commit_message,
+            identity: p.author.as_ref().unwrap_or(&target.identity),
             token: Some(&token),
-            expect: &[],
+            expect: &p.expect,
         },
     )
     .map_err(Error::Git)?;
     if pushed.operation == BranchOperation::Skipped {
-        return Ok(Some(PublishedPr {
-            number: existing.as_ref().map(|p| p.number),
-            url: existing.as_ref().map(|p| p.html_url.clone()),
-            branch,
-            operation: PrOperation::Skipped,
-            reason: pushed.reason,
-            superseded: vec![],
-        }));
+        return Ok(published(
+            existing.as_ref().map(|pr| pr.number),
+            existing.map(|pr| pr.html_url),
+            PrOperation::Skipped,
+            pushed.reason,
+        ));
     }
     // Store `release`: the artifact is not in git; it waits in the draft release of its
     // version until `retrain promote` publishes it.
-    if model.registry.artifacts == crate::config::ArtifactStore::Release {
-        if let Some(c) = &run.artifact {
-            crate::forge::promote::stage_release_artifact(
-                &gh,
-                model,
-                proposal.version,
-                &pushed.commit,
-                &c.bytes,
-                &c.digest,
-            )
-            .await?;
-        }
+    if let Some(
+        u @ crate::outcome::ArtifactUpload {
+            to: Upload::Release { .. },
+            ..
+        },
+    ) = &p.upload
+    {
+        stage_release_artifact(&gh, u, &pushed.commit).await?;
     }
+    let branch_unchanged = pushed.operation == BranchOperation::Unchanged;
     let (pr, operation) = match existing {
         Some(pr)
-            if pr.title == title
-                && pr.body.as_deref() == Some(body.as_str())
-                && pushed.operation == BranchOperation::Unchanged =>
+            if pr.title == p.title
+                && (pr.body.as_deref() == Some(p.body.as_str())
+                    || (p.volatile_body && branch_unchanged)) =>
         {
-            (pr, PrOperation::Unchanged)
+            let operation = if branch_unchanged {
+                PrOperation::Unchanged
+            } else {
+                PrOperation::Updated
+            };
+            (pr, operation)
         }
         Some(pr) => (
-            gh.update_pull_request(pr.number, &title, &body)
+            gh.update_pull_request(pr.number, &p.title, &p.body)
                 .await
                 .map_err(Error::GitHub)?,
             PrOperation::Updated,
         ),
         None => {
-            let draft = plan.draft;
             let pr = match gh
-                .create_pull_request(&title, &body, &branch, &model.pull_request.base, draft)
+                .create_pull_request(&p.title, &p.body, &branch, &p.base, p.draft)
                 .await
             {
                 Ok(pr) => pr,
                 // An earlier attempt created it but its response was lost (a dropped
                 // connection, retried): take the one that exists.
-                Err(crate::forge::github::GitHubError::Http {
+                Err(GitHubError::Http {
                     status: 422,
                     message,
                     ..
@@ -182,7 +164,7 @@ pub async fn publish(
                     .await
                     .map_err(Error::GitHub)?
                     .ok_or_else(|| {
-                        Error::GitHub(crate::forge::github::GitHubError::Decode {
+                        Error::GitHub(GitHubError::Decode {
                             endpoint: "/pulls".into(),
                             message: format!(
                                 "GitHub says a pull request for `{branch}` exists, but none was found"
@@ -191,76 +173,124 @@ pub async fn publish(
                     })?,
                 Err(e) => return Err(Error::GitHub(e)),
             };
-            gh.add_labels(pr.number, &model.pull_request.labels)
+            gh.add_labels(pr.number, &p.labels)
                 .await
                 .map_err(Error::GitHub)?;
-            gh.request_reviewers(pr.number, &model.pull_request.reviewers)
+            gh.request_reviewers(pr.number, &p.reviewers)
                 .await
                 .map_err(Error::GitHub)?;
             (pr, PrOperation::Created)
         }
     };
-    if operation != PrOperation::Unchanged {
-        let summary = run
-            .gate
-            .as_ref()
-            .map(|g| {
-                g.checks
-                    .iter()
-                    .map(|c| format!("- [{}] {}", if c.passed { "x" } else { " " }, c.detail))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default();
+    if let (Some(check), false) = (&p.check, operation == PrOperation::Unchanged) {
         gh.check_run(
             &pushed.commit,
-            &format!("retrain / {}", model.name),
-            blessed,
-            if blessed {
-                "candidate blessed"
-            } else {
-                "candidate not blessed"
-            },
-            &summary,
+            &check.name,
+            check.passed,
+            &check.title,
+            &check.summary,
         )
         .await
         .map_err(Error::GitHub)?;
     }
-    // Older proposals of the same model are superseded by this one.
-    let prefix = model.branch("");
-    let mut superseded = Vec::new();
-    for old in gh.open_pull_requests().await.map_err(Error::GitHub)? {
-        // Only retrain proposals of this model, as their marker says: a newer candidate
-        // closes neither a rollback nor a policy change from `backtest --apply`, nor a
-        // person's pull request on a branch under the prefix.
-        let proposal_of_this_model = old
-            .body
-            .as_deref()
-            .and_then(crate::report::documents::Marker::parse)
-            .is_some_and(|m| m.kind.is_none() && m.model == model.name.as_str());
-        if old.number != pr.number && old.head.name.starts_with(&prefix) && proposal_of_this_model {
-            gh.comment(
-                old.number,
-                &format!(
-                    "Superseded by #{}: newer data (snapshot `{}`).",
-                    pr.number,
-                    &run.check.snapshot[..12]
-                ),
-            )
-            .await
-            .map_err(Error::GitHub)?;
-            gh.close_pull_request(old.number)
-                .await
-                .map_err(Error::GitHub)?;
-            superseded.push(old.number);
-        }
-    }
-    Ok(Some(PublishedPr {
+    let superseded = match (p.kind, &p.marker) {
+        (ProposalKind::Retrain, Some(marker)) => supersede(&gh, pr.number, marker).await?,
+        _ => vec![],
+    };
+    Ok(PublishedPr {
         number: Some(pr.number),
         url: Some(pr.html_url),
         branch,
         operation,
         reason: None,
         superseded,
-    }))
+    })
+}
+
+/// Closes the open retrain proposals of the same model, as their markers say: a newer
+/// candidate closes neither a rollback nor a policy change from `backtest --apply`, nor
+/// a person's pull request, whatever its branch is called.
+async fn supersede(gh: &GitHub, number: u64, marker: &Marker) -> Result<Vec<u64>, Error> {
+    let mut superseded = Vec::new();
+    for old in gh.open_pull_requests().await.map_err(Error::GitHub)? {
+        let retrain_proposal_of_the_model = old
+            .body
+            .as_deref()
+            .and_then(Marker::parse)
+            .is_some_and(|m| m.kind.is_none() && m.model == marker.model);
+        if old.number == number || !retrain_proposal_of_the_model {
+            continue;
+        }
+        gh.comment(
+            old.number,
+            &format!(
+                "Superseded by #{number}: newer data (snapshot `{}`).",
+                &marker.snapshot[..marker.snapshot.len().min(12)]
+            ),
+        )
+        .await
+        .map_err(Error::GitHub)?;
+        gh.close_pull_request(old.number)
+            .await
+            .map_err(Error::GitHub)?;
+        superseded.push(old.number);
+    }
+    Ok(superseded)
+}
+
+/// Uploads a candidate's artifact to the draft release of its version (store
+/// `release`), so that promotion can publish it. Idempotent: an asset with the same
+/// digest is not uploaded twice.
+async fn stage_release_artifact(
+    gh: &GitHub,
+    upload: &crate::outcome::ArtifactUpload,
+    commit: &str,
+) -> Result<(), Error> {
+    let Upload::Release {
+        tag,
+        title,
+        registry_file,
+    } = &upload.to
+    else {
+        return Ok(());
+    };
+    let digest = upload.digest.as_str();
+    let release = match gh.find_release(tag).await.map_err(Error::GitHub)? {
+        Some(r) if !r.draft => {
+            return Err(Error::Registry(crate::registry::RegistryError::Invalid {
+                path: registry_file.clone(),
+                message: format!(
+                    "the release `{tag}` is published already; the registry on the base branch is behind its releases"
+                ),
+            }))
+        }
+        Some(r) => r,
+        None => gh
+            .create_release(
+                tag,
+                title,
+                "Draft made by `retrain run` for the candidate's artifact. `retrain promote` publishes it when the model pull request is merged.",
+                true,
+                Some(commit),
+            )
+            .await
+            .map_err(Error::GitHub)?,
+    };
+    if release
+        .assets
+        .iter()
+        .any(|a| a.label.as_deref() == Some(digest))
+    {
+        return Ok(());
+    }
+    gh.upload_asset(&release, &asset_name(digest), digest, &upload.bytes)
+        .await
+        .map_err(Error::GitHub)?;
+    Ok(())
+}
+
+/// The label a release asset carries: the artifact digest, which promotion checks.
+pub(crate) fn asset_name(digest: &str) -> String {
+    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
+    format!("model-{}.json", &hex[..hex.len().min(12)])
 }

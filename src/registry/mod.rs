@@ -157,6 +157,11 @@ pub fn load_artifact(
     Ok((artifact, bytes))
 }
 
+/// The tag of a promoted version: `model/<m>/v<n>`.
+pub fn tag_name(model: &str, version: u32) -> String {
+    format!("model/{model}/v{version}")
+}
+
 /// Store `dir:`: writes a candidate's artifact where its URI points (relative to the
 /// repository, or absolute), atomically, before the pointer that names it is pushed.
 /// The same bytes there already: nothing is written. Returns the path, or `None` for

@@ -6,11 +6,12 @@
 //! cutting the marker (the first line).
 
 use minijinja::{Environment, Value};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::checks::validation::Severity;
 use crate::config::ModelConfig;
 use crate::decision::fmt_num;
+pub use crate::outcome::Marker;
 use crate::outcome::ModelRun;
 use crate::registry::{Proposal, RegistryPointer};
 
@@ -83,37 +84,6 @@ pub(super) fn environment() -> Environment<'static> {
     env.add_template("policy_pr", include_str!("../../templates/policy_pr.md.j2"))
         .expect("policy PR template parses");
     env
-}
-
-/// The hidden marker that identifies a retrain pull request (model, snapshot, config).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Marker {
-    /// `rollback` for rollback pull requests; absent for retrain proposals.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    pub model: String,
-    pub snapshot: String,
-    pub config_hash: String,
-    pub version: u32,
-    pub retrain: String,
-}
-
-const MARKER_PREFIX: &str = "<!-- retrain:";
-
-impl Marker {
-    pub fn render(&self) -> String {
-        format!(
-            "{MARKER_PREFIX}{} -->",
-            serde_json::to_string(self).expect("marker serialises")
-        )
-    }
-
-    /// Finds the marker in a pull-request body.
-    pub fn parse(body: &str) -> Option<Marker> {
-        let start = body.find(MARKER_PREFIX)? + MARKER_PREFIX.len();
-        let end = body[start..].find(" -->")? + start;
-        serde_json::from_str(&body[start..end]).ok()
-    }
 }
 
 #[derive(Serialize)]

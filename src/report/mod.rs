@@ -411,7 +411,6 @@ fn run_one(out: &mut String, r: &ModelRun) {
 pub fn write_artifacts(
     report: &RunReport,
     dir: &std::path::Path,
-    repo: &std::path::Path,
     config: &crate::config::Config,
 ) -> Result<(), crate::error::Error> {
     for r in &report.runs {
@@ -444,26 +443,22 @@ pub fn write_artifacts(
         let Ok(models) = config.select(Some(&r.check.model)) else {
             continue;
         };
-        let proposal = r.proposal(repo, models[0])?;
+        let change = r.proposal.as_ref().and_then(|p| p.registry.as_ref());
         // the reply the webhook bot posts to `/retrain`
         let pr_url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
         write(
             "COMMENT.md",
-            documents::comment(r, models[0], proposal.as_ref(), pr_url).as_bytes(),
+            documents::comment(r, models[0], change, pr_url).as_bytes(),
         )?;
-        if let Some(p) = proposal {
+        if let Some(p) = &r.proposal {
             // the files the pull request's commit carries, at their paths in the repository
             for (path, bytes) in &p.files {
                 write(&format!("files/{path}"), bytes)?;
             }
-            if let Some((_, card)) = p
-                .files
-                .iter()
-                .find(|(path, _)| path.ends_with("MODEL_CARD.md"))
-            {
+            if let Some(card) = p.model_card() {
                 write("MODEL_CARD.md", card)?;
             }
-            write("PR_BODY.md", r.pr_body(repo, models[0], &p)?.as_bytes())?;
+            write("PR_BODY.md", p.body.as_bytes())?;
         }
     }
     Ok(())
@@ -599,11 +594,7 @@ pub fn rollback_text(report: &crate::outcome::RollbackReport) -> String {
 }
 
 /// The `$GITHUB_STEP_SUMMARY` of a run: one section per model.
-pub fn run_step_summary(
-    report: &RunReport,
-    repo: &std::path::Path,
-    config: &crate::config::Config,
-) -> String {
+pub fn run_step_summary(report: &RunReport, config: &crate::config::Config) -> String {
     let mut out = String::new();
     for r in &report.runs {
         let Ok(models) = config.select(Some(&r.check.model)) else {
@@ -612,13 +603,10 @@ pub fn run_step_summary(
         let Some(model) = models.first() else {
             continue;
         };
-        let proposal = r.proposal(repo, model).ok().flatten();
+        let change = r.proposal.as_ref().and_then(|p| p.registry.as_ref());
         let url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
         out.push_str(&crate::report::documents::step_summary(
-            r,
-            model,
-            proposal.as_ref(),
-            url,
+            r, model, change, url,
         ));
         out.push('\n');
     }

@@ -8,20 +8,17 @@ use retrain::report::documents::{Marker, BODY_LIMIT};
 use crate::support::*;
 
 fn documents(repo: &Repo, r: &pipeline::ModelRun) -> (String, String, Vec<String>) {
-    let config = retrain::config::load(&repo.path().join("retrain.yaml")).unwrap();
-    let model = &config.models[0];
-    let proposal = r.proposal(repo.path(), model).unwrap().unwrap();
-    let card = proposal
-        .files
-        .iter()
-        .find(|(p, _)| p.ends_with("MODEL_CARD.md"))
-        .unwrap();
-    let body = r.pr_body(repo.path(), model, &proposal).unwrap();
+    let proposal = r.proposal.as_ref().expect("the run trained a candidate");
+    let card = proposal.model_card().expect("a model card");
     let paths = proposal.files.iter().map(|(p, _)| p.clone()).collect();
     for (path, bytes) in &proposal.files {
         repo.write(path, bytes);
     }
-    (String::from_utf8(card.1.clone()).unwrap(), body, paths)
+    (
+        String::from_utf8(card.to_vec()).unwrap(),
+        proposal.body.clone(),
+        paths,
+    )
 }
 
 /// Replaces what varies between runs (digests, durations, speeds).

@@ -24,11 +24,7 @@ fn spec(rows: usize, seed: u64, noise: f64, drifts: Vec<Drift>) -> Spec {
 
 /// Writes the run's proposal to disk, as merging its pull request would.
 fn promote(repo: &Repo, run: &pipeline::ModelRun) {
-    let config = retrain::config::load(&repo.path().join("retrain.yaml")).unwrap();
-    let proposal = run
-        .proposal(repo.path(), &config.models[0])
-        .unwrap()
-        .expect("a proposal");
+    let proposal = run.proposal.as_ref().expect("a proposal");
     for (path, bytes) in &proposal.files {
         repo.write(path, bytes);
     }

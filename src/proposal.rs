@@ -1,0 +1,194 @@
+//! The proposal stage (DESIGN.md §3): a run's candidate, or a rollback, becomes the
+//! pull request that carries it, as a value ([`Proposal`]). Pure: it reads nothing and
+//! writes nothing; the caller passes the registry pointer it read. `--dry-run` shows
+//! it, `--artifact-dir` and the step summary write it, `forge::publish` carries it out.
+
+use crate::config::{ArtifactStore, ModelConfig};
+use crate::outcome::{
+    ArtifactUpload, CheckSummary, Marker, ModelRun, Proposal, ProposalKind, RunOutcome, Upload,
+};
+use crate::registry::{self, ModelVersion, RegistryPointer};
+use crate::report::documents;
+
+/// The pull request that proposes a trained candidate as the model's next version;
+/// `None` unless the run trained one. `previous` is the registry pointer the run read.
+pub fn retrain(
+    run: &ModelRun,
+    model: &ModelConfig,
+    previous: Option<&RegistryPointer>,
+) -> Option<Proposal> {
+    let (RunOutcome::Trained, Some(c), Some(e)) = (run.outcome, &run.artifact, &run.evaluation)
+    else {
+        return None;
+    };
+    let mut change = registry::propose(
+        previous,
+        &registry::ProposedVersion {
+            model,
+            artifact_bytes: &c.bytes,
+            digest: &c.digest,
+            artifact: &c.artifact,
+            metrics: e.candidate.clone(),
+            report: serde_json::json!({
+                "evaluation": e,
+                "gate": run.gate,
+                "training": run.training,
+                "infra": run.infra,
+            }),
+        },
+    );
+    let card = documents::model_card(run, model, &change);
+    change.files.push((
+        format!(
+            "{}/versions/{}/MODEL_CARD.md",
+            model.registry.path, change.version
+        ),
+        card.into_bytes(),
+    ));
+    let body = documents::pr_body(run, model, &change, previous);
+    let version = change.version;
+    let blessed = run.gate.as_ref().is_some_and(|g| g.blessed);
+    let snapshot = &run.check.snapshot;
+    let uri = change
+        .pointer
+        .champion
+        .as_ref()
+        .map(|v| v.artifact.uri.clone());
+    let upload = match (&model.registry.artifacts, uri) {
+        (ArtifactStore::Dir(_), Some(uri)) => Some(Upload::Dir { uri }),
+        (ArtifactStore::Release, _) => Some(Upload::Release {
+            tag: crate::registry::tag_name(model.name.as_str(), version),
+            title: format!("{} v{version} (candidate, not promoted)", model.name),
+            registry_file: format!("{}/{}", model.registry.path, registry::FILE),
+        }),
+        _ => None,
+    }
+    .map(|to| ArtifactUpload {
+        to,
+        bytes: c.bytes.clone(),
+        digest: c.digest.clone(),
+    });
+    let summary = run
+        .gate
+        .as_ref()
+        .map(|g| {
+            g.checks
+                .iter()
+                .map(|c| format!("- [{}] {}", if c.passed { "x" } else { " " }, c.detail))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    Some(Proposal {
+        kind: ProposalKind::Retrain,
+        model: model.name.to_string(),
+        marker: Some(Marker {
+            kind: None,
+            model: model.name.to_string(),
+            snapshot: snapshot.clone(),
+            config_hash: model.config_hash.clone(),
+            version,
+            retrain: env!("CARGO_PKG_VERSION").to_string(),
+        }),
+        version: Some(version),
+        base: model.pull_request.base.clone(),
+        branch: model.branch(&snapshot[..12]),
+        title: format!(
+            "retrain: {} v{version}{}",
+            model.name,
+            if blessed { "" } else { " (not blessed)" }
+        ),
+        body,
+        labels: model.pull_request.labels.clone(),
+        reviewers: model.pull_request.reviewers.clone(),
+        draft: !blessed && model.pull_request.draft_when_not_blessed,
+        withheld: (!blessed && !model.pull_request.open_when_not_blessed).then(|| {
+            "the candidate is not blessed and `pull_request.open_when_not_blessed` is false"
+                .to_string()
+        }),
+        files: change.files.clone(),
+        commit_message: format!(
+            "retrain: {} v{version} (snapshot {})",
+            model.name,
+            &snapshot[..12]
+        ),
+        author: model.pull_request.identity(),
+        expect: vec![],
+        closed_reasons: (
+            "its pull request was merged already".into(),
+            "reviewers closed its pull request; it is not reopened for the same snapshot".into(),
+        ),
+        volatile_body: false,
+        check: Some(CheckSummary {
+            name: format!("retrain / {}", model.name),
+            passed: blessed,
+            title: if blessed {
+                "candidate blessed"
+            } else {
+                "candidate not blessed"
+            }
+            .into(),
+            summary,
+        }),
+        upload,
+        registry: Some(change),
+    })
+}
+
+/// The pull request that points the registry back from `from` to `to`: `pointer` is the
+/// pointer after the merge, `at_head` the file as read at HEAD (the base must still
+/// hold it).
+pub fn rollback(
+    model: &ModelConfig,
+    (from, to): (&ModelVersion, &ModelVersion),
+    pointer: &RegistryPointer,
+    at_head: Option<Vec<u8>>,
+    reason: Option<&str>,
+) -> Proposal {
+    let marker = Marker {
+        kind: Some("rollback".into()),
+        model: model.name.to_string(),
+        snapshot: to.snapshot.clone(),
+        config_hash: to.config_hash.clone().unwrap_or_default(),
+        version: to.version,
+        retrain: env!("CARGO_PKG_VERSION").into(),
+    };
+    let path = format!("{}/{}", model.registry.path, registry::FILE);
+    let title = format!(
+        "retrain: roll back {} to v{} (from v{})",
+        model.name, to.version, from.version
+    );
+    let mut labels = model.pull_request.labels.clone();
+    labels.push("rollback".into());
+    Proposal {
+        kind: ProposalKind::Rollback,
+        model: model.name.to_string(),
+        body: documents::rollback_body(model.name.as_str(), from, to, reason, &marker),
+        marker: Some(marker),
+        version: None,
+        base: model.pull_request.base.clone(),
+        branch: model.branch(&format!("rollback-v{}-from-v{}", to.version, from.version)),
+        commit_message: title.clone(),
+        title,
+        labels,
+        reviewers: model.pull_request.reviewers.clone(),
+        draft: false,
+        withheld: None,
+        files: vec![(
+            path.clone(),
+            serde_yaml::to_string(pointer)
+                .expect("pointer serialises")
+                .into_bytes(),
+        )],
+        author: model.pull_request.identity(),
+        expect: vec![(path, at_head)],
+        closed_reasons: (
+            "this rollback was merged already".into(),
+            "reviewers closed this rollback; it is not reopened".into(),
+        ),
+        volatile_body: false,
+        check: None,
+        upload: None,
+        registry: None,
+    }
+}
