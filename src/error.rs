@@ -59,7 +59,6 @@ impl Error {
             | Error::Io { .. }
             | Error::Git(_)
             | Error::GitHub(_) => exit::FAILURE,
-            Error::Train(crate::train::TrainError::Param(_)) => exit::USAGE,
             Error::Snapshot(_) | Error::Registry(_) | Error::Train(_) => exit::PROBLEM,
         }
     }
@@ -71,7 +70,6 @@ impl Error {
             Error::Registry(_) => {
                 Some("fix the registry pointer, or restore it from git history".into())
             }
-            Error::Train(crate::train::TrainError::Param(p)) => p.hint.clone(),
             Error::Train(_) => None,
             Error::GitHub(e) => e.hint(),
             Error::Git(e) => e.hint(),

@@ -7,6 +7,7 @@
 pub mod duration;
 pub mod grid;
 pub mod locate;
+pub mod params;
 pub mod raw;
 pub use raw::backtest;
 pub mod reference;
@@ -187,7 +188,13 @@ pub enum NewDataRule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Training {
     pub algorithm: Algorithm,
+    /// As written: passed to an external trainer as JSON, recorded with the artifact.
     pub params: BTreeMap<String, serde_json::Value>,
+    /// `params` validated for a built-in algorithm (`None` with an external trainer,
+    /// whose params are its own business).
+    pub hyper: Option<params::Hyper>,
+    /// `params.max_categories`: categories one-hot encoded per column (default 20).
+    pub max_categories: usize,
     pub window: Window,
     pub warm_start: bool,
     pub command: Option<ExternalTrainer>,

@@ -529,9 +529,19 @@ fn validate_training(
             ));
         }
     }
+    let (hyper, max_categories) = match &t.command {
+        Some(_) => (None, 20),
+        None => {
+            let (h, m) = params::hyper_params(t.algorithm, &t.params)
+                .map_err(|e| cx.err(&key(&tb, &["params", e.key.as_str()]), e.message, e.hint))?;
+            (Some(h), m)
+        }
+    };
     Ok(Training {
         algorithm: t.algorithm,
         params: t.params,
+        hyper,
+        max_categories,
         window,
         warm_start: t.warm_start,
         command: t.command,

@@ -7,7 +7,6 @@ pub mod external;
 pub mod logistic;
 pub mod metrics;
 pub mod model;
-pub mod params;
 pub mod preprocess;
 pub mod table;
 pub mod tree;
@@ -23,14 +22,11 @@ use serde::Serialize;
 use crate::config::{HoldoutKind, ModelConfig, Task, Window, WindowSize};
 use metrics::{Prepared, Truth};
 use model::{FitError, ModelArtifact, Predictions, TrainingFacts};
-use params::ParamError;
 use preprocess::Preprocessor;
 use table::{Table, Target};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error(transparent)]
-    Param(#[from] ParamError),
     #[error(transparent)]
     Fit(#[from] FitError),
     #[error("{0}")]
@@ -173,13 +169,8 @@ pub fn train(
 ) -> Result<Candidate, TrainError> {
     let started = Instant::now();
     // An external trainer's params are its own business: they are passed through as JSON.
-    let (hyper, max_categories) = match &model.training.command {
-        Some(_) => (None, 20),
-        None => {
-            let (h, m) = model::hyper_params(model.training.algorithm, &model.training.params)?;
-            (Some(h), m)
-        }
-    };
+    // validated with the config (`config::params`)
+    let (hyper, max_categories) = (model.training.hyper.clone(), model.training.max_categories);
     let warm = if model.training.warm_start {
         champion
             .filter(|c| c.algorithm == model.training.algorithm && c.classes == classes_of(table))

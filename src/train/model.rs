@@ -24,8 +24,8 @@ use ndarray::{Array1, Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::logistic::sigmoid;
-use super::params::{ParamError, Params};
 use super::preprocess::Preprocessor;
+pub use crate::config::params::{algorithm_name, hyper_params, Hyper};
 use crate::config::{Algorithm, Task};
 
 pub const FORMAT: u32 = 1;
@@ -126,8 +126,6 @@ impl Predictions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FitError {
-    #[error(transparent)]
-    Param(#[from] ParamError),
     #[error("{algorithm:?} failed to fit: {message}")]
     Fit {
         algorithm: Algorithm,
@@ -139,93 +137,6 @@ pub enum FitError {
         classes: usize,
         needed: String,
     },
-}
-
-/// Validated hyper-parameters of an algorithm.
-#[derive(Debug, Clone)]
-pub enum Hyper {
-    Logistic {
-        alpha: f64,
-        max_iterations: u64,
-        gradient_tolerance: f64,
-        fit_intercept: bool,
-    },
-    Linear {
-        fit_intercept: bool,
-    },
-    ElasticNet {
-        penalty: f64,
-        l1_ratio: f64,
-        max_iterations: u64,
-        tolerance: f64,
-        fit_intercept: bool,
-    },
-    Tree {
-        max_depth: Option<u64>,
-        min_weight_split: f64,
-        min_weight_leaf: f64,
-        min_impurity_decrease: f64,
-        entropy: bool,
-    },
-    GaussianNb {
-        var_smoothing: f64,
-    },
-}
-
-/// Reads and checks `training.params`; also returns `max_categories` (preprocessing).
-pub fn hyper_params(
-    algorithm: Algorithm,
-    map: &BTreeMap<String, serde_json::Value>,
-) -> Result<(Hyper, usize), ParamError> {
-    let mut p = Params::new(map);
-    let max_categories = p.u64("max_categories", 20, 1)? as usize;
-    let pos = |x: f64| x > 0.0;
-    let nonneg = |x: f64| x >= 0.0;
-    let hyper = match algorithm {
-        Algorithm::LogisticRegression => Hyper::Logistic {
-            alpha: p.f64("alpha", 1.0, nonneg, "a number ≥ 0 (L2 penalty)")?,
-            max_iterations: p.u64("max_iterations", 100, 1)?,
-            gradient_tolerance: p.f64("gradient_tolerance", 1e-4, pos, "a number > 0")?,
-            fit_intercept: p.bool("fit_intercept", true)?,
-        },
-        Algorithm::LinearRegression => Hyper::Linear {
-            fit_intercept: p.bool("fit_intercept", true)?,
-        },
-        Algorithm::ElasticNet => Hyper::ElasticNet {
-            penalty: p.f64("penalty", 1.0, nonneg, "a number ≥ 0")?,
-            l1_ratio: p.f64(
-                "l1_ratio",
-                0.5,
-                |x| (0.0..=1.0).contains(&x),
-                "a number in [0, 1]",
-            )?,
-            max_iterations: p.u64("max_iterations", 1000, 1)?,
-            tolerance: p.f64("tolerance", 1e-4, pos, "a number > 0")?,
-            fit_intercept: p.bool("fit_intercept", true)?,
-        },
-        Algorithm::DecisionTree => Hyper::Tree {
-            max_depth: p.opt_u64("max_depth", Some(10), 1)?,
-            min_weight_split: p.f64("min_weight_split", 2.0, pos, "a number > 0")?,
-            min_weight_leaf: p.f64("min_weight_leaf", 1.0, pos, "a number > 0")?,
-            min_impurity_decrease: p.f64("min_impurity_decrease", 0.0, nonneg, "a number ≥ 0")?,
-            entropy: p.choice("criterion", "gini", &["gini", "entropy"])? == "entropy",
-        },
-        Algorithm::GaussianNb => Hyper::GaussianNb {
-            var_smoothing: p.f64("var_smoothing", 1e-9, nonneg, "a number ≥ 0")?,
-        },
-    };
-    p.finish(algorithm_name(algorithm))?;
-    Ok((hyper, max_categories))
-}
-
-pub fn algorithm_name(a: Algorithm) -> &'static str {
-    match a {
-        Algorithm::LogisticRegression => "logistic_regression",
-        Algorithm::LinearRegression => "linear_regression",
-        Algorithm::ElasticNet => "elastic_net",
-        Algorithm::DecisionTree => "decision_tree",
-        Algorithm::GaussianNb => "gaussian_nb",
-    }
 }
 
 /// What a fit produced.

@@ -312,30 +312,40 @@ fn every_builtin_trainer_runs_and_reloads_bit_identically() {
     }
 }
 
+/// `training.params` is validated with the config (issue 14): a typo fails `retrain
+/// check` at its line and column, with a did-you-mean, before anything is trained.
 #[test]
-fn bad_params_name_the_key() {
+fn bad_params_fail_check_at_their_line_and_column() {
     let repo = Repo::new();
     repo.generate(&spec(500, 1, 0.0, vec![]), "data", 1, OutputFormat::Parquet);
-    repo.config(&config(
-        "    training: { algorithm: logistic_regression, params: { max_iteration: 10 } }\n",
-    ));
-    let run = repo.run(&["run", "--dry-run", "--force"]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("training.params.max_iteration: unknown parameter for logistic_regression"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("did you mean `max_iterations`?"),
-        "{}",
-        run.stderr
-    );
+    let text =
+        config("    training: { algorithm: logistic_regression, params: { max_iteration: 10 } }\n");
+    repo.config(&text);
+    let (line, col) = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find("max_iteration").map(|c| (i + 1, c + 1)))
+        .unwrap();
+    for command in [&["check"][..], &["run", "--dry-run", "--force"]] {
+        let run = repo.run(command);
+        assert_eq!(run.code, 2, "{command:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "retrain.yaml:{line}:{col}: models[0].training.params.max_iteration: unknown parameter for logistic_regression"
+            )),
+            "{command:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("did you mean `max_iterations`?"),
+            "{}",
+            run.stderr
+        );
+    }
     repo.config(&config(
         "    training: { algorithm: decision_tree, params: { max_depth: deep } }\n",
     ));
-    let run = repo.run(&["run", "--dry-run", "--force"]);
+    let run = repo.run(&["check"]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
@@ -343,6 +353,7 @@ fn bad_params_name_the_key() {
         "{}",
         run.stderr
     );
+    assert!(repo.snapshot_files().is_empty(), "nothing was snapshotted");
 }
 
 #[test]
