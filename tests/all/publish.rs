@@ -222,8 +222,13 @@ fn closed_pull_requests_are_not_reopened_and_human_commits_are_kept() {
     );
 }
 
+/// Regression (issue 14): a new retrain pull request closed an open policy change from
+/// `backtest --apply` as "superseded" (only `rollback-*` branches were exempt). Now
+/// only the model's retrain proposals, as their markers say, are superseded: never a
+/// policy change, a rollback, another model's proposal or a person's pull request,
+/// whatever their branch is called.
 #[test]
-fn new_data_supersedes_the_open_pull_request() {
+fn a_new_retrain_pr_supersedes_only_retrain_proposals_never_a_policy_or_rollback_pr() {
     let s = setup();
     let first = run(&s, &[]);
     assert_eq!(first["pull_request"]["number"], 1);
@@ -241,13 +246,25 @@ fn new_data_supersedes_the_open_pull_request() {
     git(&s.work, &["push", "-q", "origin", "main"]);
     // regression: a policy change from `backtest --apply` (and a person's PR) on a
     // branch under the model's prefix were closed as "superseded"
+    let marker = |kind: Option<&str>, model: &str| {
+        retrain::report::documents::Marker {
+            kind: kind.map(str::to_string),
+            model: model.into(),
+            snapshot: "0123456789abcdef".into(),
+            config_hash: "c".into(),
+            version: 1,
+            retrain: "0".into(),
+        }
+        .render()
+    };
+    let policy = "<!-- retrain-policy:{\"model\":\"churn\",\"policy\":\"every1\"} -->\n## Retraining policy for `churn`".to_string();
+    let rollback = format!("{}\nRoll back churn", marker(Some("rollback"), "churn"));
+    let other_model = format!("{}\nretrain: other v2", marker(None, "other"));
     for (number, head, body) in [
-        (
-            2,
-            "retrain/churn/policy-0123456789ab",
-            "## Retraining policy for `churn`",
-        ),
+        (2, "retrain/churn/policy-0123456789ab", policy.as_str()),
         (3, "retrain/churn/ada-tweaks", "Ada's tweaks"),
+        (4, "retrain/churn/rollback-v1-from-v2", rollback.as_str()),
+        (5, "retrain/other/0123456789ab", other_model.as_str()),
     ] {
         s.server
             .world
@@ -280,7 +297,7 @@ fn new_data_supersedes_the_open_pull_request() {
         "{:?}",
         w.prs[0].comments
     );
-    for other in &w.prs[1..3] {
+    for other in &w.prs[1..5] {
         assert_eq!(other.state, "open", "{} was closed", other.head);
         assert!(other.comments.is_empty());
     }
