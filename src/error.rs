@@ -30,7 +30,7 @@ pub enum Error {
     #[error(transparent)]
     GitHub(crate::forge::github::GitHubError),
     #[error(transparent)]
-    Apply(#[from] crate::backtest::apply::ApplyError),
+    Apply(#[from] crate::config::ApplyError),
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -39,6 +39,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::report::WriteError> for Error {
+    fn from(e: crate::report::WriteError) -> Self {
+        Error::Io {
+            context: format!("cannot write to `{}`", e.dir.display()),
+            source: e.source,
+        }
+    }
 }
 
 impl From<crate::config::LoadError> for Error {

@@ -344,7 +344,7 @@ fn dispatch(
                     context: format!("writing the backtest report into {}", dir.display()),
                     source: e,
                 };
-                let mut files = retrain::backtest::chart::write(&report, dir).map_err(io)?;
+                let mut files = retrain::report::chart::write(&report, dir).map_err(io)?;
                 let md = dir.join("backtest.md");
                 retrain::snapshot::manifest::write_atomic(
                     &md,

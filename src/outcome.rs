@@ -374,3 +374,91 @@ impl Proposal {
             .map(|(_, bytes)| bytes.as_slice())
     }
 }
+
+// `retrain backtest`
+
+/// The result of `retrain backtest` (`--output json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestReport {
+    pub model: String,
+    pub metric: crate::config::Metric,
+    pub higher_is_better: bool,
+    /// How the history was cut, in words.
+    pub split: String,
+    pub periods: usize,
+    /// Periods the first model was trained on.
+    pub warmup: usize,
+    pub scored_periods: usize,
+    /// Labels of the scored periods.
+    pub period_labels: Vec<String>,
+    /// What one period stands for in time.
+    pub period_length: String,
+    pub label_delay: usize,
+    /// The assumptions of the replay, in words (label delay included).
+    pub assumptions: Vec<String>,
+    pub policies: Vec<PolicyResult>,
+    /// Names of the policies on the Pareto front (quality vs retrains).
+    pub pareto: Vec<String>,
+    /// The recommended policy's name.
+    pub recommended: String,
+    pub reason: String,
+    /// The policy with the best mean metric.
+    pub best: String,
+    pub tolerance: f64,
+    pub wall_seconds: f64,
+    pub work: Work,
+    /// The replayed policies (for `--apply`).
+    #[serde(skip)]
+    pub resolved: Vec<crate::config::policy::Policy>,
+    #[serde(skip)]
+    pub length: crate::config::Duration,
+}
+
+/// How much work the replay did and shared.
+#[derive(Debug, Clone, Serialize)]
+pub struct Work {
+    pub threads: usize,
+    pub fits: usize,
+    pub fits_reused: usize,
+    pub drift_reports: usize,
+    pub drift_reports_reused: usize,
+}
+
+impl BacktestReport {
+    pub fn policy(&self, name: &str) -> Option<&PolicyResult> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// One policy's result (`policies[]` of `retrain backtest --output json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyResult {
+    pub name: String,
+    pub description: String,
+    /// The model's current `retrain.yaml` policy.
+    pub current: bool,
+    /// The policy asks for warm starts (the description says when they have no effect
+    /// for the model's algorithm).
+    pub warm_start: bool,
+    /// Mean of the per-period metric over the scored periods (`null` when undefined).
+    pub mean_metric: Option<f64>,
+    /// Worst per-period metric.
+    pub worst_metric: Option<f64>,
+    /// Models deployed after the first one: candidates that passed the policy's gate
+    /// (each one a pull request merged).
+    pub retrains: usize,
+    /// Candidates trained after the first model, the ones the gate turned down included.
+    pub trainings: usize,
+    /// Training time of every model the policy used (the first one included), as if it
+    /// had trained them itself.
+    pub train_seconds: f64,
+    /// On the Pareto front of quality vs retrains.
+    pub pareto: bool,
+    /// Periods (index into the history) from which a retrained model served.
+    pub retrain_periods: Vec<usize>,
+    /// Retrains that failed to fit (the previous model stayed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_fits: Vec<String>,
+    /// The metric per scored period.
+    pub metrics: Vec<Option<f64>>,
+}

@@ -9,22 +9,11 @@ use std::path::Path;
 
 use super::policy::Policy;
 use crate::config::locate::{locate, Seg};
+pub use crate::config::ApplyError;
 use crate::config::{
     ColumnSelection, Duration, NewDataRule, Rule, Threshold, TriggerMode, Triggers, Window,
     WindowSize,
 };
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error("{file}: cannot edit `{key}`: {message}")]
-    Unsupported {
-        file: String,
-        key: String,
-        message: String,
-    },
-    #[error("{file}: the edited config does not read back as the policy: {message}")]
-    Mismatch { file: String, message: String },
-}
 
 /// The triggers a policy stands for in `retrain.yaml` (`every k` = a schedule of k periods).
 pub fn triggers_of(policy: &Policy, period: Duration) -> Option<Triggers> {

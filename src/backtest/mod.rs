@@ -9,8 +9,8 @@
 //! snapshot`) and, when asked, charts; never touches git.
 
 pub mod apply;
-pub mod chart;
-pub mod policy;
+
+pub use crate::config::policy;
 pub mod replay;
 pub mod summary;
 
@@ -19,11 +19,11 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::config::Workspace;
-use crate::config::{BacktestSpec, Duration, Metric, ModelConfig};
+use crate::config::{BacktestSpec, Duration, ModelConfig};
 use crate::error::Error;
+pub use crate::outcome::{BacktestReport, Work};
 use policy::Policy;
 use replay::{History, Setup, Shared};
 use summary::PolicyResult;
@@ -38,59 +38,6 @@ pub struct BacktestRequest {
     pub period_rows: Option<u64>,
     /// A policies file (the shape of a `backtest:` section).
     pub policies: Option<PathBuf>,
-}
-
-/// The result of `retrain backtest` (`--output json`).
-#[derive(Debug, Clone, Serialize)]
-pub struct BacktestReport {
-    pub model: String,
-    pub metric: Metric,
-    pub higher_is_better: bool,
-    /// How the history was cut, in words.
-    pub split: String,
-    pub periods: usize,
-    /// Periods the first model was trained on.
-    pub warmup: usize,
-    pub scored_periods: usize,
-    /// Labels of the scored periods.
-    pub period_labels: Vec<String>,
-    /// What one period stands for in time.
-    pub period_length: String,
-    pub label_delay: usize,
-    /// The assumptions of the replay, in words (label delay included).
-    pub assumptions: Vec<String>,
-    pub policies: Vec<PolicyResult>,
-    /// Names of the policies on the Pareto front (quality vs retrains).
-    pub pareto: Vec<String>,
-    /// The recommended policy's name.
-    pub recommended: String,
-    pub reason: String,
-    /// The policy with the best mean metric.
-    pub best: String,
-    pub tolerance: f64,
-    pub wall_seconds: f64,
-    pub work: Work,
-    /// The replayed policies (for `--apply`).
-    #[serde(skip)]
-    pub resolved: Vec<Policy>,
-    #[serde(skip)]
-    pub length: Duration,
-}
-
-/// How much work the replay did and shared.
-#[derive(Debug, Clone, Serialize)]
-pub struct Work {
-    pub threads: usize,
-    pub fits: usize,
-    pub fits_reused: usize,
-    pub drift_reports: usize,
-    pub drift_reports_reused: usize,
-}
-
-impl BacktestReport {
-    pub fn policy(&self, name: &str) -> Option<&PolicyResult> {
-        self.policies.iter().find(|p| p.name == name)
-    }
 }
 
 /// The model selected by `--model` (the only one when omitted).

@@ -5,39 +5,7 @@
 use serde::Serialize;
 
 use crate::config::Metric;
-
-/// One policy's result (`policies[]` of `retrain backtest --output json`).
-#[derive(Debug, Clone, Serialize)]
-pub struct PolicyResult {
-    pub name: String,
-    pub description: String,
-    /// The model's current `retrain.yaml` policy.
-    pub current: bool,
-    /// The policy asks for warm starts (the description says when they have no effect
-    /// for the model's algorithm).
-    pub warm_start: bool,
-    /// Mean of the per-period metric over the scored periods (`null` when undefined).
-    pub mean_metric: Option<f64>,
-    /// Worst per-period metric.
-    pub worst_metric: Option<f64>,
-    /// Models deployed after the first one: candidates that passed the policy's gate
-    /// (each one a pull request merged).
-    pub retrains: usize,
-    /// Candidates trained after the first model, the ones the gate turned down included.
-    pub trainings: usize,
-    /// Training time of every model the policy used (the first one included), as if it
-    /// had trained them itself.
-    pub train_seconds: f64,
-    /// On the Pareto front of quality vs retrains.
-    pub pareto: bool,
-    /// Periods (index into the history) from which a retrained model served.
-    pub retrain_periods: Vec<usize>,
-    /// Retrains that failed to fit (the previous model stayed).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub failed_fits: Vec<String>,
-    /// The metric per scored period.
-    pub metrics: Vec<Option<f64>>,
-}
+pub use crate::outcome::PolicyResult;
 
 /// Mean and worst of per-period values (NaN = undefined, skipped).
 pub fn mean_worst(values: &[f64], higher_is_better: bool) -> (Option<f64>, Option<f64>) {

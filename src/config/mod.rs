@@ -8,6 +8,7 @@ pub mod duration;
 pub mod grid;
 pub mod locate;
 pub mod params;
+pub mod policy;
 pub mod raw;
 pub use raw::backtest;
 pub mod reference;
@@ -280,6 +281,19 @@ impl Workspace {
         }
         Ok(load(&self.config_path())?)
     }
+}
+
+/// `retrain.yaml` could not be edited to a policy (`backtest --apply`).
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{file}: cannot edit `{key}`: {message}")]
+    Unsupported {
+        file: String,
+        key: String,
+        message: String,
+    },
+    #[error("{file}: the edited config does not read back as the policy: {message}")]
+    Mismatch { file: String, message: String },
 }
 
 /// Why a workspace's config could not be loaded.

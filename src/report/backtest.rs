@@ -4,8 +4,9 @@
 use minijinja::{context, Value};
 use serde::Serialize;
 
+use super::chart;
 use super::documents::environment;
-use crate::backtest::{chart, BacktestReport};
+use crate::outcome::BacktestReport;
 
 /// GitHub's limit on a pull request body, with room for the truncation note.
 const BODY_LIMIT: usize = 65_536 - 200;
@@ -43,7 +44,7 @@ pub fn text(report: &BacktestReport) -> String {
     ));
     let mut sorted: Vec<_> = report.policies.iter().collect();
     sorted.sort_by(|a, b| {
-        let key = |p: &&crate::backtest::summary::PolicyResult| {
+        let key = |p: &&crate::outcome::PolicyResult| {
             p.mean_metric.unwrap_or(f64::NEG_INFINITY)
                 * if report.higher_is_better { -1.0 } else { 1.0 }
         };

@@ -10,6 +10,7 @@ use crate::outcome::{
 use crate::snapshot::Status;
 
 pub mod backtest;
+pub mod chart;
 pub mod documents;
 
 /// One JSON object: the snapshot's fields for one model, `{ "snapshots": [...] }` for several.
@@ -406,18 +407,27 @@ fn run_one(out: &mut String, r: &ModelRun) {
     }
 }
 
+/// A directory [`write_artifacts`] could not write to.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to `{}`", dir.display())]
+pub struct WriteError {
+    pub dir: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// `--artifact-dir`: `<dir>/<model>/model.json`, `report.json`, and the documents a
 /// pull request would carry: `MODEL_CARD.md`, `PR_BODY.md`.
 pub fn write_artifacts(
     report: &RunReport,
     dir: &std::path::Path,
     config: &crate::config::Config,
-) -> Result<(), crate::error::Error> {
+) -> Result<(), WriteError> {
     for r in &report.runs {
         let d = dir.join(&r.check.model);
-        let io = |e: std::io::Error| crate::error::Error::Io {
-            context: format!("cannot write to `{}`", d.display()),
-            source: e,
+        let io = |source: std::io::Error| WriteError {
+            dir: d.clone(),
+            source,
         };
         let write = |name: &str, bytes: &[u8]| {
             crate::snapshot::manifest::write_atomic(&d.join(name), bytes).map_err(io)

@@ -5,7 +5,7 @@
 
 use plotters::prelude::*;
 
-use super::BacktestReport;
+use crate::outcome::BacktestReport;
 
 pub const WIDTH: u32 = 960;
 pub const HEIGHT: u32 = 480;
