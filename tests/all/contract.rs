@@ -56,6 +56,65 @@ fn normalise_text(repo: &Repo, text: &str) -> String {
     out
 }
 
+/// What differs between runs of a test with servers: their ports, commit hashes and
+/// digests, and artifact sizes (an artifact records its fit time).
+pub(crate) fn scrub(text: &str) -> String {
+    let text: String = text
+        .split_inclusive('\n')
+        .map(|line| {
+            let words: Vec<&str> = line.split(' ').collect();
+            let mut out = Vec::with_capacity(words.len());
+            for (i, w) in words.iter().enumerate() {
+                let next = words.get(i + 1).copied().unwrap_or("");
+                let number = |w: &str| {
+                    let w = w.trim_start_matches('(').trim_end_matches('\n');
+                    !w.is_empty() && w.chars().all(|c| c.is_ascii_digit())
+                };
+                let size = (next.starts_with("bytes") && number(w))
+                    || (i > 0 && words[i - 1].ends_with("size:") && number(w));
+                out.push(if size {
+                    if w.starts_with('(') {
+                        "([SIZE]"
+                    } else if w.ends_with('\n') {
+                        "[SIZE]\n"
+                    } else {
+                        "[SIZE]"
+                    }
+                } else {
+                    w
+                });
+            }
+            out.join(" ")
+        })
+        .collect();
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
+        let word_start = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
+        if run >= 12 && word_start {
+            out.push_str("[HEX]");
+            i += run;
+            continue;
+        }
+        if chars[i..].starts_with(&['1', '2', '7', '.', '0', '.', '0', '.', '1', ':']) {
+            out.push_str("127.0.0.1:[PORT]");
+            i += 10;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 fn json_of(repo: &Repo, args: &[&str]) -> String {
     let mut all = vec!["--output", "json"];
     all.extend_from_slice(args);
@@ -90,6 +149,10 @@ fn dry_run_output_on_the_example_is_unchanged() {
         "run_dry_run_text",
         text_of(&repo, &["run", "--dry-run", "--now", NOW])
     );
+    // the reply the bot posts to `/retrain`, rendered beside the PR body
+    let comment =
+        std::fs::read_to_string(repo.path().join(".retrain/proposal/elec/COMMENT.md")).unwrap();
+    insta::assert_snapshot!("comment", normalise_text(&repo, &comment));
 }
 
 #[test]

@@ -128,6 +128,7 @@ fn promote_after_merge_tags_and_releases_exactly_once() {
     let (code, text, _) = retrain(&s, &["promote"]);
     assert_eq!(code, 0);
     assert!(text.contains("churn: v1 already promoted"), "{text}");
+    insta::assert_snapshot!("promote_text_unchanged", crate::contract::scrub(&text));
 }
 
 #[test]
@@ -176,6 +177,8 @@ fn rollback_opens_the_pull_request_and_promote_after_it_converges() {
     );
     assert_eq!(dry["registry"]["champion"]["version"], 1);
     assert!(dry.get("pull_request").is_none());
+    let (_, dry_text, _) = retrain(&s, &["rollback", "churn", "--dry-run"]);
+    insta::assert_snapshot!("rollback_dry_run_text", crate::contract::scrub(&dry_text));
 
     let rb = json(
         &s,
@@ -226,6 +229,8 @@ fn rollback_opens_the_pull_request_and_promote_after_it_converges() {
     assert_eq!(again["pull_request"]["operation"], "updated", "{again}");
     let again = json(&s, &["rollback", "churn", "--output", "json"]);
     assert_eq!(again["pull_request"]["operation"], "unchanged", "{again}");
+    let (_, text, _) = retrain(&s, &["rollback", "churn"]);
+    insta::assert_snapshot!("rollback_text_unchanged", crate::contract::scrub(&text));
 
     // merged: promote finds v1's tag in place (on the older commit) and changes nothing
     merge(&s, &branch, number);
