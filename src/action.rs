@@ -328,13 +328,7 @@ pub fn pr_outputs(pr: Option<&crate::outcome::PublishedPr>) -> [(&'static str, S
     ]
 }
 
-/// A unit enum's serialised name (`created`, `no_champion`).
-pub fn word(v: impl serde::Serialize) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
+pub use crate::outcome::word;
 
 #[cfg(test)]
 mod tests {

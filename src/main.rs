@@ -330,103 +330,45 @@ fn dispatch(
             chart_dir,
             github,
         } => {
-            let report = retrain::backtest::run(&retrain::backtest::BacktestRequest {
-                workspace: workspace.clone(),
-                model: model.clone(),
-                period: *period,
-                period_rows: *period_rows,
-                policies: policies.clone(),
-            })?;
-            let mut extra = serde_json::Map::new();
-            let mut notes = String::new();
-            if let Some(dir) = chart_dir {
-                let io = |e: std::io::Error| Error::Io {
-                    context: format!("writing the backtest report into {}", dir.display()),
-                    source: e,
-                };
-                let mut files = retrain::report::chart::write(&report, dir).map_err(io)?;
-                let md = dir.join("backtest.md");
-                retrain::snapshot::manifest::write_atomic(
-                    &md,
-                    report::backtest::markdown(&report, Some("backtest.png")).as_bytes(),
-                )
-                .map_err(io)?;
-                files.push(md);
-                notes.push_str(&format!(
-                    "report: {}\n",
-                    files
-                        .iter()
-                        .map(|f| f.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                extra.insert("charts".into(), serde_json::json!(files));
-            }
-            let mut pull_request = None;
-            if *apply {
-                let file = workspace.config_path();
-                let changed = retrain::backtest::apply_recommended(&workspace, &report)?;
-                match &changed {
-                    None => notes.push_str(
-                        "--apply: the current policy is the recommended one; nothing to change\n",
-                    ),
-                    Some(text) if *dry_run => notes.push_str(&format!(
-                        "--apply --dry-run: {} would become:\n{text}",
-                        file.display()
-                    )),
-                    Some(text) => match publish_target(github, runner)? {
-                        Some(target) => {
-                            let pr = retrain::backtest::propose_policy(
-                                &workspace, &report, text, &target,
-                            )?;
-                            notes.push_str(&format!(
-                                "--apply: pull request {} ({}) for the policy `{}`{}\n",
-                                pr.url.as_deref().unwrap_or(&pr.branch),
-                                retrain::action::word(pr.operation),
-                                report.recommended,
-                                pr.reason
-                                    .as_deref()
-                                    .map(|r| format!(": {r}"))
-                                    .unwrap_or_default()
-                            ));
-                            pull_request = Some(pr);
-                        }
-                        None => {
-                            retrain::snapshot::manifest::write_atomic(&file, text.as_bytes())
-                                .map_err(|e| Error::Io {
-                                    context: format!("writing {}", file.display()),
-                                    source: e,
-                                })?;
-                            notes.push_str(&format!(
-                                "--apply: wrote the policy `{}` into {} (no GITHUB_TOKEN and GITHUB_REPOSITORY: set them to open a pull request instead)\n",
-                                report.recommended,
-                                file.display()
-                            ));
-                        }
+            let outcome = retrain::backtest::command::backtest(
+                &retrain::backtest::command::BacktestCommand {
+                    request: retrain::backtest::BacktestRequest {
+                        workspace: workspace.clone(),
+                        model: model.clone(),
+                        period: *period,
+                        period_rows: *period_rows,
+                        policies: policies.clone(),
                     },
-                }
-                extra.insert(
-                    "apply".into(),
-                    serde_json::json!({
-                        "file": file,
-                        "changed": changed.is_some(),
-                        "written": changed.is_some() && !*dry_run && pull_request.is_none(),
-                        "text": changed,
-                        "pull_request": pull_request,
-                    }),
-                );
-            }
-            let json_text = report::backtest::json(&report, serde_json::Value::Object(extra));
+                    chart_dir: chart_dir.clone(),
+                    apply: *apply,
+                    dry_run: *dry_run,
+                },
+                || publish_target(github, runner),
+            )?;
+            let json_text = outcome.json();
             if let Some(r) = runner {
-                let mut outputs = retrain::action::pr_outputs(pull_request.as_ref()).to_vec();
-                outputs.push(("recommended", report.recommended.clone()));
+                let pr = outcome
+                    .extra
+                    .apply
+                    .as_ref()
+                    .and_then(|a| a.pull_request.as_ref());
+                let mut outputs = retrain::action::pr_outputs(pr).to_vec();
+                outputs.push(("recommended", outcome.report.recommended.clone()));
                 outputs.push(("json", json_text.trim_end().to_string()));
-                actions_write(r, &outputs, &report::backtest::markdown(&report, None))?;
+                actions_write(
+                    r,
+                    &outputs,
+                    &report::backtest::markdown(&outcome.report, None),
+                )?;
             }
             let text = if json {
                 json_text
             } else {
-                format!("{}{notes}", report::backtest::text(&report))
+                format!(
+                    "{}{}",
+                    report::backtest::text(&outcome.report),
+                    outcome.notes()
+                )
             };
             Ok((text, exit::OK))
         }

@@ -13,6 +13,14 @@ use crate::registry::{self, RegistryPointer};
 use crate::snapshot::{self, SnapshotOutcome};
 use crate::train;
 
+/// A unit enum's serialised name (`created`, `no_champion`).
+pub fn word(v: impl Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 // `retrain snapshot`, `check` and `run`
 
 /// Where the reference snapshot came from.

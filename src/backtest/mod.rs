@@ -9,6 +9,7 @@
 //! snapshot`) and, when asked, charts; never touches git.
 
 pub mod apply;
+pub mod command;
 
 pub use crate::config::policy;
 pub mod replay;
