@@ -22,6 +22,7 @@ pub mod forge;
 pub mod init;
 pub mod outcome;
 pub mod pipeline;
+pub mod predict;
 pub mod progress;
 pub mod proposal;
 pub mod registry;

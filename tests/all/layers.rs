@@ -24,7 +24,7 @@ const STAGES: &[&[&str]] = &[
     // the top-level error wraps the errors of config … forge; forge's effectful
     // functions return it, and nothing before forge uses it
     &["forge", "error"],
-    &["pipeline"],
+    &["pipeline", "predict"],
     &["backtest"],
     &["action"],
     &["init"],
