@@ -528,70 +528,26 @@ fn uses_release_store(workspace: &Workspace) -> bool {
     })
 }
 
-/// GitHub and the remote, when a token and a repository are known. The token comes
-/// from the environment only (never a flag: flags are logged): a GitHub App's
-/// installation token when `RETRAIN_APP_ID` and `RETRAIN_APP_PRIVATE_KEY` are set
-/// (minted here; masked under a runner before anything else is printed), else
-/// `RETRAIN_GITHUB_TOKEN` or `GITHUB_TOKEN`.
+/// GitHub and the remote from the flags and the environment
+/// ([`retrain::forge::target::from_env`]); a minted App token is masked under a runner
+/// before anything else is printed.
 fn publish_target(
     github: &retrain::cli::GitHubArgs,
     runner: Option<&retrain::action::Runner>,
 ) -> Result<Option<retrain::forge::publish::PublishTarget>, Error> {
-    let Some(repository) = github.repository.clone() else {
-        return Ok(None);
-    };
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let token = match (env("RETRAIN_APP_ID"), env("RETRAIN_APP_PRIVATE_KEY")) {
-        (Some(id), Some(key)) => {
-            let app_id: u64 = id.trim().parse().map_err(|_| {
-                Error::Usage(format!(
-                    "RETRAIN_APP_ID (the action's `app-id`) must be the App's numeric id, got `{}`",
-                    id.trim()
-                ))
-            })?;
-            let token = retrain::forge::app::token_for_repository(
-                app_id,
-                &key,
-                &github.api_url,
-                &repository,
-            )
-            .map_err(|e| match e {
-                retrain::forge::github::GitHubError::Setup(m) => Error::Usage(m),
-                e => Error::GitHub(e),
-            })?;
-            let token = secrecy::ExposeSecret::expose_secret(&token).to_string();
-            if runner.is_some() {
-                // before any other line: the runner masks it in everything after
-                println!("{}", retrain::action::mask(&token));
-            }
-            tracing::info!(app_id, "using the GitHub App's installation token on {repository}");
-            token
-        }
-        (Some(_), None) => {
-            return Err(Error::Usage(
-                "RETRAIN_APP_ID is set but RETRAIN_APP_PRIVATE_KEY is empty (is the secret available to this workflow?)".into(),
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(Error::Usage(
-                "RETRAIN_APP_PRIVATE_KEY is set but RETRAIN_APP_ID is empty".into(),
-            ))
-        }
-        (None, None) => match env("RETRAIN_GITHUB_TOKEN").or_else(|| env("GITHUB_TOKEN")) {
-            Some(t) => t,
-            None => return Ok(None),
-        },
-    };
-    Ok(Some(retrain::forge::publish::PublishTarget {
-        remote: github.remote.clone(),
-        github: retrain::forge::github::GitHubConfig {
+    let found = retrain::forge::target::from_env(
+        &retrain::forge::target::Where {
+            repository: github.repository.clone(),
             api_url: github.api_url.clone(),
-            repository,
-            token: retrain::forge::git::Token::new(token),
-            attempts: 5,
-            max_backoff: std::time::Duration::from_secs(60),
+            remote: github.remote.clone(),
         },
-        identity: retrain::forge::git::Identity::default(),
+        |name| std::env::var(name).ok(),
+    )?;
+    Ok(found.map(|(target, minted)| {
+        if minted && runner.is_some() {
+            println!("{}", retrain::action::mask(target.github.token.expose()));
+        }
+        target
     }))
 }
 

@@ -9,6 +9,7 @@ pub mod github;
 pub mod promote;
 pub mod publish;
 pub mod remote;
+pub mod target;
 
 /// A current-thread tokio runtime for one command's calls to GitHub.
 pub fn runtime() -> Result<tokio::runtime::Runtime, crate::error::Error> {
