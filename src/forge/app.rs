@@ -235,10 +235,7 @@ pub fn token_for_repository(
             "the repository `{repository}` is not `owner/repo` (GITHUB_REPOSITORY or --repository)"
         ))
     })?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| GitHubError::Setup(format!("tokio runtime: {e}")))?;
+    let rt = super::runtime().map_err(|e| GitHubError::Setup(format!("tokio runtime: {e}")))?;
     rt.block_on(async {
         let installation = app.installation_for_repo(api, owner, repo).await?;
         app.installation_token(api, installation).await
