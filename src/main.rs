@@ -169,9 +169,7 @@ fn dispatch(
                     config: cli.config.clone(),
                 }
                 .load_config()?;
-                let outputs = retrain::action::run_outputs(&report, &report::run_json(&report));
-                let summary = report::run_step_summary(&report, &config);
-                actions_write(r, &outputs, &summary)?;
+                write_step(r, &retrain::action::steps::run(&report, &config))?;
             }
             let text = if json {
                 report::run_json(&report)
@@ -255,22 +253,7 @@ fn dispatch(
                     identity: retrain::forge::git::Identity::default(),
                 })?;
             if let Some(r) = runner {
-                let first = report.promotions.first();
-                let outputs = [
-                    (
-                        "operation",
-                        first
-                            .map(|p| retrain::action::word(p.status))
-                            .unwrap_or_default(),
-                    ),
-                    ("json", report::promote_json(&report).trim_end().to_string()),
-                ];
-                let text = report::promote_text(&report);
-                actions_write(
-                    r,
-                    &outputs,
-                    &format!("### retrain promote\n\n```\n{text}```\n"),
-                )?;
+                write_step(r, &retrain::action::steps::promote(&report))?;
             }
             let text = if json {
                 report::promote_json(&report)
@@ -300,18 +283,7 @@ fn dispatch(
                     },
                 })?;
             if let Some(r) = runner {
-                let mut outputs =
-                    retrain::action::pr_outputs(report.pull_request.as_ref()).to_vec();
-                outputs.push((
-                    "json",
-                    report::rollback_json(&report).trim_end().to_string(),
-                ));
-                let text = report::rollback_text(&report);
-                actions_write(
-                    r,
-                    &outputs,
-                    &format!("### retrain rollback\n\n```\n{text}```\n"),
-                )?;
+                write_step(r, &retrain::action::steps::rollback(&report))?;
             }
             let text = if json {
                 report::rollback_json(&report)
@@ -345,24 +317,11 @@ fn dispatch(
                 },
                 || publish_target(github, runner),
             )?;
-            let json_text = outcome.json();
             if let Some(r) = runner {
-                let pr = outcome
-                    .extra
-                    .apply
-                    .as_ref()
-                    .and_then(|a| a.pull_request.as_ref());
-                let mut outputs = retrain::action::pr_outputs(pr).to_vec();
-                outputs.push(("recommended", outcome.report.recommended.clone()));
-                outputs.push(("json", json_text.trim_end().to_string()));
-                actions_write(
-                    r,
-                    &outputs,
-                    &report::backtest::markdown(&outcome.report, None),
-                )?;
+                write_step(r, &retrain::action::steps::backtest(&outcome))?;
             }
             let text = if json {
-                json_text
+                outcome.json()
             } else {
                 format!(
                     "{}{}",
@@ -394,24 +353,7 @@ fn dispatch(
                 github,
             })?;
             if let Some(r) = runner {
-                let text = report::check_text(&report);
-                let outputs = [
-                    ("retrain", report.retrain_due().to_string()),
-                    (
-                        "snapshot",
-                        report
-                            .checks
-                            .first()
-                            .map(|c| c.snapshot.clone())
-                            .unwrap_or_default(),
-                    ),
-                    ("json", report::check_json(&report).trim_end().to_string()),
-                ];
-                actions_write(
-                    r,
-                    &outputs,
-                    &format!("### retrain check\n\n```\n{text}```\n"),
-                )?;
+                write_step(r, &retrain::action::steps::check(&report))?;
             }
             let code = if *exit_code && report.retrain_due() {
                 exit::RETRAIN_DUE
@@ -444,21 +386,14 @@ fn dispatch(
     }
 }
 
-/// Writes the outputs and the step summary where the runner reads them.
-fn actions_write(
+/// Writes a command's outputs and step summary where the runner reads them.
+fn write_step(
     runner: &retrain::action::Runner,
-    outputs: &[(&str, String)],
-    summary: &str,
+    step: &retrain::action::steps::Step,
 ) -> Result<(), Error> {
-    let io = |m: String| Error::Usage(format!("GitHub Actions: {m}"));
-    if let Some(p) = &runner.output {
-        retrain::action::write_outputs(p, outputs).map_err(io)?;
-    }
-    if let Some(p) = &runner.summary {
-        let summary = format!("{summary}{}", runner.summary_footer());
-        retrain::action::write_summary(p, &summary).map_err(io)?;
-    }
-    Ok(())
+    runner
+        .write(step)
+        .map_err(|m| Error::Usage(format!("GitHub Actions: {m}")))
 }
 
 /// The error as a workflow annotation; config errors point at their file, line and

@@ -8,6 +8,8 @@
 //! - workflow commands on stdout: `::name key=value,key=value::message`, with `%`, CR
 //!   and LF escaped in the message and additionally `:` and `,` in property values.
 
+pub mod steps;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
