@@ -155,21 +155,19 @@ fn dispatch(
                 (None, true) => Some(cli.repo.join(".retrain/proposal")),
                 (None, false) => None,
             };
-            if let Some(dir) = &rendered {
+            if rendered.is_some() || runner.is_some() {
+                // the documents need the models' settings: the config once more, not twice
                 let config = Workspace {
                     repo: cli.repo.clone(),
                     config: cli.config.clone(),
                 }
                 .load_config()?;
-                report::write_artifacts(&report, dir, &config)?;
-            }
-            if let Some(r) = runner {
-                let config = Workspace {
-                    repo: cli.repo.clone(),
-                    config: cli.config.clone(),
+                if let Some(dir) = &rendered {
+                    report::write_artifacts(&report, dir, &config)?;
                 }
-                .load_config()?;
-                write_step(r, &retrain::action::steps::run(&report, &config))?;
+                if let Some(r) = runner {
+                    write_step(r, &retrain::action::steps::run(&report, &config))?;
+                }
             }
             let text = if json {
                 report::run_json(&report)

@@ -358,7 +358,8 @@ pub struct Proposal {
     pub volatile_body: bool,
     pub check: Option<CheckSummary>,
     pub upload: Option<ArtifactUpload>,
-    /// The registry change (retrain): the new pointer and version.
+    /// The registry change (retrain): the new pointer and version (its files are
+    /// `files` above, moved there, not copied).
     pub registry: Option<registry::Proposal>,
 }
 

@@ -72,6 +72,8 @@ struct Checked {
     check: ModelCheck,
     snapshot: Manifest,
     champion: Option<Champion>,
+    /// The registry pointer as the check read it (the proposal builds on it).
+    pointer: Option<registry::RegistryPointer>,
 }
 
 /// The champion's registry entry and its artifact (or why it could not be loaded).
@@ -193,6 +195,7 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
         },
         snapshot: snap.manifest,
         champion,
+        pointer,
     })
 }
 
@@ -263,10 +266,6 @@ pub fn run(req: &RunRequest) -> Result<RunReport, Error> {
     let mut runs = Vec::with_capacity(models.len());
     for model in models {
         let mut r = run_model(req, model)?;
-        // the proposal stage: once, from the run and the pointer it read
-        let previous = registry::read(&req.check.workspace.repo, &model.registry.path)?;
-        r.proposal = crate::proposal::retrain(&r, model, previous.as_ref());
-        r.plan = r.proposal.as_ref().and_then(|p| p.plan());
         if let (Some(t), Some(p)) = (target, &r.proposal) {
             r.pull_request = Some(crate::forge::runtime()?.block_on(
                 crate::forge::publish::open_or_update(&req.check.workspace.repo, p, t),
@@ -425,6 +424,9 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     out.gate = Some(gate);
     out.infra = Some(infra);
     out.artifact = Some(candidate);
+    // the proposal stage: once, from the run and the pointer its check read
+    out.proposal = crate::proposal::retrain(&out, model, checked.pointer.as_ref());
+    out.plan = out.proposal.as_ref().and_then(|p| p.plan());
     Ok(out)
 }
 

@@ -106,7 +106,8 @@ pub fn retrain(
             "the candidate is not blessed and `pull_request.open_when_not_blessed` is false"
                 .to_string()
         }),
-        files: change.files.clone(),
+        // the files travel with the proposal; the registry change keeps version and pointer
+        files: std::mem::take(&mut change.files),
         commit_message: format!(
             "retrain: {} v{version} (snapshot {})",
             model.name,
