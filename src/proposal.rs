@@ -1,11 +1,12 @@
-//! The proposal stage (DESIGN.md §3): a run's candidate, or a rollback, becomes the
-//! pull request that carries it, as a value ([`Proposal`]). Pure: it reads nothing and
+//! The proposal stage (DESIGN.md §3): a run's candidate, a rollback or a backtest's
+//! recommended policy becomes the pull request that carries it, as a value ([`Proposal`]). Pure: it reads nothing and
 //! writes nothing; the caller passes the registry pointer it read. `--dry-run` shows
 //! it, `--artifact-dir` and the step summary write it, `forge::publish` carries it out.
 
 use crate::config::{ArtifactStore, ModelConfig};
 use crate::outcome::{
-    ArtifactUpload, CheckSummary, Marker, ModelRun, Proposal, ProposalKind, RunOutcome, Upload,
+    ArtifactUpload, BacktestReport, CheckSummary, Marker, ModelRun, Proposal, ProposalKind,
+    RunOutcome, Upload,
 };
 use crate::registry::{self, ModelVersion, RegistryPointer};
 use crate::report::documents;
@@ -188,6 +189,53 @@ pub fn rollback(
             "reviewers closed this rollback; it is not reopened".into(),
         ),
         volatile_body: false,
+        check: None,
+        upload: None,
+        registry: None,
+    }
+}
+
+/// The pull request of `retrain backtest --apply`: `rel` (the config file, relative to
+/// the repository) from `old` to `new_text`, the recommended policy, with the report as
+/// its body. The branch is named after the new text's hash, so a re-run with the same
+/// recommendation leaves the pull request as it is.
+pub fn policy(
+    model: &ModelConfig,
+    report: &BacktestReport,
+    rel: &str,
+    old: &str,
+    new_text: &str,
+) -> Proposal {
+    let hash = blake3::hash(new_text.as_bytes()).to_hex();
+    let mut labels = model.pull_request.labels.clone();
+    labels.push("retrain-policy".into());
+    let title = format!(
+        "retrain: {}: retraining policy `{}` (from a backtest)",
+        model.name, report.recommended
+    );
+    Proposal {
+        kind: ProposalKind::Policy,
+        model: model.name.to_string(),
+        marker: None,
+        version: None,
+        base: model.pull_request.base.clone(),
+        branch: model.branch(&format!("policy-{}", &hash[..12])),
+        commit_message: title.clone(),
+        title,
+        body: crate::report::backtest::policy_pr_body(report, rel, old, new_text),
+        labels,
+        reviewers: model.pull_request.reviewers.clone(),
+        draft: false,
+        withheld: None,
+        expect: vec![(rel.to_string(), Some(old.as_bytes().to_vec()))],
+        files: vec![(rel.to_string(), new_text.as_bytes().to_vec())],
+        author: model.pull_request.identity(),
+        closed_reasons: (
+            "this policy change was merged already".into(),
+            "reviewers closed this policy change; it is not reopened".into(),
+        ),
+        // the report's timings differ between runs; the branch is the content
+        volatile_body: true,
         check: None,
         upload: None,
         registry: None,

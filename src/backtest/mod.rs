@@ -417,10 +417,9 @@ fn history(
     })
 }
 
-/// `retrain backtest --apply` with GitHub: a pull request that changes the config file
-/// (`new_text`, from [`apply_recommended`]) to the recommended policy, with the report
-/// as its body. The branch is named after the new text's hash, so a re-run with the
-/// same recommendation leaves the pull request as it is.
+/// `retrain backtest --apply` with GitHub: opens the pull request
+/// ([`crate::proposal::policy`]) that changes the config file to `new_text` (from
+/// [`apply_recommended`]).
 pub fn propose_policy(
     workspace: &Workspace,
     report: &BacktestReport,
@@ -451,40 +450,7 @@ pub fn propose_policy(
         .into_iter()
         .next()
         .expect("select returns the named model");
-    let hash = blake3::hash(new_text.as_bytes()).to_hex();
-    let mut labels = model.pull_request.labels.clone();
-    labels.push("retrain-policy".into());
-    let title = format!(
-        "retrain: {}: retraining policy `{}` (from a backtest)",
-        model.name, report.recommended
-    );
-    let proposal = crate::outcome::Proposal {
-        kind: crate::outcome::ProposalKind::Policy,
-        model: model.name.to_string(),
-        marker: None,
-        version: None,
-        base: model.pull_request.base.clone(),
-        branch: model.branch(&format!("policy-{}", &hash[..12])),
-        commit_message: title.clone(),
-        title,
-        body: crate::report::backtest::policy_pr_body(report, &rel, &old, new_text),
-        labels,
-        reviewers: model.pull_request.reviewers.clone(),
-        draft: false,
-        withheld: None,
-        expect: vec![(rel.clone(), Some(old.as_bytes().to_vec()))],
-        files: vec![(rel, new_text.as_bytes().to_vec())],
-        author: model.pull_request.identity(),
-        closed_reasons: (
-            "this policy change was merged already".into(),
-            "reviewers closed this policy change; it is not reopened".into(),
-        ),
-        // the report's timings differ between runs; the branch is the content
-        volatile_body: true,
-        check: None,
-        upload: None,
-        registry: None,
-    };
+    let proposal = crate::proposal::policy(model, report, &rel, &old, new_text);
     crate::forge::runtime()?.block_on(crate::forge::publish::open_or_update(
         &workspace.repo,
         &proposal,

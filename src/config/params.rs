@@ -16,6 +16,9 @@ pub struct ParamError {
     pub hint: Option<String>,
 }
 
+/// `params.max_categories` when not given (also an external trainer's preprocessing).
+pub const DEFAULT_MAX_CATEGORIES: usize = 20;
+
 pub struct Params<'a> {
     map: &'a BTreeMap<String, Value>,
     known: BTreeSet<&'static str>,
@@ -177,7 +180,7 @@ pub fn hyper_params(
     map: &BTreeMap<String, serde_json::Value>,
 ) -> Result<(Hyper, usize), ParamError> {
     let mut p = Params::new(map);
-    let max_categories = p.u64("max_categories", 20, 1)? as usize;
+    let max_categories = p.u64("max_categories", DEFAULT_MAX_CATEGORIES as u64, 1)? as usize;
     let pos = |x: f64| x > 0.0;
     let nonneg = |x: f64| x >= 0.0;
     let hyper = match algorithm {

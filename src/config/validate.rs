@@ -530,7 +530,7 @@ fn validate_training(
         }
     }
     let (hyper, max_categories) = match &t.command {
-        Some(_) => (None, 20),
+        Some(_) => (None, params::DEFAULT_MAX_CATEGORIES),
         None => {
             let (h, m) = params::hyper_params(t.algorithm, &t.params)
                 .map_err(|e| cx.err(&key(&tb, &["params", e.key.as_str()]), e.message, e.hint))?;
