@@ -54,16 +54,16 @@ fn main() {
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn run(args: Args) -> anyhow::Result<()> {
     let task = match args.task.as_str() {
         "classification" => Task::Classification,
         "regression" => Task::Regression,
-        other => return Err(format!("unknown task `{other}`")),
+        other => anyhow::bail!("unknown task `{other}`"),
     };
     let format = match args.format.as_str() {
         "csv" => OutputFormat::Csv,
         "parquet" => OutputFormat::Parquet,
-        other => return Err(format!("unknown format `{other}`")),
+        other => anyhow::bail!("unknown format `{other}`"),
     };
     let drifts = args
         .drift
@@ -83,8 +83,7 @@ fn run(args: Args) -> Result<(), String> {
         drifts,
         ..Spec::default()
     };
-    let paths = synth::write(&spec, &args.out, &args.prefix, args.partitions, format)
-        .map_err(|e| e.to_string())?;
+    let paths = synth::write(&spec, &args.out, &args.prefix, args.partitions, format)?;
     eprintln!(
         "wrote {} file(s), {} rows, under {}",
         paths.len(),

@@ -56,10 +56,11 @@ pub struct PerformanceObservation {
     pub rows: u64,
 }
 
-/// Scores the champion on newly labelled rows (provided by the training stage).
-pub trait ChampionScorer {
-    fn score(&self, metric: Metric) -> Result<Option<PerformanceObservation>, String>;
-}
+/// Why the champion could not be scored on the new rows (the performance trigger then
+/// says so and does not fire): the sentence the report shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unscored(pub String);
 
 /// What the decision looks at.
 pub struct DecisionInput<'a> {
@@ -74,7 +75,7 @@ pub struct DecisionInput<'a> {
     pub reference_rows: u64,
     pub drift: &'a DriftReport,
     /// `None`: the champion could not be scored (why, in the string).
-    pub performance: Result<Option<PerformanceObservation>, String>,
+    pub performance: Result<Option<PerformanceObservation>, Unscored>,
     pub anomalies: &'a [Anomaly],
 }
 
@@ -424,7 +425,7 @@ mod tests {
         now: DateTime<Utc>,
         new_rows: u64,
         drift: DriftReport,
-        performance: Result<Option<PerformanceObservation>, String>,
+        performance: Result<Option<PerformanceObservation>, Unscored>,
         force: bool,
     }
 
@@ -537,7 +538,7 @@ mod tests {
         assert!(c.decide().retrain);
         c.performance = obs(0.69999); // below min
         assert!(c.decide().retrain);
-        c.performance = Err("no model".into());
+        c.performance = Err(Unscored("no model".into()));
         let d = c.decide();
         assert!(!d.retrain && d.reasons[0].detail.starts_with("not evaluated"));
     }

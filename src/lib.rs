@@ -13,6 +13,7 @@ pub mod action;
 pub mod backtest;
 pub mod checks;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod data;
 pub mod decision;

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::checks;
 use crate::config::{Metric, ModelConfig};
-use crate::decision::{self, DecisionInput, PerformanceObservation};
+use crate::decision::{self, DecisionInput, PerformanceObservation, Unscored};
 use crate::evaluate::{self, gate::Verdict, Evaluation};
 use crate::registry;
 use crate::registry::ModelVersion;
@@ -79,7 +79,7 @@ struct Checked {
 /// The champion's registry entry and its artifact (or why it could not be loaded).
 struct Champion {
     version: ModelVersion,
-    artifact: Result<ModelArtifact, String>,
+    artifact: Result<ModelArtifact, registry::ArtifactError>,
 }
 
 fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error> {
@@ -150,7 +150,7 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
     let drift = checks::drift_report(model, &reference, &current);
     let performance = match (&model.triggers.performance, &champion) {
         (None, _) => Ok(None),
-        (Some(_), None) => Err("no champion".to_string()),
+        (Some(_), None) => Err(Unscored("no champion".into())),
         (Some(p), Some(c)) => score_champion(
             repo,
             model,
@@ -208,27 +208,29 @@ fn score_champion(
     current: &checks::current::CurrentData,
     champion: &Champion,
     metric: Metric,
-) -> Result<Option<PerformanceObservation>, String> {
+) -> Result<Option<PerformanceObservation>, Unscored> {
     let artifact = champion
         .artifact
         .as_ref()
-        .map_err(|e| format!("the champion's artifact: {e}"))?;
+        .map_err(|e| Unscored(format!("the champion's artifact: {e}")))?;
     if current.rows == 0 {
         return Ok(None);
     }
     let files: HashSet<String> = current.files.iter().cloned().collect();
     let (filter, _) = checks::current::time_filter(model, reference);
     let table = train::table::load(repo, model, snapshot, Some(&files), filter)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Unscored(e.to_string()))?;
     if table.rows() == 0 {
         return Ok(None);
     }
     let rows: Vec<usize> = (0..table.rows()).collect();
-    let preds = artifact.predict_table(repo, &table, &rows)?;
+    let preds = artifact
+        .predict_table(repo, &table, &rows)
+        .map_err(|e| Unscored(e.to_string()))?;
     let truth = train::truth_of(&table, &rows);
     let value = evaluate::metrics::Prepared::new(truth.view(), &preds)
         .metric(metric, None)
-        .ok_or_else(|| format!("{metric} is undefined on the new rows"))?;
+        .ok_or_else(|| Unscored(format!("{metric} is undefined on the new rows")))?;
     Ok(Some(PerformanceObservation {
         metric,
         value,
@@ -356,10 +358,7 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     )?;
     tracing::info!(model = %model.name, ms = candidate.report.duration_ms, "trained; evaluating");
 
-    let champion = checked.champion.as_ref().map(|c| match &c.artifact {
-        Ok(a) => Ok(a),
-        Err(e) => Err(format!("the champion's artifact: {e}")),
-    });
+    let champion = checked.champion.as_ref().map(|c| c.artifact.as_ref());
     let judged = judge_candidate(
         repo,
         model,
@@ -449,13 +448,13 @@ pub(crate) fn judge_candidate(
     table: &train::table::Table,
     holdout: &[usize],
     candidate: &train::model::ModelArtifact,
-    champion: Option<Result<&train::model::ModelArtifact, String>>,
-) -> Result<Judged, String> {
+    champion: Option<Result<&train::model::ModelArtifact, &registry::ArtifactError>>,
+) -> Result<Judged, train::PredictError> {
     let preds = candidate.predict_table(repo, table, holdout)?;
     let has_champion = champion.is_some();
     let (champion_preds, champion_error) = match champion {
         None => (None, None),
-        Some(Err(e)) => (None, Some(e)),
+        Some(Err(e)) => (None, Some(format!("the champion's artifact: {e}"))),
         Some(Ok(a)) => match a.predict_table(repo, table, holdout) {
             Ok(p) => (Some(p), None),
             Err(e) => (

@@ -73,7 +73,7 @@ pub fn predict(req: &PredictRequest) -> Result<PredictReport, Error> {
     let (artifact, _) = registry::load_artifact(&req.repo, dir, &version).map_err(|e| {
         Error::Registry(registry::RegistryError::Invalid {
             path: req.registry_file.display().to_string(),
-            message: e,
+            message: e.to_string(),
         })
     })?;
     let input_err = |e: &dyn std::fmt::Display| {
@@ -180,25 +180,25 @@ pub fn predict(req: &PredictRequest) -> Result<PredictReport, Error> {
     }
     let out = &req.output;
     let tmp = out.with_extension("retrain-tmp");
-    let mut write = || -> Result<(), String> {
-        let file = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
+    let mut write = || -> std::io::Result<()> {
+        let file = std::fs::File::create(&tmp)?;
         let lower = out.to_string_lossy().to_ascii_lowercase();
         if lower.ends_with(".parquet") || lower.ends_with(".pq") {
             ParquetWriter::new(file)
                 .finish(&mut df)
-                .map_err(|e| e.to_string())?;
+                .map_err(std::io::Error::other)?;
         } else {
             CsvWriter::new(file)
                 .finish(&mut df)
-                .map_err(|e| e.to_string())?;
+                .map_err(std::io::Error::other)?;
         }
-        std::fs::rename(&tmp, out).map_err(|e| e.to_string())
+        std::fs::rename(&tmp, out)
     };
-    write().map_err(|e| {
+    write().map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
         Error::Io {
             context: format!("cannot write `{}`", out.display()),
-            source: std::io::Error::other(e),
+            source,
         }
     })?;
     Ok(PredictReport {

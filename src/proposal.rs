@@ -9,7 +9,7 @@ use crate::outcome::{
     RunOutcome, Upload,
 };
 use crate::registry::{self, ModelVersion, RegistryPointer};
-use crate::report::documents;
+use crate::report::{context, documents, run_documents};
 
 /// The pull request that proposes a trained candidate as the model's next version;
 /// `None` unless the run trained one. `previous` is the registry pointer the run read.
@@ -38,15 +38,16 @@ pub fn retrain(
             }),
         },
     );
-    let card = documents::model_card(run, model, &change);
-    change.files.push((
-        format!(
-            "{}/versions/{}/MODEL_CARD.md",
-            model.registry.path, change.version
-        ),
-        card.into_bytes(),
-    ));
-    let body = documents::pr_body(run, model, &change, previous);
+    if let Some(card) = run_documents::model_card(run, model, &change) {
+        change.files.push((
+            format!(
+                "{}/versions/{}/MODEL_CARD.md",
+                model.registry.path, change.version
+            ),
+            card.into_bytes(),
+        ));
+    }
+    let body = run_documents::pr_body(run, model, &change, previous);
     let version = change.version;
     let blessed = run.gate.as_ref().is_some_and(|g| g.blessed);
     let snapshot = &run.check.snapshot;
@@ -165,7 +166,10 @@ pub fn rollback(
     Proposal {
         kind: ProposalKind::Rollback,
         model: model.name.to_string(),
-        body: documents::rollback_body(model.name.as_str(), from, to, reason, &marker),
+        body: documents::render_rollback(
+            &context::RollbackContext::new(model.name.as_str(), from, to, reason),
+            &marker,
+        ),
         marker: Some(marker),
         version: None,
         base: model.pull_request.base.clone(),

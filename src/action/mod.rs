@@ -15,6 +15,32 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+/// What can go wrong reading the runner's event or writing its files.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("GITHUB_EVENT_PATH `{}`: {source}", path.display())]
+    Event {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("GITHUB_EVENT_PATH `{}`: not JSON: {source}", path.display())]
+    EventJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{} `{name}` contains the delimiter `{delimiter}`", if *in_name { "output name" } else { "the value of output" })]
+    Delimiter {
+        name: String,
+        in_name: bool,
+        delimiter: String,
+    },
+    #[error("`{}`: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// The runner's context, read from the environment Actions sets.
 #[derive(Debug, Clone, Default)]
 pub struct Runner {
@@ -101,17 +127,22 @@ impl Runner {
     /// The inputs of a `workflow_dispatch` event (`model`, `force`, `dry-run` or
     /// `dry_run`); defaults for any other event. A payload that cannot be read is an
     /// error naming the file.
-    pub fn dispatch_inputs(&self) -> Result<DispatchInputs, String> {
+    pub fn dispatch_inputs(&self) -> Result<DispatchInputs, ActionError> {
         if self.event_name.as_deref() != Some("workflow_dispatch") {
             return Ok(DispatchInputs::default());
         }
         let Some(path) = &self.event_path else {
             return Ok(DispatchInputs::default());
         };
-        let bytes = std::fs::read(path)
-            .map_err(|e| format!("GITHUB_EVENT_PATH `{}`: {e}", path.display()))?;
-        let event: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("GITHUB_EVENT_PATH `{}`: not JSON: {e}", path.display()))?;
+        let bytes = std::fs::read(path).map_err(|source| ActionError::Event {
+            path: path.clone(),
+            source,
+        })?;
+        let event: Value =
+            serde_json::from_slice(&bytes).map_err(|source| ActionError::EventJson {
+                path: path.clone(),
+                source,
+            })?;
         Ok(parse_inputs(&event["inputs"]))
     }
 }
@@ -207,6 +238,47 @@ pub fn annotation(level: &str, loc: &Location, message: &str) -> String {
     command(level, &props, message)
 }
 
+/// An error as a workflow annotation; config errors point at their file, line and
+/// column (relative to the workspace, as GitHub wants).
+pub fn error_annotation(e: &crate::error::Error) -> String {
+    use crate::error::Error;
+    let mut message = e.to_string();
+    let mut location = Location {
+        title: Some("retrain".into()),
+        ..Default::default()
+    };
+    if let Error::Config(c) = e {
+        let absolute = std::env::current_dir()
+            .map(|d| d.join(&c.file))
+            .unwrap_or_else(|_| c.file.clone());
+        let file = std::env::var("GITHUB_WORKSPACE")
+            .ok()
+            .and_then(|w| {
+                let w = Path::new(&w);
+                let w = w.canonicalize().unwrap_or_else(|_| w.to_path_buf());
+                let a = absolute.canonicalize().unwrap_or_else(|_| absolute.clone());
+                a.strip_prefix(w).ok().map(Path::to_path_buf)
+            })
+            .unwrap_or_else(|| c.file.clone());
+        let file = file.strip_prefix("./").unwrap_or(&file).to_path_buf();
+        message = match &c.key {
+            Some(k) => format!("{k}: {}", c.message),
+            None => c.message.clone(),
+        };
+        location = Location {
+            title: Some("retrain: config error".into()),
+            file: Some(file.display().to_string()),
+            line: c.line,
+            col: c.column,
+            ..Default::default()
+        };
+    }
+    if let Some(h) = e.hint() {
+        message = format!("{message}\nhint: {h}");
+    }
+    annotation("error", &location, &message)
+}
+
 /// `::add-mask::value`: the runner hides the value in every later log line.
 pub fn mask(value: &str) -> String {
     command("add-mask", &[], value)
@@ -232,22 +304,19 @@ fn delimiter() -> String {
 
 /// One `$GITHUB_OUTPUT` entry with the multiline syntax; `delimiter` must appear in
 /// neither the name nor the value (checked, as `@actions/core` does).
-pub fn output_entry(name: &str, value: &str, delimiter: &str) -> Result<String, String> {
-    if name.contains(delimiter) {
-        return Err(format!(
-            "output name `{name}` contains the delimiter `{delimiter}`"
-        ));
-    }
-    if value.contains(delimiter) {
-        return Err(format!(
-            "the value of output `{name}` contains the delimiter `{delimiter}`"
-        ));
+pub fn output_entry(name: &str, value: &str, delimiter: &str) -> Result<String, ActionError> {
+    if name.contains(delimiter) || value.contains(delimiter) {
+        return Err(ActionError::Delimiter {
+            name: name.to_string(),
+            in_name: name.contains(delimiter),
+            delimiter: delimiter.to_string(),
+        });
     }
     Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
 }
 
 /// Appends the outputs to the `$GITHUB_OUTPUT` file, each with a fresh delimiter.
-pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> Result<(), String> {
+pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> Result<(), ActionError> {
     let mut text = String::new();
     for (name, value) in outputs {
         let mut d = delimiter();
@@ -260,7 +329,7 @@ pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> Result<(), Stri
 }
 
 /// Appends Markdown to the `$GITHUB_STEP_SUMMARY` file.
-pub fn write_summary(path: &Path, markdown: &str) -> Result<(), String> {
+pub fn write_summary(path: &Path, markdown: &str) -> Result<(), ActionError> {
     let mut text = markdown.to_string();
     if !text.ends_with('\n') {
         text.push('\n');
@@ -268,14 +337,17 @@ pub fn write_summary(path: &Path, markdown: &str) -> Result<(), String> {
     append(path, &text)
 }
 
-fn append(path: &Path, text: &str) -> Result<(), String> {
+fn append(path: &Path, text: &str) -> Result<(), ActionError> {
+    let write = |source| ActionError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|e| format!("`{}`: {e}", path.display()))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| format!("`{}`: {e}", path.display()))
+        .map_err(write)?;
+    f.write_all(text.as_bytes()).map_err(write)
 }
 
 /// The action's outputs of `retrain run` (the first model with a pull request, or

@@ -14,7 +14,7 @@ pub struct Step {
 
 impl Runner {
     /// Writes the step's outputs and summary (with the run's footer).
-    pub fn write(&self, step: &Step) -> Result<(), String> {
+    pub fn write(&self, step: &Step) -> Result<(), super::ActionError> {
         if let Some(p) = &self.output {
             super::write_outputs(p, &step.outputs)?;
         }

@@ -128,7 +128,7 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
         },
         &history,
     );
-    let outcomes: Vec<Result<replay::Outcome, String>> = policies
+    let outcomes: Vec<Result<replay::Outcome, replay::ReplayError>> = policies
         .par_iter()
         .map(|p| {
             let r = shared.replay(p);

@@ -77,7 +77,20 @@ struct Fit {
     holdout: Vec<usize>,
 }
 
-type Slot<T> = Arc<OnceLock<Result<Arc<T>, String>>>;
+type Slot<T> = Arc<OnceLock<Result<Arc<T>, FitFailed>>>;
+
+/// A model that could not be trained, shared by every policy that asked for it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct FitFailed(Arc<crate::train::TrainError>);
+
+/// A policy that could not be replayed: its first model could not be trained.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("policy `{policy}`: the first model: {source}")]
+pub struct ReplayError {
+    pub policy: String,
+    pub source: FitFailed,
+}
 
 /// Work shared by every policy of one replay.
 pub struct Shared<'a> {
@@ -171,7 +184,7 @@ impl<'a> Shared<'a> {
         to: usize,
         warm: Option<&Fit>,
         held_out: bool,
-    ) -> Result<Arc<Fit>, String> {
+    ) -> Result<Arc<Fit>, FitFailed> {
         let m = self.setup.model;
         let range = self.window_range(window, to);
         let key = format!(
@@ -226,7 +239,7 @@ impl<'a> Shared<'a> {
                 warm.map(|w| &w.artifact),
                 Utc::now(),
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| FitFailed(Arc::new(e)))?;
             let seconds = started.elapsed().as_secs_f64();
             Ok(Arc::new(Fit {
                 id: self.next_id.fetch_add(1, Ordering::Relaxed),
@@ -249,7 +262,7 @@ impl<'a> Shared<'a> {
         to: usize,
         warm: Option<&Fit>,
         deployed: &Fit,
-    ) -> Result<(f64, Option<Arc<Fit>>), String> {
+    ) -> Result<(f64, Option<Arc<Fit>>), FitFailed> {
         if policy.gates.is_empty() {
             // Nothing reads the holdout: what is deployed is all that is trained.
             let new = self.fit(&policy.window, to, warm, !policy.refit)?;
@@ -406,7 +419,7 @@ impl<'a> Shared<'a> {
     }
 
     /// Replays one policy.
-    pub fn replay(&self, policy: &Policy) -> Result<Outcome, String> {
+    pub fn replay(&self, policy: &Policy) -> Result<Outcome, ReplayError> {
         let h = self.history;
         let n = h.periods.len();
         let warmup = self.setup.warmup;
@@ -419,7 +432,10 @@ impl<'a> Shared<'a> {
                 None,
                 !policy.refit,
             )
-            .map_err(|e| format!("policy `{}`: the first model: {e}", policy.name))?;
+            .map_err(|source| ReplayError {
+                policy: policy.name.clone(),
+                source,
+            })?;
         let mut train_seconds = fit.seconds;
         let mut deployed = warmup;
         let mut trained_times = vec![self.time_after(warmup - 1)];

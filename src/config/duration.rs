@@ -29,18 +29,32 @@ impl Duration {
     }
 }
 
+/// Why a duration does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadDuration {
+    #[error("duration `{0}` has no unit; write e.g. `7d`, `12h`, `30m`")]
+    NoUnit(String),
+    #[error("duration `{0}` must start with a whole number, e.g. `7d`")]
+    NoNumber(String),
+    #[error("duration `{text}` has unknown unit `{unit}`; use s, m, h, d or w")]
+    Unit { text: String, unit: String },
+    #[error("duration `{0}` must be greater than zero")]
+    Zero(String),
+    #[error("duration `{0}` is too large")]
+    TooLarge(String),
+}
+
 impl FromStr for Duration {
-    type Err = String;
+    type Err = BadDuration;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
-        let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| {
-            format!("duration `{text}` has no unit; write e.g. `7d`, `12h`, `30m`")
-        })?;
+        let owned = || text.to_string();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(|| BadDuration::NoUnit(owned()))?;
         let (number, unit) = text.split_at(split);
-        let n: u64 = number
-            .parse()
-            .map_err(|_| format!("duration `{text}` must start with a whole number, e.g. `7d`"))?;
+        let n: u64 = number.parse().map_err(|_| BadDuration::NoNumber(owned()))?;
         let scale = match unit {
             "s" => 1,
             "m" => 60,
@@ -48,17 +62,18 @@ impl FromStr for Duration {
             "d" => 86_400,
             "w" => 7 * 86_400,
             _ => {
-                return Err(format!(
-                    "duration `{text}` has unknown unit `{unit}`; use s, m, h, d or w"
-                ))
+                return Err(BadDuration::Unit {
+                    text: owned(),
+                    unit: unit.to_string(),
+                })
             }
         };
         if n == 0 {
-            return Err(format!("duration `{text}` must be greater than zero"));
+            return Err(BadDuration::Zero(owned()));
         }
         n.checked_mul(scale)
             .map(Duration::from_secs)
-            .ok_or_else(|| format!("duration `{text}` is too large"))
+            .ok_or_else(|| BadDuration::TooLarge(owned()))
     }
 }
 

@@ -15,7 +15,7 @@ pub mod reference;
 mod shape;
 mod validate;
 
-pub use validate::check_relative as check_path_inside;
+pub use validate::{check_relative as check_path_inside, PathError};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -60,13 +60,18 @@ impl Config {
     }
 }
 
+/// A name [`ModelName::new`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("model name `{0}` must be 1-64 characters of lowercase letters, digits and `-` (not at either end)")]
+pub struct BadModelName(pub String);
+
 /// A model name: `[a-z0-9-]+`, not starting or ending with `-`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
 pub struct ModelName(String);
 
 impl ModelName {
-    pub fn new(name: &str) -> Result<Self, String> {
+    pub fn new(name: &str) -> Result<Self, BadModelName> {
         let ok = !name.is_empty()
             && name.len() <= 64
             && name
@@ -77,9 +82,7 @@ impl ModelName {
         if ok {
             Ok(Self(name.to_string()))
         } else {
-            Err(format!(
-                "model name `{name}` must be 1-64 characters of lowercase letters, digits and `-` (not at either end)"
-            ))
+            Err(BadModelName(name.to_string()))
         }
     }
 

@@ -13,7 +13,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, path: &[Seg], message: impl Into<String>, hint: Option<String>) -> ConfigError {
+    fn err(&self, path: &[Seg], message: impl ToString, hint: Option<String>) -> ConfigError {
         let (line, column) = match locate::locate(self.text, path) {
             Some((l, c)) => (Some(l), Some(c)),
             None => (None, None),
@@ -23,7 +23,7 @@ impl Ctx<'_> {
             line,
             column,
             key: Some(locate::display(path)).filter(|k| !k.is_empty()),
-            message: message.into(),
+            message: message.to_string(),
             hint,
         }
     }
@@ -259,25 +259,38 @@ fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, Co
 /// A path inside the repository: relative and never above its root.
 /// A registry inside git's or retrain's own directories would be written where
 /// publishing cannot (`.git`) or where the cache lives (`.retrain`).
-fn check_not_internal(path: &str) -> Result<(), String> {
+fn check_not_internal(path: &str) -> Result<(), PathError> {
     match Path::new(path).components().find_map(|c| match c {
         Component::Normal(n) if n == ".git" || n == ".retrain" => n.to_str(),
         _ => None,
     }) {
-        Some(dir) => Err(format!(
-            "`{path}` is inside `{dir}/`, which is not part of the commit; use a directory such as `models/<name>`"
-        )),
+        Some(dir) => Err(PathError::Internal {
+            path: path.to_string(),
+            dir: dir.to_string(),
+        }),
         None => Ok(()),
     }
+}
+
+/// A path in retrain.yaml that does not name a place inside the repository's commit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("`{0}` must be relative to the repository root")]
+    NotRelative(String),
+    #[error("`{0}` points outside the repository")]
+    Outside(String),
+    #[error("`{path}` is inside `{dir}/`, which is not part of the commit; use a directory such as `models/<name>`")]
+    Internal { path: String, dir: String },
 }
 
 /// More resamples than any interval needs: each costs a pass over the holdout.
 const MAX_RESAMPLES: u32 = 100_000;
 
-pub fn check_relative(path: &str) -> Result<(), String> {
+pub fn check_relative(path: &str) -> Result<(), PathError> {
     let p = Path::new(path);
+    let not_relative = || PathError::NotRelative(path.to_string());
     if p.is_absolute() || path.starts_with('~') {
-        return Err(format!("`{path}` must be relative to the repository root"));
+        return Err(not_relative());
     }
     let mut depth = 0i32;
     for c in p.components() {
@@ -285,10 +298,10 @@ pub fn check_relative(path: &str) -> Result<(), String> {
             Component::ParentDir => depth -= 1,
             Component::Normal(_) => depth += 1,
             Component::CurDir => {}
-            _ => return Err(format!("`{path}` must be relative to the repository root")),
+            _ => return Err(not_relative()),
         }
         if depth < 0 {
-            return Err(format!("`{path}` points outside the repository"));
+            return Err(PathError::Outside(path.to_string()));
         }
     }
     Ok(())

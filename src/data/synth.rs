@@ -79,17 +79,24 @@ pub enum DriftKind {
     Concept,
 }
 
+/// A `--drift` that does not parse, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadDrift(String);
+
 impl std::str::FromStr for Drift {
-    type Err = String;
+    type Err = BadDrift;
 
     /// `num_01:mean:1.5@5000`, `num_02:scale:2@0`, `cat_00:freq:0.5@100`, `concept@5000`.
-    fn from_str(text: &str) -> Result<Self, String> {
-        let (what, from) = text
-            .split_once('@')
-            .ok_or_else(|| format!("drift `{text}` needs `@ROW`, e.g. `num_01:mean:1.5@5000`"))?;
+    fn from_str(text: &str) -> Result<Self, BadDrift> {
+        let (what, from) = text.split_once('@').ok_or_else(|| {
+            BadDrift(format!(
+                "drift `{text}` needs `@ROW`, e.g. `num_01:mean:1.5@5000`"
+            ))
+        })?;
         let from_row: usize = from
             .parse()
-            .map_err(|_| format!("drift `{text}`: `{from}` is not a row number"))?;
+            .map_err(|_| BadDrift(format!("drift `{text}`: `{from}` is not a row number")))?;
         if what == "concept" {
             return Ok(Drift {
                 from_row,
@@ -98,13 +105,13 @@ impl std::str::FromStr for Drift {
         }
         let parts: Vec<&str> = what.split(':').collect();
         let [column, kind, amount] = parts.as_slice() else {
-            return Err(format!(
+            return Err(BadDrift(format!(
                 "drift `{text}` must look like COLUMN:mean|scale|freq:AMOUNT@ROW or concept@ROW"
-            ));
+            )));
         };
         let amount: f64 = amount
             .parse()
-            .map_err(|_| format!("drift `{text}`: `{amount}` is not a number"))?;
+            .map_err(|_| BadDrift(format!("drift `{text}`: `{amount}` is not a number")))?;
         let column = (*column).to_string();
         let kind = match *kind {
             "mean" => DriftKind::MeanShift { column, sd: amount },
@@ -117,9 +124,9 @@ impl std::str::FromStr for Drift {
                 strength: amount,
             },
             other => {
-                return Err(format!(
+                return Err(BadDrift(format!(
                     "drift `{text}`: unknown kind `{other}` (mean, scale, freq)"
-                ))
+                )))
             }
         };
         Ok(Drift { from_row, kind })

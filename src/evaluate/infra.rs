@@ -24,7 +24,7 @@ pub fn check(
     bytes: &[u8],
     rows: usize,
     expected: &Predictions,
-    predict: impl Fn(&ModelArtifact) -> Result<Predictions, String>,
+    predict: impl Fn(&ModelArtifact) -> Result<Predictions, crate::train::PredictError>,
 ) -> InfraReport {
     let sample = rows.min(1000);
     let fail = |detail: String| InfraReport {

@@ -7,10 +7,19 @@
 use crate::error::Error;
 
 /// The repository and where to reach it (`--repository`, `--api-url`, `--remote`).
-#[derive(Debug, Clone)]
+/// The token comes from the environment only (GITHUB_TOKEN or RETRAIN_GITHUB_TOKEN):
+/// flags end up in logs.
+#[derive(Debug, Clone, clap::Args, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Where {
+    /// The GitHub repository (`owner/repo`).
+    #[arg(long, env = "GITHUB_REPOSITORY")]
     pub repository: Option<String>,
+    /// The GitHub API (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
     pub api_url: String,
+    /// The git remote branches and tags are pushed to.
+    #[arg(long, default_value = "origin")]
     pub remote: String,
 }
 

@@ -117,6 +117,31 @@ pub fn release_cache_path(repo: &Path, digest: &str) -> std::path::PathBuf {
         .join(format!("{hex}.json"))
 }
 
+/// Why a version's artifact could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("artifact `{uri}` is remote; download it first")]
+    Remote { uri: String },
+    #[error("artifact `{uri}` is a release asset (store `release`) and was not downloaded: set GITHUB_TOKEN (or a GitHub App) and GITHUB_REPOSITORY so that retrain fetches it from the release `model/…/v{version}`")]
+    NotDownloaded { uri: String, version: u32 },
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`{uri}` has digest {actual}, the registry says {expected}: the artifact was changed or replaced")]
+    Digest {
+        uri: String,
+        actual: String,
+        expected: String,
+    },
+    #[error("`{uri}` is not a retrain model: {source}")]
+    NotAModel {
+        uri: String,
+        source: serde_json::Error,
+    },
+}
+
 /// Loads a version's artifact and checks its digest. The URI is relative to the
 /// model's registry directory (store `git`), or `dir:<path>` (relative to the
 /// repository, or absolute).
@@ -124,36 +149,39 @@ pub fn load_artifact(
     repo: &Path,
     registry_dir: &Path,
     version: &ModelVersion,
-) -> Result<(crate::train::model::ModelArtifact, Vec<u8>), String> {
+) -> Result<(crate::train::model::ModelArtifact, Vec<u8>), ArtifactError> {
     let uri = &version.artifact.uri;
     let path = match uri.strip_prefix("dir:") {
         Some(p) => repo.join(p),
-        None if uri.contains("://") => {
-            return Err(format!("artifact `{uri}` is remote; download it first"))
-        }
+        None if uri.contains("://") => return Err(ArtifactError::Remote { uri: uri.clone() }),
         None if uri.starts_with("release:") => {
             let cached = release_cache_path(repo, &version.artifact.digest);
             if !cached.is_file() {
-                return Err(format!(
-                    "artifact `{uri}` is a release asset (store `release`) and was not downloaded: set GITHUB_TOKEN (or a GitHub App) and GITHUB_REPOSITORY so that retrain fetches it from the release `model/…/v{}`",
-                    version.version
-                ));
+                return Err(ArtifactError::NotDownloaded {
+                    uri: uri.clone(),
+                    version: version.version,
+                });
             }
             cached
         }
         None => repo.join(registry_dir).join(uri),
     };
-    let bytes =
-        std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let bytes = std::fs::read(&path).map_err(|source| ArtifactError::Read {
+        path: path.clone(),
+        source,
+    })?;
     let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
     if digest != version.artifact.digest {
-        return Err(format!(
-            "`{uri}` has digest {digest}, the registry says {}: the artifact was changed or replaced",
-            version.artifact.digest
-        ));
+        return Err(ArtifactError::Digest {
+            uri: uri.clone(),
+            actual: digest,
+            expected: version.artifact.digest.clone(),
+        });
     }
-    let artifact = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("`{uri}` is not a retrain model: {e}"))?;
+    let artifact = serde_json::from_slice(&bytes).map_err(|source| ArtifactError::NotAModel {
+        uri: uri.clone(),
+        source,
+    })?;
     Ok((artifact, bytes))
 }
 
@@ -277,16 +305,32 @@ pub fn propose(previous: Option<&RegistryPointer>, new: &ProposedVersion) -> Pro
 /// joins the history (append-only), the chosen version (default: the newest earlier
 /// champion) becomes the champion. Returns the new pointer, the current champion and
 /// the version rolled back to.
+/// Why a pointer cannot be rolled back as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RollbackError {
+    #[error("model `{model}` has no champion: there is nothing to roll back")]
+    NoChampion { model: String },
+    #[error("v{version} is the champion of `{model}` already")]
+    AlreadyChampion { model: String, version: u32 },
+    #[error("v{version} is not in the history of `{model}` (earlier versions: {known})")]
+    NotInHistory {
+        model: String,
+        version: u32,
+        known: String,
+    },
+    #[error("model `{model}` has no version older than v{version} to roll back to")]
+    NothingOlder { model: String, version: u32 },
+}
+
 pub fn rollback(
     pointer: &RegistryPointer,
     to: Option<u32>,
-) -> Result<(RegistryPointer, ModelVersion, ModelVersion), String> {
-    let current = pointer.champion.clone().ok_or_else(|| {
-        format!(
-            "model `{}` has no champion: there is nothing to roll back",
-            pointer.model
-        )
-    })?;
+) -> Result<(RegistryPointer, ModelVersion, ModelVersion), RollbackError> {
+    let model = || pointer.model.clone();
+    let current = pointer
+        .champion
+        .clone()
+        .ok_or_else(|| RollbackError::NoChampion { model: model() })?;
     let known = || {
         let mut v: Vec<String> = pointer
             .history
@@ -302,10 +346,10 @@ pub fn rollback(
     };
     let target = match to {
         Some(n) if n == current.version => {
-            return Err(format!(
-                "v{n} is the champion of `{}` already",
-                pointer.model
-            ))
+            return Err(RollbackError::AlreadyChampion {
+                model: model(),
+                version: n,
+            })
         }
         Some(n) => pointer
             .history
@@ -313,12 +357,10 @@ pub fn rollback(
             .rev()
             .find(|v| v.version == n)
             .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "v{n} is not in the history of `{}` (earlier versions: {})",
-                    pointer.model,
-                    known()
-                )
+            .ok_or_else(|| RollbackError::NotInHistory {
+                model: model(),
+                version: n,
+                known: known(),
             })?,
         // The newest version older than the champion: rolling back twice goes further
         // back, never forward again.
@@ -328,11 +370,9 @@ pub fn rollback(
             .filter(|v| v.version < current.version)
             .max_by_key(|v| v.version)
             .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "model `{}` has no version older than v{} to roll back to",
-                    pointer.model, current.version
-                )
+            .ok_or_else(|| RollbackError::NothingOlder {
+                model: model(),
+                version: current.version,
             })?,
     };
     let mut history = pointer.history.clone();
@@ -393,14 +433,18 @@ mod tests {
     fn rollback_to_a_named_version_and_its_errors() {
         let (p, _, to) = rollback(&pointer(3, &[1, 2]), Some(1)).unwrap();
         assert_eq!((to.version, p.champion.unwrap().version), (1, 1));
-        let e = rollback(&pointer(3, &[1, 2]), Some(7)).unwrap_err();
+        let e = rollback(&pointer(3, &[1, 2]), Some(7))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("v7 is not in the history") && e.contains("v1, v2"),
             "{e}"
         );
-        let e = rollback(&pointer(3, &[1, 2]), Some(3)).unwrap_err();
+        let e = rollback(&pointer(3, &[1, 2]), Some(3))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("champion of `m` already"), "{e}");
-        let e = rollback(&pointer(1, &[]), None).unwrap_err();
+        let e = rollback(&pointer(1, &[]), None).unwrap_err().to_string();
         assert!(e.contains("no version older than v1"), "{e}");
         // after a rollback to v2, the default goes further back, not forward to v3
         let (p, _, _) = rollback(&pointer(3, &[1, 2]), None).unwrap();

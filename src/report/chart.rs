@@ -69,13 +69,18 @@ fn y_range(report: &BacktestReport, lines: &[usize]) -> (f64, f64) {
     (lo, hi)
 }
 
+/// What plotters reported when a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[error("drawing the chart: {0}")]
+pub struct DrawError(String);
+
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
     report: &BacktestReport,
     lines: &[usize],
     right: u32,
-) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| e.to_string();
+) -> Result<(), DrawError> {
+    let err = |e: &dyn std::fmt::Display| DrawError(e.to_string());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let n = report.scored_periods.max(2);
     let (lo, hi) = y_range(report, lines);
@@ -130,7 +135,7 @@ fn escape_xml(s: &str) -> String {
 }
 
 /// The chart as SVG text, with axis labels and a legend.
-pub fn svg(report: &BacktestReport) -> Result<String, String> {
+pub fn svg(report: &BacktestReport) -> Result<String, DrawError> {
     let lines = charted(report);
     let mut text = String::new();
     {
@@ -185,13 +190,13 @@ pub fn svg(report: &BacktestReport) -> Result<String, String> {
     }
     match text.rfind("</svg>") {
         Some(pos) => text.insert_str(pos, &extra),
-        None => return Err("plotters wrote no </svg>".into()),
+        None => return Err(DrawError("plotters wrote no </svg>".into())),
     }
     Ok(text)
 }
 
 /// The chart as PNG bytes (lines only; colours as in [`PALETTE`]).
-pub fn png(report: &BacktestReport) -> Result<Vec<u8>, String> {
+pub fn png(report: &BacktestReport) -> Result<Vec<u8>, DrawError> {
     let lines = charted(report);
     let mut buf = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
@@ -204,8 +209,9 @@ pub fn png(report: &BacktestReport) -> Result<Vec<u8>, String> {
         let mut enc = png::Encoder::new(&mut out, WIDTH, HEIGHT);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().map_err(|e| e.to_string())?;
-        w.write_image_data(&buf).map_err(|e| e.to_string())?;
+        let mut w = enc.write_header().map_err(|e| DrawError(e.to_string()))?;
+        w.write_image_data(&buf)
+            .map_err(|e| DrawError(e.to_string()))?;
     }
     Ok(out)
 }

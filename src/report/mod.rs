@@ -11,7 +11,9 @@ use crate::snapshot::Status;
 
 pub mod backtest;
 pub mod chart;
+pub mod context;
 pub mod documents;
+pub mod run_documents;
 
 /// One JSON object: the snapshot's fields for one model, `{ "snapshots": [...] }` for several.
 pub fn snapshot_json(report: &SnapshotReport) -> String {
@@ -450,16 +452,9 @@ pub fn write_artifacts(
             "report.json",
             &serde_json::to_vec_pretty(r).expect("report serialises"),
         )?;
-        let Ok(models) = config.select(Some(&r.check.model)) else {
-            continue;
-        };
-        let change = r.proposal.as_ref().and_then(|p| p.registry.as_ref());
-        // the reply the webhook bot posts to `/retrain`
-        let pr_url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
-        write(
-            "COMMENT.md",
-            documents::comment(r, models[0], change, pr_url).as_bytes(),
-        )?;
+        if let Some(text) = comment(r, config) {
+            write("COMMENT.md", text.as_bytes())?;
+        }
         if let Some(p) = &r.proposal {
             // the files the pull request's commit carries, at their paths in the repository
             for (path, bytes) in &p.files {
@@ -472,6 +467,22 @@ pub fn write_artifacts(
         }
     }
     Ok(())
+}
+
+/// The reply the webhook bot posts to `/retrain` for each model of the run.
+pub fn comments(report: &RunReport, config: &crate::config::Config) -> Vec<String> {
+    report
+        .runs
+        .iter()
+        .filter_map(|r| comment(r, config))
+        .collect()
+}
+
+fn comment(r: &crate::outcome::ModelRun, config: &crate::config::Config) -> Option<String> {
+    let model = *config.select(Some(&r.check.model)).ok()?.first()?;
+    let change = r.proposal.as_ref().and_then(|p| p.registry.as_ref());
+    let pr_url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
+    Some(run_documents::comment(r, model, change, pr_url))
 }
 
 /// Where [`write_artifacts`] put what a reviewer would read, one line per file.
@@ -615,9 +626,7 @@ pub fn run_step_summary(report: &RunReport, config: &crate::config::Config) -> S
         };
         let change = r.proposal.as_ref().and_then(|p| p.registry.as_ref());
         let url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
-        out.push_str(&crate::report::documents::step_summary(
-            r, model, change, url,
-        ));
+        out.push_str(&run_documents::step_summary(r, model, change, url));
         out.push('\n');
     }
     out

@@ -45,7 +45,7 @@ pub enum Event {
         issue: u64,
         comment_id: u64,
         author: String,
-        command: Result<RetrainCommand, String>,
+        command: Result<RetrainCommand, CommandError>,
     },
     /// A merged retrain pull request.
     Merged {
@@ -223,9 +223,18 @@ pub fn parse(kind: &str, body: &[u8]) -> Result<Event, serde_json::Error> {
     })
 }
 
+/// A malformed `/retrain` command (the bot replies with it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("unknown option `{0}`; usage: `/retrain [model] [--force] [--dry-run]`")]
+    UnknownOption(String),
+    #[error("`{0}` is not a model name; usage: `/retrain [model] [--force] [--dry-run]`")]
+    NotAModel(String),
+}
+
 /// `/retrain [model] [--force] [--dry-run]` on the comment's first non-empty line;
 /// `None` when the comment is not a command, `Err` when it is a malformed one.
-pub fn parse_command(body: &str) -> Option<Result<RetrainCommand, String>> {
+pub fn parse_command(body: &str) -> Option<Result<RetrainCommand, CommandError>> {
     let line = body.lines().map(str::trim).find(|l| !l.is_empty())?;
     let mut words = line.split_whitespace();
     if words.next() != Some("/retrain") {
@@ -241,9 +250,7 @@ pub fn parse_command(body: &str) -> Option<Result<RetrainCommand, String>> {
             "--force" => cmd.force = true,
             "--dry-run" => cmd.dry_run = true,
             w if w.starts_with('-') => {
-                return Some(Err(format!(
-                    "unknown option `{w}`; usage: `/retrain [model] [--force] [--dry-run]`"
-                )))
+                return Some(Err(CommandError::UnknownOption(w.to_string())))
             }
             w if cmd.model.is_none()
                 && w.bytes()
@@ -251,11 +258,7 @@ pub fn parse_command(body: &str) -> Option<Result<RetrainCommand, String>> {
             {
                 cmd.model = Some(w.to_string())
             }
-            w => {
-                return Some(Err(format!(
-                    "`{w}` is not a model name; usage: `/retrain [model] [--force] [--dry-run]`"
-                )))
-            }
+            w => return Some(Err(CommandError::NotAModel(w.to_string()))),
         }
     }
     Some(Ok(cmd))

@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 
 use super::event::{Event, Repo, RetrainCommand};
 use super::Mode;
+use crate::command::{self as request, job::Reply};
+use crate::error::exit;
 use crate::forge::app::AppAuth;
 use crate::forge::git::{GitError, Token};
 use crate::forge::github::{GitHub, GitHubConfig, GitHubError};
@@ -76,7 +78,7 @@ impl Job {
                     comment_id: *comment_id,
                     author: author.clone(),
                     command: command.as_ref().ok().cloned(),
-                    error: command.as_ref().err().cloned(),
+                    error: command.as_ref().err().map(ToString::to_string),
                 },
             ),
             Event::Merged {
@@ -243,7 +245,8 @@ impl Executor {
                 let mut results = Vec::new();
                 match models {
                     Affected::All => {
-                        results.push(self.child(&dir, job, &token, "run", &command, None).await?)
+                        let run = self.run_request(job, &command);
+                        results.push(self.child(&dir, job, &token, run).await?.0)
                     }
                     Affected::Some(models) if models.is_empty() => {
                         return Ok(
@@ -256,7 +259,8 @@ impl Executor {
                                 model: Some(m),
                                 ..command.clone()
                             };
-                            results.push(self.child(&dir, job, &token, "run", &c, None).await?);
+                            let run = self.run_request(job, &c);
+                            results.push(self.child(&dir, job, &token, run).await?.0);
                         }
                     }
                 }
@@ -272,19 +276,44 @@ impl Executor {
                     return self.dispatch(&job.repo, &gh, &command).await;
                 }
                 let (dir, _) = self.sync(&job.repo, &gh, &token).await?;
-                self.child(&dir, job, &token, "run", &command, None).await
+                let run = self.run_request(job, &command);
+                Ok(self.child(&dir, job, &token, run).await?.0)
             }
             Action::Promote { model, .. } => {
                 // Promotion is light (tags, a release): it runs here in both modes.
                 let (dir, _) = self.sync(&job.repo, &gh, &token).await?;
-                let command = RetrainCommand {
+                let promote = request::Command::Promote {
                     model: Some(model.clone()),
-                    force: false,
-                    dry_run: false,
+                    github: self.place(job),
                 };
-                self.child(&dir, job, &token, "promote", &command, None)
-                    .await
+                self.child(&dir, job, &token, promote).await.map(|(v, _)| v)
             }
+        }
+    }
+
+    /// Where the child publishes: this repository, through this API, to `origin` (the
+    /// checkout's remote); the token is in the child's environment.
+    fn place(&self, job: &Job) -> request::Where {
+        request::Where {
+            repository: Some(job.repo.full_name.clone()),
+            api_url: self.api_url.clone(),
+            remote: "origin".into(),
+        }
+    }
+
+    /// `retrain run` as the bot asks for it.
+    fn run_request(&self, job: &Job, c: &RetrainCommand) -> request::Command {
+        request::Command::Run {
+            model: c.model.clone(),
+            force: c.force,
+            dry_run: c.dry_run,
+            allow_dirty: false,
+            artifact_dir: None,
+            // the clock `retrain run` reads from RETRAIN_NOW (tests set it)
+            now: std::env::var("RETRAIN_NOW")
+                .ok()
+                .and_then(|v| v.parse().ok()),
+            github: self.place(job),
         }
     }
 
@@ -308,23 +337,8 @@ impl Executor {
             ));
         }
         let (dir, _) = self.sync(&job.repo, gh, token).await?;
-        let artifacts = tempfile::tempdir().map_err(|e| JobError {
-            message: format!("a temporary directory: {e}"),
-            retry: true,
-        })?;
-        let v = self
-            .child(&dir, job, token, "run", command, Some(artifacts.path()))
-            .await?;
-        let mut replies = Vec::new();
-        if let Ok(rd) = std::fs::read_dir(artifacts.path()) {
-            let mut dirs: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-            dirs.sort();
-            for d in dirs {
-                if let Ok(text) = std::fs::read_to_string(d.join("COMMENT.md")) {
-                    replies.push(text);
-                }
-            }
-        }
+        let run = self.run_request(job, command);
+        let (v, mut replies) = self.child(&dir, job, token, run).await?;
         if replies.is_empty() {
             replies.push("**retrain**: the run finished; no model report was written.".into());
         }
@@ -381,31 +395,27 @@ impl Executor {
         Ok((dir, branch))
     }
 
-    /// Runs `retrain <sub>` in the checkout as a child process and returns its JSON.
+    /// Runs the command in the checkout in a child process (`retrain job`; why a
+    /// process: [`crate::command::job`]): the request as JSON on stdin, the reply as JSON
+    /// on stdout. Returns the command's JSON and, for `run`, the comment for each model.
     async fn child(
         &self,
         dir: &Path,
         job: &Job,
         token: &SecretString,
-        sub: &str,
-        command: &RetrainCommand,
-        artifacts: Option<&Path>,
-    ) -> Result<Value, JobError> {
+        command: request::Command,
+    ) -> Result<(Value, Vec<String>), JobError> {
+        use tokio::io::AsyncWriteExt;
+        let name = command.name();
+        let request = serde_json::to_vec(&request::Request {
+            repo: dir.to_path_buf(),
+            config: None,
+            command,
+        })
+        .expect("a request serialises");
         let mut cmd = tokio::process::Command::new(&self.exe);
-        cmd.arg("--repo").arg(dir).args([sub, "--output", "json"]);
-        if let Some(m) = &command.model {
-            cmd.args(["--model", m]);
-        }
-        if command.force {
-            cmd.arg("--force");
-        }
-        if command.dry_run {
-            cmd.arg("--dry-run");
-        }
-        if let Some(a) = artifacts {
-            cmd.arg("--artifact-dir").arg(a);
-        }
-        cmd.env("GITHUB_TOKEN", token.expose_secret())
+        cmd.arg("job")
+            .env("GITHUB_TOKEN", token.expose_secret())
             .env("GITHUB_API_URL", &self.api_url)
             .env("GITHUB_REPOSITORY", &job.repo.full_name)
             .env_remove("RETRAIN_GITHUB_TOKEN")
@@ -420,7 +430,9 @@ impl Executor {
             .env_remove("GITHUB_EVENT_PATH")
             .env_remove("GITHUB_OUTPUT")
             .env_remove("GITHUB_STEP_SUMMARY")
-            .stdin(std::process::Stdio::null());
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         // The child dies with the server (kill -9 included): the job is then resumed by
         // the next start instead of racing it from an orphan.
         #[cfg(target_os = "linux")]
@@ -433,38 +445,47 @@ impl Executor {
                 Ok(())
             });
         }
-        tracing::info!(repo = %job.repo.full_name, sub, model = ?command.model, "running retrain");
-        let out = cmd.output().await.map_err(|e| JobError {
-            message: format!("cannot start `{}`: {e}", self.exe.display()),
+        tracing::info!(repo = %job.repo.full_name, command = name, "running retrain");
+        let started = |e: std::io::Error| JobError {
+            message: format!("cannot start `{} job`: {e}", self.exe.display()),
             retry: true,
-        })?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.status.success() {
-            return serde_json::from_slice(&out.stdout).map_err(|e| JobError {
-                message: format!("`retrain {sub}` printed no JSON ({e})"),
-                retry: false,
-            });
-        }
-        // the child prints `error: ...` and `hint: ...` last; keep those
-        let tail: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("error:") || l.starts_with("hint:"))
-            .collect();
-        let message = if tail.is_empty() {
-            let s = stderr.trim();
-            s[s.len().saturating_sub(1000)..].to_string()
-        } else {
-            tail.join("\n")
         };
-        // 1 (a problem with the data) and 2 (usage, config) will not change by retrying.
-        let code = out.status.code();
-        Err(JobError {
-            message: format!(
-                "`retrain {sub}` exited with {}: {message}",
-                code.map_or_else(|| "a signal".to_string(), |c| c.to_string())
-            ),
-            retry: !matches!(code, Some(1) | Some(2)),
-        })
+        let mut child = cmd.spawn().map_err(started)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(&request).await.map_err(started)?;
+        }
+        let out = child.wait_with_output().await.map_err(started)?;
+        match serde_json::from_slice::<Reply>(&out.stdout) {
+            Ok(Reply::Done { output, comments }) => Ok((output, comments)),
+            Ok(Reply::Failed(e)) => Err(JobError {
+                message: format!(
+                    "`retrain {name}` exited with {}: {}{}",
+                    e.exit_code,
+                    e.message,
+                    e.hint.map(|h| format!("\nhint: {h}")).unwrap_or_default()
+                ),
+                // a problem with the data, usage or config will not change by retrying
+                retry: !matches!(e.exit_code, exit::PROBLEM | exit::USAGE),
+            }),
+            Err(_) => {
+                // no reply: the process was killed (out of memory, a signal) or crashed;
+                // what it last wrote is kept for the log as it is
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let s = stderr.trim();
+                let mut cut = s.len().saturating_sub(1000);
+                while !s.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                Err(JobError {
+                    message: format!(
+                        "`retrain {name}` ended without a reply ({}): {}",
+                        out.status,
+                        &s[cut..]
+                    ),
+                    retry: true,
+                })
+            }
+        }
     }
 }
 

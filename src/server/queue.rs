@@ -132,7 +132,7 @@ impl Queue {
             Err(e) => {
                 self.finish(
                     claimed.id,
-                    Err(format!("unreadable job: {e}")),
+                    Ended::Failed(format!("unreadable job: {e}")),
                     None,
                     "failed",
                 )
@@ -148,7 +148,7 @@ impl Queue {
         match result {
             Ok(summary) => {
                 tracing::info!(job = claimed.id, "job done");
-                self.finish(claimed.id, Ok(summary.to_string()), None, "done")
+                self.finish(claimed.id, Ended::Done(summary.to_string()), None, "done")
                     .await
             }
             Err(e) if e.retry && !last => {
@@ -156,12 +156,17 @@ impl Queue {
                 tracing::warn!(job = claimed.id, error = %e.message, retry_in = ?delay, "job failed; will retry");
                 let at = chrono::Utc::now()
                     + chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::MAX);
-                self.finish(claimed.id, Err(e.message), Some(store::stamp(at)), "queued")
-                    .await
+                self.finish(
+                    claimed.id,
+                    Ended::Failed(e.message),
+                    Some(store::stamp(at)),
+                    "queued",
+                )
+                .await
             }
             Err(e) => {
                 tracing::error!(job = claimed.id, error = %e.message, "job failed");
-                self.finish(claimed.id, Err(e.message), None, "failed")
+                self.finish(claimed.id, Ended::Failed(e.message), None, "failed")
                     .await
             }
         }
@@ -170,13 +175,13 @@ impl Queue {
     async fn finish(
         &self,
         id: i64,
-        result: Result<String, String>,
+        outcome: Ended,
         not_before: Option<String>,
         status: &'static str,
     ) {
-        let (ok, err) = match result {
-            Ok(r) => (Some(r), None),
-            Err(e) => (None, Some(e)),
+        let (ok, err) = match outcome {
+            Ended::Done(summary) => (Some(summary), None),
+            Ended::Failed(message) => (None, Some(message)),
         };
         let done = self
             .store
@@ -193,6 +198,13 @@ impl Queue {
             tracing::error!(job = id, "recording the job's end: {e}");
         }
     }
+}
+
+/// How a job attempt ended, as the store records it: the job's summary (JSON) or
+/// the error's message.
+enum Ended {
+    Done(String),
+    Failed(String),
 }
 
 /// The oldest queued job of each repository that is not busy, if it is due; at most

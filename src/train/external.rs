@@ -44,10 +44,10 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-fn render(template: &str, vars: &BTreeMap<&str, String>) -> Result<String, String> {
+fn render(template: &str, vars: &BTreeMap<&str, String>) -> Result<String, minijinja::Error> {
     let env = minijinja::Environment::new();
     let quoted: BTreeMap<&str, String> = vars.iter().map(|(k, v)| (*k, quote(v))).collect();
-    env.render_str(template, quoted).map_err(|e| e.to_string())
+    env.render_str(template, quoted)
 }
 
 /// Runs a rendered command with a timeout; fails with the tail of its stderr.

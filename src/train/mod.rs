@@ -25,12 +25,25 @@ use model::{FitError, ModelArtifact, Predictions, TrainingFacts};
 use preprocess::Preprocessor;
 use table::{Table, Target};
 
+/// Why a model could not score rows.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    #[error("an external model predicts through its command")]
+    NeedsCommand,
+    #[error("gaussian_nb: the stored model does not load: {0}")]
+    NaiveBayes(#[source] serde_json::Error),
+    #[error(transparent)]
+    Input(#[from] crate::train::preprocess::MissingFeature),
+    #[error(transparent)]
+    External(#[from] Box<crate::train::external::ExternalError>),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error(transparent)]
     Fit(#[from] FitError),
-    #[error("{0}")]
-    Predict(String),
+    #[error(transparent)]
+    Predict(#[from] PredictError),
     #[error(transparent)]
     External(#[from] external::ExternalError),
 }
@@ -227,7 +240,7 @@ pub fn train(
         } else {
             let x = pre
                 .transform(&table.features, rows)
-                .map_err(|e| TrainError::Predict(e.to_string()))?;
+                .map_err(PredictError::from)?;
             let target = match &table.target {
                 Target::Classes { index, classes } => (
                     Some(rows.iter().map(|r| index[*r]).collect::<Vec<u32>>()),
@@ -410,7 +423,7 @@ impl ModelArtifact {
         repo: &std::path::Path,
         table: &Table,
         rows: &[usize],
-    ) -> Result<Predictions, String> {
+    ) -> Result<Predictions, PredictError> {
         let preds = match &self.estimator {
             model::Estimator::External {
                 predict,
@@ -425,12 +438,9 @@ impl ModelArtifact {
                 &self.classes,
                 timeout_seconds.map(std::time::Duration::from_secs),
             )
-            .map_err(|e| e.to_string())?,
+            .map_err(Box::new)?,
             _ => {
-                let x = self
-                    .preprocessing
-                    .transform(&table.features, rows)
-                    .map_err(|e| e.to_string())?;
+                let x = self.preprocessing.transform(&table.features, rows)?;
                 self.predict_matrix(&x)?
             }
         };

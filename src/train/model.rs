@@ -388,9 +388,11 @@ fn count_classes(index: &[u32], classes: usize) -> usize {
     seen.iter().filter(|s| **s).count()
 }
 
+use super::PredictError;
+
 impl ModelArtifact {
     /// Predicts on a preprocessed design matrix.
-    pub fn predict_matrix(&self, x: &Array2<f64>) -> Result<Predictions, String> {
+    pub fn predict_matrix(&self, x: &Array2<f64>) -> Result<Predictions, PredictError> {
         let k = self.classes.len();
         Ok(match (&self.estimator, self.task) {
             (Estimator::Linear { weights, intercept }, Task::Regression) => Predictions::Values(
@@ -451,12 +453,10 @@ impl ModelArtifact {
                     })
                     .collect(),
             ),
-            (Estimator::External { .. }, _) => {
-                return Err("an external model predicts through its command".into())
-            }
+            (Estimator::External { .. }, _) => return Err(PredictError::NeedsCommand),
             (Estimator::GaussianNb { model }, _) => {
-                let nb: linfa_bayes::GaussianNb<f64, usize> = serde_json::from_value(model.clone())
-                    .map_err(|e| format!("gaussian_nb: {e}"))?;
+                let nb: linfa_bayes::GaussianNb<f64, usize> =
+                    serde_json::from_value(model.clone()).map_err(PredictError::NaiveBayes)?;
                 let (proba, labels) = linfa_bayes::NaiveBayes::predict_proba(&nb, x.view());
                 let mut p = Array2::<f64>::zeros((x.nrows(), k));
                 for (col, label) in labels.iter().enumerate() {

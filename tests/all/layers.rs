@@ -28,6 +28,7 @@ const STAGES: &[&[&str]] = &[
     &["backtest"],
     &["action"],
     &["init"],
+    &["command"],
     &["server"],
     &["cli"],
 ];

@@ -156,17 +156,22 @@ impl Default for ProfileConfig {
     }
 }
 
+/// A number [`Fraction::new`] refuses.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("expected a fraction between 0 and 1, got {0}")]
+pub struct NotAFraction(pub f64);
+
 /// A number between 0 and 1 inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, JsonSchema)]
 #[serde(transparent)]
 pub struct Fraction(#[schemars(range(min = 0.0, max = 1.0))] f64);
 
 impl Fraction {
-    pub fn new(value: f64) -> Result<Self, String> {
+    pub fn new(value: f64) -> Result<Self, NotAFraction> {
         if (0.0..=1.0).contains(&value) {
             Ok(Self(value))
         } else {
-            Err(format!("expected a fraction between 0 and 1, got {value}"))
+            Err(NotAFraction(value))
         }
     }
 

@@ -1,0 +1,191 @@
+//! The model card's context.
+
+use serde::Serialize;
+
+use super::{dash, metric_rows, pct, severity, MetricRow};
+use crate::config::{HoldoutKind, ModelConfig, Task};
+use crate::outcome::ModelRun;
+use crate::registry::Proposal;
+
+#[derive(Serialize)]
+pub struct SliceRow {
+    pub slice: String,
+    pub rows: usize,
+    pub values: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct ConfusionRow {
+    pub label: String,
+    pub counts: Vec<u64>,
+}
+
+/// The model card of a proposed version.
+#[derive(Serialize)]
+pub struct CardContext {
+    pub model: String,
+    pub version: u32,
+    pub task: &'static str,
+    /// Hugging Face's task name (the front matter).
+    pub hf_task: &'static str,
+    pub target: String,
+    pub classes: Vec<String>,
+    pub algorithm: String,
+    /// `k=v, k=v`.
+    pub params: String,
+    pub artifact_uri: String,
+    pub artifact_bytes: u64,
+    pub digest: String,
+    pub numeric_steps: usize,
+    pub onehot_steps: usize,
+    pub trained_at: String,
+    pub retrain_version: String,
+    pub slices: Vec<String>,
+    pub metrics: Vec<MetricRow>,
+    pub metric_names: Vec<String>,
+    pub slice_rows: Vec<SliceRow>,
+    pub confusion: Option<Vec<ConfusionRow>>,
+    pub holdout: String,
+    pub holdout_rows: usize,
+    pub confidence_pct: String,
+    pub resamples: u32,
+    pub snapshot: String,
+    pub snapshot_short: String,
+    pub data_source: String,
+    pub snapshot_rows: u64,
+    pub snapshot_files: usize,
+    pub window: String,
+    pub training_rows: usize,
+    pub refit_rows: Option<usize>,
+    pub features: Vec<String>,
+    pub caveats: Vec<String>,
+}
+
+impl CardContext {
+    /// `None` unless the run trained and evaluated a candidate.
+    pub fn new(run: &ModelRun, model: &ModelConfig, proposal: &Proposal) -> Option<Self> {
+        let (Some(c), Some(e), Some(t)) = (&run.artifact, &run.evaluation, &run.training) else {
+            return None;
+        };
+        let version = proposal.pointer.champion.as_ref()?;
+        let a = &c.artifact;
+        let mut caveats: Vec<String> = run
+            .check
+            .anomalies
+            .iter()
+            .map(|x| format!("data validation ({}): {}", severity(x.severity), x.message))
+            .collect();
+        caveats.extend(
+            t.skipped
+                .iter()
+                .map(|s| format!("not used as a feature: {s}")),
+        );
+        if e.champion.is_none() {
+            caveats.push("first version: there was no champion to compare with".into());
+        }
+        if !run.gate.as_ref().is_some_and(|g| g.blessed) {
+            caveats.push("the candidate was NOT blessed by the gate; see the pull request".into());
+        }
+        let holdout = &model.evaluation.holdout;
+        caveats.push(format!(
+            "metrics come from a {} holdout of the data available at training time; they do not guarantee performance on future data, which drifts",
+            match holdout.kind {
+                HoldoutKind::Time => "time-ordered (newest rows)",
+                HoldoutKind::Random => "random",
+            }
+        ));
+        let metric_names: Vec<String> = e
+            .metrics
+            .iter()
+            .map(|m| m.metric.name().to_string())
+            .collect();
+        let slice_rows = e
+            .slices
+            .iter()
+            .flat_map(|(col, values)| {
+                let names = &metric_names;
+                values.iter().map(move |(v, s)| SliceRow {
+                    slice: format!("{col} = {v}"),
+                    rows: s.rows,
+                    values: names
+                        .iter()
+                        .map(|n| dash(s.candidate.get(n).copied()))
+                        .collect(),
+                })
+            })
+            .collect();
+        let confusion = e.confusion.as_ref().map(|cm| {
+            cm.iter()
+                .enumerate()
+                .map(|(i, row)| ConfusionRow {
+                    label: a.classes.get(i).cloned().unwrap_or_default(),
+                    counts: row.clone(),
+                })
+                .collect()
+        });
+        let numeric_steps = a
+            .preprocessing
+            .steps
+            .iter()
+            .filter(|s| matches!(s, crate::train::preprocess::Step::Numeric { .. }))
+            .count();
+        let (task, hf_task) = match model.task {
+            Task::Classification => ("classification", "tabular-classification"),
+            Task::Regression => ("regression", "tabular-regression"),
+        };
+        let share = holdout.fraction.get() * 100.0;
+        Some(Self {
+            model: model.name.to_string(),
+            version: proposal.version,
+            task,
+            hf_task,
+            target: model.target.clone(),
+            classes: a.classes.clone(),
+            algorithm: t.algorithm.clone(),
+            params: a
+                .params
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            artifact_uri: version.artifact.uri.clone(),
+            artifact_bytes: version.artifact.size,
+            digest: version.artifact.digest.clone(),
+            numeric_steps,
+            onehot_steps: a.preprocessing.steps.len() - numeric_steps,
+            trained_at: a
+                .training
+                .trained_at
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string(),
+            retrain_version: a.training.retrain_version.clone(),
+            slices: e.slices.keys().cloned().collect(),
+            metrics: metric_rows(run),
+            metric_names,
+            slice_rows,
+            confusion,
+            holdout: match holdout.kind {
+                HoldoutKind::Time => {
+                    format!("the newest {share:.0}% of the training window's rows by time")
+                }
+                HoldoutKind::Random => format!(
+                    "a random {share:.0}% of the training window's rows (seed {})",
+                    holdout.seed
+                ),
+            },
+            holdout_rows: e.holdout_rows,
+            confidence_pct: pct(e.confidence),
+            resamples: e.resamples,
+            snapshot: run.check.snapshot.clone(),
+            snapshot_short: run.check.snapshot[..12].to_string(),
+            data_source: model.data.to_string(),
+            snapshot_rows: run.check.snapshot_rows,
+            snapshot_files: run.check.snapshot_files,
+            window: t.window.clone(),
+            training_rows: t.rows,
+            refit_rows: t.refit.as_ref().map(|r| r.rows),
+            features: t.features.clone(),
+            caveats,
+        })
+    }
+}
