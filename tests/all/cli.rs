@@ -1,4 +1,5 @@
 use crate::support::*;
+use retrain::data::synth::OutputFormat;
 
 #[test]
 fn help_lists_every_command_with_one_line() {
@@ -280,4 +281,70 @@ fn the_committed_example_pr_body_is_what_a_dry_run_renders() {
         .expect("a chart");
     let high: f64 = axis.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(high <= 1.0, "{axis}");
+}
+
+/// `retrain job` (the webhook bot's child process): a request as JSON on stdin, the
+/// reply as JSON on stdout, for a success and for each kind of failure; nothing needs
+/// reading from stderr.
+#[test]
+fn the_bots_job_speaks_json_both_ways() {
+    let repo = Repo::new();
+    repo.generate(&small_spec(400), "data", 1, OutputFormat::Csv);
+    repo.config(&basic_config("data/*.csv"));
+    let job = |stdin: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_retrain"))
+            .arg("job")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITHUB_ACTIONS")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start retrain job");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "no JSON reply ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        (out.status.code(), reply)
+    };
+    let check = serde_json::json!({
+        "repo": repo.path(),
+        "command": {
+            "name": "check", "model": null, "reference": null, "force": false,
+            "exit_code": false, "now": null,
+            "github": { "repository": null, "api_url": "https://api.github.com", "remote": "origin" }
+        }
+    })
+    .to_string();
+    let (code, reply) = job(&check);
+    assert_eq!(code, Some(0), "{reply}");
+    assert_eq!(reply["done"]["output"]["model"], "m", "{reply}");
+    assert_eq!(reply["done"]["comments"], serde_json::json!([]), "{reply}");
+
+    // a config error: exit 2 in the reply (the bot does not retry it), naming the file
+    repo.write(
+        "retrain.yaml",
+        "version: 1\nmodels:\n  - name: m\n    tsk: classification\n",
+    );
+    let (code, reply) = job(&check);
+    assert_eq!(code, Some(2), "{reply}");
+    assert_eq!(reply["failed"]["exit_code"], 2, "{reply}");
+    let message = reply["failed"]["message"].as_str().unwrap();
+    assert!(message.contains("retrain.yaml"), "{message}");
+
+    // not a request at all: a usage error that says so
+    let (code, reply) = job("{\"command\": \"rm -rf\"}");
+    assert_eq!(code, Some(2), "{reply}");
+    let message = reply["failed"]["message"].as_str().unwrap();
+    assert!(message.contains("not a retrain request"), "{message}");
 }
