@@ -78,10 +78,12 @@ impl Cli {
                 Format::Text
             }
             (_, Some(format)) => format,
-            (_, None) => return Err(Error::Usage(format!(
+            (_, None) => {
+                return Err(Error::Usage(format!(
                 "--output must be `text` or `json`, got `{}` (a file name is only for `predict`)",
                 self.output
-            ))),
+            )))
+            }
         };
         command.merge_inputs(inputs);
         Ok(Some((

@@ -71,43 +71,94 @@ pub struct SnapshotReport {
     pub snapshots: Vec<SnapshotOutcome>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// What a model's run came to; a trained candidate carries everything trained and
+/// judged about it (`"outcome": "trained"` and its fields in `--output json`).
+#[derive(Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RunOutcome {
-    /// The decision said no.
+    /// The triggers did not fire.
     NoRetrain,
-    /// Blocking anomalies: the data is not trusted.
+    /// Blocking data-validation anomalies.
     Blocked,
     /// A candidate was trained and evaluated.
-    Trained,
+    Trained(Box<Trained>),
+}
+
+/// A trained candidate: how it was trained, its evaluation against the champion, the
+/// gate's verdict, the infra check, and the pull request it becomes.
+#[derive(Serialize)]
+pub struct Trained {
+    pub training: train::TrainingReport,
+    pub evaluation: Evaluation,
+    pub gate: Verdict,
+    pub infra: InfraReport,
+    pub candidate: CandidateInfo,
+    /// What publishing does with the candidate (also in a dry run).
+    #[serde(rename = "proposal", skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PrPlan>,
+    #[serde(skip)]
+    pub artifact: train::Candidate,
+    /// The pull request the candidate becomes ([`crate::proposal::retrain`]).
+    #[serde(skip)]
+    pub proposal: Option<Proposal>,
 }
 
 #[derive(Serialize)]
 pub struct ModelRun {
     #[serde(flatten)]
     pub check: ModelCheck,
+    #[serde(flatten)]
     pub outcome: RunOutcome,
     pub dry_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub training: Option<train::TrainingReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub evaluation: Option<Evaluation>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gate: Option<Verdict>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub infra: Option<InfraReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub candidate: Option<CandidateInfo>,
-    /// What publishing does with the candidate (also in a dry run).
-    #[serde(rename = "proposal", skip_serializing_if = "Option::is_none")]
-    pub plan: Option<PrPlan>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_request: Option<PublishedPr>,
-    #[serde(skip)]
-    pub artifact: Option<train::Candidate>,
-    /// The pull request the candidate becomes ([`crate::proposal::retrain`]).
-    #[serde(skip)]
-    pub proposal: Option<Proposal>,
+}
+
+impl ModelRun {
+    /// The trained candidate, if the run trained one.
+    pub fn trained(&self) -> Option<&Trained> {
+        match &self.outcome {
+            RunOutcome::Trained(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn training(&self) -> Option<&train::TrainingReport> {
+        self.trained().map(|t| &t.training)
+    }
+
+    pub fn evaluation(&self) -> Option<&Evaluation> {
+        self.trained().map(|t| &t.evaluation)
+    }
+
+    pub fn gate(&self) -> Option<&Verdict> {
+        self.trained().map(|t| &t.gate)
+    }
+
+    pub fn infra(&self) -> Option<&InfraReport> {
+        self.trained().map(|t| &t.infra)
+    }
+
+    pub fn candidate(&self) -> Option<&CandidateInfo> {
+        self.trained().map(|t| &t.candidate)
+    }
+
+    pub fn plan(&self) -> Option<&PrPlan> {
+        self.trained().and_then(|t| t.plan.as_ref())
+    }
+
+    pub fn artifact(&self) -> Option<&train::Candidate> {
+        self.trained().map(|t| &t.artifact)
+    }
+
+    pub fn proposal(&self) -> Option<&Proposal> {
+        self.trained().and_then(|t| t.proposal.as_ref())
+    }
+
+    /// Whether the gate blessed a trained candidate.
+    pub fn blessed(&self) -> bool {
+        self.gate().is_some_and(|g| g.blessed)
+    }
 }
 
 /// The pull request a candidate becomes, decided before git or GitHub is touched: the

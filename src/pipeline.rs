@@ -6,7 +6,7 @@ pub use crate::config::Workspace;
 use crate::error::Error;
 pub use crate::outcome::{
     CandidateInfo, CheckReport, ModelCheck, ModelRun, PrPlan, ReferenceSource, RunOutcome,
-    RunReport, SnapshotReport,
+    RunReport, SnapshotReport, Trained,
 };
 pub use crate::predict::{predict, PredictReport, PredictRequest};
 use std::collections::{BTreeMap, HashSet};
@@ -268,7 +268,7 @@ pub fn run(req: &RunRequest) -> Result<RunReport, Error> {
     let mut runs = Vec::with_capacity(models.len());
     for model in models {
         let mut r = run_model(req, model)?;
-        if let (Some(t), Some(p)) = (target, &r.proposal) {
+        if let (Some(t), Some(p)) = (target, r.proposal()) {
             r.pull_request = Some(crate::forge::runtime()?.block_on(
                 crate::forge::publish::open_or_update(&req.check.workspace.repo, p, t),
             )?);
@@ -314,26 +314,18 @@ fn ensure_committed(workspace: &Workspace, models: &[&ModelConfig]) -> Result<()
 
 fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     let checked = check_model(&req.check, model)?;
-    let mut out = ModelRun {
-        outcome: RunOutcome::NoRetrain,
+    let check = checked.check;
+    let stop = |check, outcome| ModelRun {
+        check,
+        outcome,
         dry_run: req.dry_run,
-        training: None,
-        evaluation: None,
-        gate: None,
-        infra: None,
-        candidate: None,
-        plan: None,
         pull_request: None,
-        artifact: None,
-        proposal: None,
-        check: checked.check,
     };
-    if out.check.decision.blocked {
-        out.outcome = RunOutcome::Blocked;
-        return Ok(out);
+    if check.decision.blocked {
+        return Ok(stop(check, RunOutcome::Blocked));
     }
-    if !out.check.decision.retrain {
-        return Ok(out);
+    if !check.decision.retrain {
+        return Ok(stop(check, RunOutcome::NoRetrain));
     }
     let repo = &req.check.workspace.repo;
     tracing::info!(model = %model.name, "loading training data");
@@ -352,7 +344,7 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
         model,
         &table,
         &split.pool,
-        &out.check.snapshot,
+        &check.snapshot,
         champion_artifact,
         req.check.now,
     )?;
@@ -389,7 +381,7 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
             model,
             &table,
             train::reach_of(model, &table, &order),
-            &out.check.snapshot,
+            &check.snapshot,
             champion_artifact,
             req.check.now,
         )?;
@@ -413,20 +405,27 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
         });
         candidate = train::Candidate { report, ..refit };
     }
-    out.outcome = RunOutcome::Trained;
-    out.training = Some(candidate.report.clone());
-    out.candidate = Some(CandidateInfo {
-        digest: candidate.digest.clone(),
-        bytes: candidate.bytes.len(),
-    });
-    out.evaluation = Some(evaluation);
-    out.gate = Some(gate);
-    out.infra = Some(infra);
-    out.artifact = Some(candidate);
+    let trained = Trained {
+        training: candidate.report.clone(),
+        candidate: CandidateInfo {
+            digest: candidate.digest.clone(),
+            bytes: candidate.bytes.len(),
+        },
+        evaluation,
+        gate,
+        infra,
+        plan: None,
+        artifact: candidate,
+        proposal: None,
+    };
+    let mut run = stop(check, RunOutcome::Trained(Box::new(trained)));
     // the proposal stage: once, from the run and the pointer its check read
-    out.proposal = crate::proposal::retrain(&out, model, checked.pointer.as_ref());
-    out.plan = out.proposal.as_ref().and_then(|p| p.plan());
-    Ok(out)
+    let proposal = crate::proposal::retrain(&run, model, checked.pointer.as_ref());
+    if let RunOutcome::Trained(t) = &mut run.outcome {
+        t.plan = proposal.as_ref().and_then(|p| p.plan());
+        t.proposal = proposal;
+    }
+    Ok(run)
 }
 
 /// The candidate judged against the champion on the holdout.

@@ -5,8 +5,7 @@
 
 use crate::config::{ArtifactStore, ModelConfig};
 use crate::outcome::{
-    ArtifactUpload, BacktestReport, CheckSummary, Marker, ModelRun, Proposal, ProposalKind,
-    RunOutcome, Upload,
+    ArtifactUpload, BacktestReport, CheckSummary, Marker, ModelRun, Proposal, ProposalKind, Upload,
 };
 use crate::registry::{self, ModelVersion, RegistryPointer};
 use crate::report::{context, documents, run_documents};
@@ -18,10 +17,8 @@ pub fn retrain(
     model: &ModelConfig,
     previous: Option<&RegistryPointer>,
 ) -> Option<Proposal> {
-    let (RunOutcome::Trained, Some(c), Some(e)) = (run.outcome, &run.artifact, &run.evaluation)
-    else {
-        return None;
-    };
+    let t = run.trained()?;
+    let (c, e) = (&t.artifact, &t.evaluation);
     let mut change = registry::propose(
         previous,
         &registry::ProposedVersion {
@@ -32,9 +29,9 @@ pub fn retrain(
             metrics: e.candidate.clone(),
             report: serde_json::json!({
                 "evaluation": e,
-                "gate": run.gate,
-                "training": run.training,
-                "infra": run.infra,
+                "gate": t.gate,
+                "training": t.training,
+                "infra": t.infra,
             }),
         },
     );
@@ -49,7 +46,7 @@ pub fn retrain(
     }
     let body = run_documents::pr_body(run, model, &change, previous);
     let version = change.version;
-    let blessed = run.gate.as_ref().is_some_and(|g| g.blessed);
+    let blessed = t.gate.blessed;
     let snapshot = &run.check.snapshot;
     let uri = change
         .pointer
@@ -70,17 +67,13 @@ pub fn retrain(
         bytes: c.bytes.clone(),
         digest: c.digest.clone(),
     });
-    let summary = run
+    let summary = t
         .gate
-        .as_ref()
-        .map(|g| {
-            g.checks
-                .iter()
-                .map(|c| format!("- [{}] {}", if c.passed { "x" } else { " " }, c.detail))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default();
+        .checks
+        .iter()
+        .map(|c| format!("- [{}] {}", if c.passed { "x" } else { " " }, c.detail))
+        .collect::<Vec<_>>()
+        .join("\n");
     Some(Proposal {
         kind: ProposalKind::Retrain,
         model: model.name.to_string(),

@@ -354,15 +354,14 @@ fn append(path: &Path, text: &str) -> Result<(), ActionError> {
 /// the first model, speaks for `pr-*`, `operation` and `snapshot`; `retrain` and
 /// `blessed` are true when any model's are).
 pub fn run_outputs(report: &crate::outcome::RunReport, json: &str) -> Vec<(&'static str, String)> {
-    use crate::outcome::RunOutcome;
     let retrain = report
         .runs
         .iter()
-        .any(|r| r.check.decision.retrain && r.outcome == RunOutcome::Trained);
+        .any(|r| r.check.decision.retrain && r.trained().is_some());
     let blessed = report
         .runs
         .iter()
-        .any(|r| r.gate.as_ref().is_some_and(|g| g.blessed));
+        .any(|r| r.gate().is_some_and(|g| g.blessed));
     let lead = report
         .runs
         .iter()

@@ -230,7 +230,7 @@ pub fn run_text(report: &RunReport) -> String {
 
 fn run_one(out: &mut String, r: &ModelRun) {
     use std::fmt::Write;
-    match r.outcome {
+    match &r.outcome {
         RunOutcome::NoRetrain => {
             let _ = writeln!(out, "\nnothing to train.");
             return;
@@ -239,9 +239,9 @@ fn run_one(out: &mut String, r: &ModelRun) {
             let _ = writeln!(out, "\nnot training on data with blocking anomalies.");
             return;
         }
-        RunOutcome::Trained => {}
+        RunOutcome::Trained(_) => {}
     }
-    if let Some(t) = &r.training {
+    if let Some(t) = r.training() {
         let _ = writeln!(
             out,
             "\ntraining: {} on {} rows ({}), {} ms{}",
@@ -267,7 +267,7 @@ fn run_one(out: &mut String, r: &ModelRun) {
             );
         }
     }
-    if let Some(e) = &r.evaluation {
+    if let Some(e) = r.evaluation() {
         let _ = writeln!(
             out,
             "\nevaluation on the same holdout ({} rows; {:.0}% intervals, {} paired bootstrap resamples):",
@@ -325,7 +325,7 @@ fn run_one(out: &mut String, r: &ModelRun) {
             );
         }
     }
-    if let Some(g) = &r.gate {
+    if let Some(g) = r.gate() {
         let _ = writeln!(
             out,
             "\ngate: {}",
@@ -350,7 +350,7 @@ fn run_one(out: &mut String, r: &ModelRun) {
             let _ = writeln!(out, "  note: {n}");
         }
     }
-    if let Some(i) = &r.infra {
+    if let Some(i) = r.infra() {
         let _ = writeln!(
             out,
             "\ninfra check: {} ({}; {:.0} rows/s)",
@@ -378,7 +378,7 @@ fn run_one(out: &mut String, r: &ModelRun) {
             let _ = writeln!(out, "  closed #{n}: superseded");
         }
     }
-    if let (Some(p), true) = (&r.plan, r.dry_run) {
+    if let (Some(p), true) = (r.plan(), r.dry_run) {
         let _ = writeln!(
             out,
             "proposal: {}",
@@ -394,7 +394,7 @@ fn run_one(out: &mut String, r: &ModelRun) {
             }
         );
     }
-    if let Some(c) = &r.candidate {
+    if let Some(c) = r.candidate() {
         let _ = writeln!(
             out,
             "candidate: {} ({} bytes){}",
@@ -445,7 +445,7 @@ pub fn write_artifacts(
             let _ = std::fs::remove_file(d.join(name));
         }
         let _ = std::fs::remove_dir_all(d.join("files"));
-        if let Some(c) = &r.artifact {
+        if let Some(c) = r.artifact() {
             write("model.json", &c.bytes)?;
         }
         write(
@@ -455,7 +455,7 @@ pub fn write_artifacts(
         if let Some(text) = comment(r, config) {
             write("COMMENT.md", text.as_bytes())?;
         }
-        if let Some(p) = &r.proposal {
+        if let Some(p) = r.proposal() {
             // the files the pull request's commit carries, at their paths in the repository
             for (path, bytes) in &p.files {
                 write(&format!("files/{path}"), bytes)?;
@@ -480,7 +480,7 @@ pub fn comments(report: &RunReport, config: &crate::config::Config) -> Vec<Strin
 
 fn comment(r: &crate::outcome::ModelRun, config: &crate::config::Config) -> Option<String> {
     let model = *config.select(Some(&r.check.model)).ok()?.first()?;
-    let change = r.proposal.as_ref().and_then(|p| p.registry.as_ref());
+    let change = r.proposal().and_then(|p| p.registry.as_ref());
     let pr_url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
     Some(run_documents::comment(r, model, change, pr_url))
 }
@@ -624,7 +624,7 @@ pub fn run_step_summary(report: &RunReport, config: &crate::config::Config) -> S
         let Some(model) = models.first() else {
             continue;
         };
-        let change = r.proposal.as_ref().and_then(|p| p.registry.as_ref());
+        let change = r.proposal().and_then(|p| p.registry.as_ref());
         let url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
         out.push_str(&run_documents::step_summary(r, model, change, url));
         out.push('\n');

@@ -8,7 +8,7 @@ use retrain::report::documents::{Marker, BODY_LIMIT};
 use crate::support::*;
 
 fn documents(repo: &Repo, r: &pipeline::ModelRun) -> (String, String, Vec<String>) {
-    let proposal = r.proposal.as_ref().expect("the run trained a candidate");
+    let proposal = r.proposal().expect("the run trained a candidate");
     let card = proposal.model_card().expect("a model card");
     let paths = proposal.files.iter().map(|(p, _)| p.clone()).collect();
     for (path, bytes) in &proposal.files {

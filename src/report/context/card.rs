@@ -64,7 +64,7 @@ pub struct CardContext {
 impl CardContext {
     /// `None` unless the run trained and evaluated a candidate.
     pub fn new(run: &ModelRun, model: &ModelConfig, proposal: &Proposal) -> Option<Self> {
-        let (Some(c), Some(e), Some(t)) = (&run.artifact, &run.evaluation, &run.training) else {
+        let (Some(c), Some(e), Some(t)) = (run.artifact(), run.evaluation(), run.training()) else {
             return None;
         };
         let version = proposal.pointer.champion.as_ref()?;
@@ -83,7 +83,7 @@ impl CardContext {
         if e.champion.is_none() {
             caveats.push("first version: there was no champion to compare with".into());
         }
-        if !run.gate.as_ref().is_some_and(|g| g.blessed) {
+        if !run.gate().is_some_and(|g| g.blessed) {
             caveats.push("the candidate was NOT blessed by the gate; see the pull request".into());
         }
         let holdout = &model.evaluation.holdout;

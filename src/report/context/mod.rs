@@ -55,7 +55,7 @@ pub(super) fn severity(s: Severity) -> &'static str {
 }
 
 pub(super) fn metric_rows(run: &ModelRun) -> Vec<MetricRow> {
-    let Some(e) = &run.evaluation else {
+    let Some(e) = run.evaluation() else {
         return Vec::new();
     };
     e.metrics

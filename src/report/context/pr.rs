@@ -103,17 +103,17 @@ impl PrContext {
         pr_url: Option<&str>,
     ) -> Self {
         let c = &run.check;
-        let blessed = run.gate.as_ref().is_some_and(|g| g.blessed);
-        let headline = match (run.outcome, blessed) {
-            (RunOutcome::Trained, true) => format!(
+        let blessed = run.gate().is_some_and(|g| g.blessed);
+        let headline = match (&run.outcome, blessed) {
+            (RunOutcome::Trained(_), true) => format!(
                 "candidate v{} is blessed",
                 proposal.map(|p| p.version).unwrap_or(0)
             ),
-            (RunOutcome::Trained, false) => "candidate is NOT blessed".to_string(),
+            (RunOutcome::Trained(_), false) => "candidate is NOT blessed".to_string(),
             (RunOutcome::Blocked, _) => "blocked by data validation".to_string(),
             (RunOutcome::NoRetrain, _) => "no retrain needed".to_string(),
         };
-        let e = run.evaluation.as_ref();
+        let e = run.evaluation();
         let primary = model.evaluation.primary;
         let verdict_line = match e.and_then(|e| e.get(primary)) {
             Some(m) => match (m.champion, m.candidate) {
@@ -194,9 +194,9 @@ impl PrContext {
                     .collect()
             })
             .unwrap_or_default();
-        let gate = run.gate.as_ref();
-        let infra = run.infra.as_ref();
-        let t = run.training.as_ref();
+        let gate = run.gate();
+        let infra = run.infra();
+        let t = run.training();
         let champion = proposal.and_then(|p| p.pointer.champion.as_ref());
         Self {
             model: model.name.to_string(),
@@ -301,8 +301,7 @@ fn chart(
         }
     }
     let cand = run
-        .evaluation
-        .as_ref()
+        .evaluation()
         .and_then(|e| e.candidate.get(primary.name()))
         .copied()?;
     labels.push(format!("\"v{} (candidate)\"", proposal.version));
