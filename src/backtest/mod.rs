@@ -12,6 +12,7 @@ pub mod apply;
 pub mod command;
 
 pub use crate::config::policy;
+mod periods;
 pub mod replay;
 pub mod summary;
 

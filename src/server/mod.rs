@@ -4,6 +4,7 @@
 //! Prometheus metrics ([`metrics`]). It owns no pipeline logic: jobs run the same
 //! `retrain` commands a workflow would, in a child process or on Actions runners.
 
+mod checkout;
 pub mod event;
 pub mod intake;
 pub mod job;

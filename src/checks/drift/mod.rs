@@ -32,6 +32,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+mod distance;
+
+pub use distance::{chi2_contingency, ks_statistic, wasserstein, z_test};
+use distance::{fill_zeroes, hellinger, jensen_shannon, kl};
+
 use super::stats;
 use crate::config::{ColumnKind, DriftMethod, Threshold};
 use crate::snapshot::profile::{CategoricalProfile, KindProfile, NumericProfile};
@@ -596,173 +601,6 @@ impl Pair<'_> {
         fill_zeroes(&mut c);
         (r, c)
     }
-}
-
-fn fill_zeroes(p: &mut [f64]) {
-    let min = p
-        .iter()
-        .copied()
-        .filter(|v| *v > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    if !min.is_finite() {
-        return;
-    }
-    let fill = if min <= 1e-4 { min / 1e6 } else { 1e-4 };
-    for v in p.iter_mut().filter(|v| **v == 0.0) {
-        *v = fill;
-    }
-}
-
-fn normalised(p: &[f64]) -> Vec<f64> {
-    let s: f64 = p.iter().sum();
-    p.iter().map(|v| v / s).collect()
-}
-
-/// scipy.spatial.distance.jensenshannon (natural log): the square root of the divergence.
-fn jensen_shannon(r: &[f64], c: &[f64]) -> f64 {
-    let (r, c) = (normalised(r), normalised(c));
-    let mut div = 0.0;
-    for (p, q) in r.iter().zip(&c) {
-        let m = (p + q) / 2.0;
-        if *p > 0.0 {
-            div += 0.5 * p * (p / m).ln();
-        }
-        if *q > 0.0 {
-            div += 0.5 * q * (q / m).ln();
-        }
-    }
-    div.max(0.0).sqrt()
-}
-
-fn hellinger(r: &[f64], c: &[f64]) -> f64 {
-    let (r, c) = (normalised(r), normalised(c));
-    let s: f64 = r
-        .iter()
-        .zip(&c)
-        .map(|(p, q)| (p.sqrt() - q.sqrt()).powi(2))
-        .sum();
-    (s / 2.0).sqrt()
-}
-
-/// scipy.stats.entropy(reference, current).
-fn kl(r: &[f64], c: &[f64]) -> f64 {
-    let (r, c) = (normalised(r), normalised(c));
-    r.iter()
-        .zip(&c)
-        .filter(|(p, _)| **p > 0.0)
-        .map(|(p, q)| p * (p / q).ln())
-        .sum()
-}
-
-/// Two-sample KS statistic: sup |F_ref - F_cur|.
-pub fn ks_statistic(r: &RefNumeric, cur: &[f64]) -> f64 {
-    let n = cur.len() as f64;
-    let mut d: f64 = 0.0;
-    let mut check = |x: f64, below: usize, at_or_below: usize| {
-        let fr = r.cdf(x);
-        d = d.max((fr - at_or_below as f64 / n).abs());
-        if !r.is_exact() {
-            // F_ref is continuous here: compare with the current's left limit too.
-            d = d.max((fr - below as f64 / n).abs());
-        }
-    };
-    let support = r.support();
-    let mut i = 0;
-    let mut j = 0;
-    while i < support.len() || j < cur.len() {
-        let x = match (support.get(i), cur.get(j)) {
-            (Some(a), Some(b)) => a.min(*b),
-            (Some(a), None) => *a,
-            (None, Some(b)) => *b,
-            (None, None) => break,
-        };
-        let below = j;
-        while j < cur.len() && cur[j] <= x {
-            j += 1;
-        }
-        while i < support.len() && support[i] <= x {
-            i += 1;
-        }
-        check(x, below, j);
-    }
-    d
-}
-
-/// First Wasserstein distance ∫ |F_ref - F_cur| dx.
-pub fn wasserstein(r: &RefNumeric, cur: &[f64]) -> f64 {
-    let mut points = r.support();
-    points.extend_from_slice(cur);
-    points.sort_unstable_by(f64::total_cmp);
-    points.dedup();
-    let n = cur.len() as f64;
-    let mut total = 0.0;
-    let mut j = 0;
-    for w in points.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        while j < cur.len() && cur[j] <= a {
-            j += 1;
-        }
-        let fc = j as f64 / n;
-        let fa = r.cdf(a) - fc;
-        let fb = if r.is_exact() { fa } else { r.cdf(b) - fc };
-        let width = b - a;
-        total += if fa * fb >= 0.0 {
-            (fa.abs() + fb.abs()) / 2.0 * width
-        } else {
-            (fa * fa + fb * fb) / (2.0 * (fa.abs() + fb.abs())) * width
-        };
-    }
-    total
-}
-
-/// scipy.stats.chi2_contingency on the 2 x K table (Yates' correction when dof = 1).
-pub fn chi2_contingency(r: &[f64], c: &[f64]) -> (f64, f64) {
-    let cols: Vec<(f64, f64)> = r
-        .iter()
-        .zip(c)
-        .map(|(a, b)| (*a, *b))
-        .filter(|(a, b)| a + b > 0.0)
-        .collect();
-    if cols.len() < 2 {
-        return (0.0, 1.0);
-    }
-    let (rs, cs): (f64, f64) = cols
-        .iter()
-        .fold((0.0, 0.0), |acc, (a, b)| (acc.0 + a, acc.1 + b));
-    let total = rs + cs;
-    let dof = (cols.len() - 1) as f64;
-    let mut chi2 = 0.0;
-    for (a, b) in &cols {
-        let col = a + b;
-        for (obs, row) in [(*a, rs), (*b, cs)] {
-            let exp = row * col / total;
-            let mut diff = (obs - exp).abs();
-            if dof == 1.0 {
-                diff = (diff - 0.5).max(0.0);
-            }
-            chi2 += diff * diff / exp;
-        }
-    }
-    (chi2, stats::chi2_sf(chi2, dof))
-}
-
-/// Evidently's two-proportion Z-test on the first key.
-pub fn z_test(r: &[f64], c: &[f64]) -> (f64, f64) {
-    let (n1, n2): (f64, f64) = (r.iter().sum(), c.iter().sum());
-    let present: Vec<usize> = (0..r.len()).filter(|i| r[*i] + c[*i] > 0.0).collect();
-    if present.len() < 2 {
-        return (0.0, 1.0);
-    }
-    let k = present[0];
-    let p1 = 1.0 - r[k] / n1;
-    let p2 = 1.0 - c[k] / n2;
-    let pooled = (p1 * n1 + p2 * n2) / (n1 + n2);
-    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
-    if se == 0.0 {
-        return (0.0, 1.0);
-    }
-    let z = (p1 - p2) / se;
-    (z, stats::normal_two_sided(z))
 }
 
 #[cfg(test)]

@@ -1,0 +1,135 @@
+//! The `evaluation:` section of a model: holdout, metrics, intervals, gates.
+
+use super::*;
+
+/// More resamples than any interval needs: each costs a pass over the holdout.
+pub(super) const MAX_RESAMPLES: u32 = 100_000;
+
+/// One condition of a gate (`evaluation.gates[i]` or a backtest policy's `gates[i]`).
+pub(super) fn validate_gate(cx: &Ctx, gp: &[Seg], task: Task, g: &Gate) -> Result<(), ConfigError> {
+    if g.metric.task() != task {
+        return Err(cx.err(
+            &key(gp, &["metric"]),
+            format!("`{}` is not a {} metric", g.metric, task_name(task)),
+            None,
+        ));
+    }
+    for (name, v) in [
+        ("min", g.min),
+        ("max", g.max),
+        ("min_change", g.min_change),
+        ("min_relative_change", g.min_relative_change),
+    ] {
+        if v.is_some_and(|v| !v.is_finite()) {
+            return Err(cx.err(
+                &key(gp, &[name]),
+                format!("`{name}` must be a finite number"),
+                None,
+            ));
+        }
+    }
+    if g.min.is_none()
+        && g.max.is_none()
+        && g.min_change.is_none()
+        && g.min_relative_change.is_none()
+    {
+        return Err(cx.err(
+            gp,
+            "a gate needs `min`, `max`, `min_change` or `min_relative_change`",
+            None,
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn validate_evaluation(
+    cx: &Ctx,
+    base: &[Seg],
+    task: Task,
+    has_time: bool,
+    e: RawEvaluation,
+) -> Result<Evaluation, ConfigError> {
+    let eb = key(base, &["evaluation"]);
+    let f = e.holdout.fraction.get();
+    if !(f > 0.0 && f < 1.0) {
+        return Err(cx.err(
+            &key(&eb, &["holdout", "fraction"]),
+            format!("must be between 0 and 1 (exclusive), got {f}"),
+            None,
+        ));
+    }
+    let _ = has_time; // a time holdout without a time column uses row order (documented)
+    let metrics = e.metrics.unwrap_or_else(|| match task {
+        Task::Classification => vec![Metric::Accuracy, Metric::F1, Metric::RocAuc],
+        Task::Regression => vec![Metric::Rmse, Metric::Mae, Metric::R2],
+    });
+    if metrics.is_empty() {
+        return Err(cx.err(&key(&eb, &["metrics"]), "metrics is empty", None));
+    }
+    for m in &metrics {
+        if m.task() != task {
+            return Err(cx.err(
+                &key(&eb, &["metrics"]),
+                format!("`{m}` is not a {} metric", task_name(task)),
+                None,
+            ));
+        }
+    }
+    let primary = e.primary.unwrap_or(metrics[0]);
+    if primary.task() != task {
+        return Err(cx.err(
+            &key(&eb, &["primary"]),
+            format!("`{primary}` is not a {} metric", task_name(task)),
+            None,
+        ));
+    }
+    let mut metrics = metrics;
+    if !metrics.contains(&primary) {
+        metrics.insert(0, primary);
+    }
+    for (i, g) in e.gates.iter().enumerate() {
+        let gp = {
+            let mut p = key(&eb, &["gates"]);
+            p.push(Seg::Index(i));
+            p
+        };
+        validate_gate(cx, &gp, task, g)?;
+        if let Some(s) = &g.slice {
+            if !e.slices.contains(s) {
+                return Err(cx.err(
+                    &key(&gp, &["slice"]),
+                    format!("slice `{s}` is not in evaluation.slices"),
+                    Some(format!("add `{s}` to `evaluation.slices`")),
+                ));
+            }
+        }
+        if !metrics.contains(&g.metric) {
+            metrics.push(g.metric);
+        }
+    }
+    if e.intervals.method == IntervalMethod::Bootstrap && e.intervals.resamples < 10 {
+        return Err(cx.err(
+            &key(&eb, &["intervals", "resamples"]),
+            "bootstrap needs at least 10 resamples",
+            None,
+        ));
+    }
+    if e.intervals.resamples > MAX_RESAMPLES {
+        return Err(cx.err(
+            &key(&eb, &["intervals", "resamples"]),
+            format!(
+                "at most {MAX_RESAMPLES} resamples (1000 is the usual; 10000 for tight intervals)"
+            ),
+            None,
+        ));
+    }
+    Ok(Evaluation {
+        holdout: e.holdout,
+        metrics,
+        primary,
+        gates: e.gates,
+        intervals: e.intervals,
+        slices: e.slices,
+        refit: e.refit,
+    })
+}

@@ -1,0 +1,249 @@
+//! The `triggers:` and `training:` sections of a model.
+
+use super::*;
+
+pub(super) fn validate_triggers(
+    cx: &Ctx,
+    base: &[Seg],
+    task: Task,
+    t: TriggersConfig,
+) -> Result<Triggers, ConfigError> {
+    let tb = key(base, &["triggers"]);
+    let new_data = match &t.new_data {
+        None => None,
+        Some(nd) => match (nd.min_rows, nd.min_fraction) {
+            (Some(rows), None) if rows > 0 => Some(NewDataRule::Rows(rows)),
+            (None, Some(f)) if f > 0.0 && f.is_finite() => Some(NewDataRule::Fraction(f)),
+            (Some(_), Some(_)) => {
+                return Err(cx.err(
+                    &key(&tb, &["new_data"]),
+                    "give `min_rows` or `min_fraction`, not both",
+                    None,
+                ))
+            }
+            (None, None) => {
+                return Err(cx.err(
+                    &key(&tb, &["new_data"]),
+                    "needs `min_rows` or `min_fraction`",
+                    None,
+                ))
+            }
+            _ => {
+                return Err(cx.err(
+                    &key(&tb, &["new_data"]),
+                    "the minimum must be greater than 0",
+                    None,
+                ))
+            }
+        },
+    };
+    if let Some(drift) = &t.drift {
+        check_threshold(
+            cx,
+            &key(&tb, &["drift", "threshold"]),
+            drift.method,
+            drift.threshold,
+        )?;
+        for (col, c) in &drift.per_column {
+            check_threshold(
+                cx,
+                &key(&tb, &["drift", "per_column", col]),
+                c.method,
+                c.threshold,
+            )?;
+        }
+        if let ColumnSelection::List(cols) = &drift.columns {
+            if cols.is_empty() {
+                return Err(cx.err(
+                    &key(&tb, &["drift", "columns"]),
+                    "the list of columns is empty",
+                    Some("use `all`".into()),
+                ));
+            }
+        }
+    }
+    if let Some(p) = &t.performance {
+        if p.metric.task() != task {
+            return Err(cx.err(
+                &key(&tb, &["performance", "metric"]),
+                format!("`{}` is not a {} metric", p.metric, task_name(task)),
+                None,
+            ));
+        }
+        if p.min.is_none() && p.max_drop.is_none() {
+            return Err(cx.err(
+                &key(&tb, &["performance"]),
+                "needs `min` or `max_drop`",
+                None,
+            ));
+        }
+        if let Some(d) = p.max_drop {
+            if !(d >= 0.0 && d.is_finite()) {
+                return Err(cx.err(&key(&tb, &["performance", "max_drop"]), "must be ≥ 0", None));
+            }
+        }
+    }
+    if let Some(m) = &t.max_per_period {
+        if m.count == 0 {
+            return Err(cx.err(
+                &key(&tb, &["max_per_period", "count"]),
+                "count must be at least 1",
+                None,
+            ));
+        }
+    }
+    Ok(Triggers {
+        mode: t.mode,
+        schedule: t.schedule.map(|s| s.every),
+        new_data,
+        drift: t.drift,
+        performance: t.performance,
+        cooldown: t.cooldown,
+        max_per_period: t.max_per_period,
+    })
+}
+
+pub(super) fn check_threshold(
+    cx: &Ctx,
+    path: &[Seg],
+    method: DriftMethod,
+    threshold: Threshold,
+) -> Result<(), ConfigError> {
+    if let Threshold::Value(v) = threshold {
+        let p_value = matches!(method, DriftMethod::Ks | DriftMethod::Chi2 | DriftMethod::Z);
+        if p_value && !(v > 0.0 && v < 1.0) {
+            return Err(cx.err(
+                path,
+                format!("a p-value threshold must be between 0 and 1, got {v}"),
+                None,
+            ));
+        }
+        if matches!(method, DriftMethod::Auto) {
+            return Err(cx.err(
+                path,
+                "`method: auto` picks a different test per column; its thresholds cannot be set with one number",
+                Some("choose a method (e.g. `wasserstein`) or leave `threshold: auto`".into()),
+            ));
+        }
+        if matches!(method, DriftMethod::JensenShannon | DriftMethod::Hellinger) && v > 1.0 {
+            return Err(cx.err(
+                path,
+                format!("this distance lies in [0, 1]; threshold {v} can never be reached"),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn task_name(task: Task) -> &'static str {
+    match task {
+        Task::Classification => "classification",
+        Task::Regression => "regression",
+    }
+}
+
+pub(super) fn validate_training(
+    cx: &Ctx,
+    base: &[Seg],
+    task: Task,
+    has_time: bool,
+    t: TrainingConfig,
+) -> Result<Training, ConfigError> {
+    let tb = key(base, &["training"]);
+    let fits = match t.algorithm {
+        Algorithm::LogisticRegression | Algorithm::GaussianNb | Algorithm::DecisionTree => {
+            task == Task::Classification
+        }
+        Algorithm::LinearRegression | Algorithm::ElasticNet => task == Task::Regression,
+    };
+    if !fits && t.command.is_none() {
+        return Err(cx.err(
+            &key(&tb, &["algorithm"]),
+            format!("{:?} does not fit a {} task", t.algorithm, task_name(task)),
+            Some(match task {
+                Task::Classification => {
+                    "use logistic_regression, decision_tree or gaussian_nb".into()
+                }
+                Task::Regression => "use linear_regression or elastic_net".into(),
+            }),
+        ));
+    }
+    let window = validate_window(cx, &key(&tb, &["window"]), has_time, &t.window)?;
+    if let Some(cmd) = &t.command {
+        if cmd.train.trim().is_empty() || cmd.predict.trim().is_empty() {
+            return Err(cx.err(
+                &key(&tb, &["command"]),
+                "`train` and `predict` must both be commands",
+                None,
+            ));
+        }
+    }
+    let (hyper, max_categories) = match &t.command {
+        Some(_) => (None, params::DEFAULT_MAX_CATEGORIES),
+        None => {
+            let (h, m) = params::hyper_params(t.algorithm, &t.params)
+                .map_err(|e| cx.err(&key(&tb, &["params", e.key.as_str()]), e.message, e.hint))?;
+            (Some(h), m)
+        }
+    };
+    Ok(Training {
+        algorithm: t.algorithm,
+        params: t.params,
+        hyper,
+        max_categories,
+        window,
+        warm_start: t.warm_start,
+        command: t.command,
+    })
+}
+
+pub(super) fn validate_window(
+    cx: &Ctx,
+    wb: &[Seg],
+    has_time: bool,
+    w: &WindowConfig,
+) -> Result<Window, ConfigError> {
+    let needs_time = |w: &WindowSize| matches!(w, WindowSize::Span(_)) && !has_time;
+    let window = match w.kind {
+        WindowKind::All => {
+            if w.last.is_some() || !w.candidates.is_empty() {
+                return Err(cx.err(wb, "`kind: all` takes no `last` or `candidates`", None));
+            }
+            Window::All
+        }
+        WindowKind::Fixed => match (w.last, w.candidates.is_empty()) {
+            (Some(w), true) => Window::Fixed(w),
+            _ => {
+                return Err(cx.err(
+                    wb,
+                    "`kind: fixed` needs `last` (rows or a duration) and no `candidates`",
+                    None,
+                ))
+            }
+        },
+        WindowKind::Dynamic => {
+            if w.candidates.len() < 2 || w.last.is_some() {
+                return Err(cx.err(
+                    wb,
+                    "`kind: dynamic` needs two or more `candidates` and no `last`",
+                    None,
+                ));
+            }
+            Window::Dynamic(w.candidates.clone())
+        }
+    };
+    let all_sizes: Vec<WindowSize> = w
+        .last
+        .into_iter()
+        .chain(w.candidates.iter().copied())
+        .collect();
+    if all_sizes.iter().any(needs_time) {
+        return Err(cx.err(
+            wb,
+            "a window given as a duration needs `time_column`",
+            Some("set the model's `time_column`, or give the window in rows".into()),
+        ));
+    }
+    Ok(window)
+}
