@@ -23,6 +23,14 @@ pub struct Where {
     pub remote: String,
 }
 
+/// The token a command (or the bot, for a single repository) is given:
+/// `RETRAIN_GITHUB_TOKEN`, else `GITHUB_TOKEN`; an empty value counts as none.
+pub fn env_token(env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    ["RETRAIN_GITHUB_TOKEN", "GITHUB_TOKEN"]
+        .into_iter()
+        .find_map(|name| env(name).filter(|v| !v.trim().is_empty()))
+}
+
 /// The target, and whether its token was minted from an App key (then the caller masks
 /// it under a runner); `None` without a repository or a token.
 pub fn from_env(
@@ -65,7 +73,7 @@ pub fn from_env(
                 "RETRAIN_APP_PRIVATE_KEY is set but RETRAIN_APP_ID is empty".into(),
             ))
         }
-        (None, None) => match env("RETRAIN_GITHUB_TOKEN").or_else(|| env("GITHUB_TOKEN")) {
+        (None, None) => match env_token(env) {
             Some(t) => (t, false),
             None => return Ok(None),
         },

@@ -22,7 +22,7 @@ pub struct Repo {
 }
 
 /// `/retrain [model] [--force] [--dry-run]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetrainCommand {
     pub model: Option<String>,
     pub force: bool,

@@ -231,53 +231,38 @@ impl Executor {
                     }
                 }
             }
-            Action::Push { changed, .. } => {
-                let command = RetrainCommand {
-                    model: None,
-                    force: false,
-                    dry_run: false,
-                };
+            Action::Push { .. } | Action::Schedule => {
+                let command = RetrainCommand::default();
                 if self.mode == Mode::Dispatch {
                     return self.dispatch(&job.repo, &gh, &command).await;
                 }
                 let (dir, _) = self.sync(&job.repo, &gh, &token).await?;
-                let models = affected(&dir, changed.as_deref())?;
-                let mut results = Vec::new();
-                match models {
-                    Affected::All => {
-                        let run = self.run_request(job, &command);
-                        results.push(self.child(&dir, job, &token, run).await?.0)
-                    }
+                // a push runs the models whose data or config it touched; a schedule all
+                let changed = match &job.action {
+                    Action::Push { changed, .. } => changed.as_deref(),
+                    _ => None,
+                };
+                let models = match affected(&dir, changed)? {
+                    Affected::All => vec![None],
                     Affected::Some(models) if models.is_empty() => {
                         return Ok(
                             json!({ "skipped": "the push touched no model's data or config" }),
                         )
                     }
-                    Affected::Some(models) => {
-                        for m in models {
-                            let c = RetrainCommand {
-                                model: Some(m),
-                                ..command.clone()
-                            };
-                            let run = self.run_request(job, &c);
-                            results.push(self.child(&dir, job, &token, run).await?.0);
-                        }
-                    }
+                    Affected::Some(models) => models.into_iter().map(Some).collect(),
+                };
+                let mut results = Vec::new();
+                for model in models {
+                    let run = self.run_request(
+                        job,
+                        &RetrainCommand {
+                            model,
+                            ..command.clone()
+                        },
+                    );
+                    results.push(self.child(&dir, job, &token, run).await?.0);
                 }
                 Ok(json!({ "runs": results }))
-            }
-            Action::Schedule => {
-                let command = RetrainCommand {
-                    model: None,
-                    force: false,
-                    dry_run: false,
-                };
-                if self.mode == Mode::Dispatch {
-                    return self.dispatch(&job.repo, &gh, &command).await;
-                }
-                let (dir, _) = self.sync(&job.repo, &gh, &token).await?;
-                let run = self.run_request(job, &command);
-                Ok(self.child(&dir, job, &token, run).await?.0)
             }
             Action::Promote { model, .. } => {
                 // Promotion is light (tags, a release): it runs here in both modes.

@@ -152,11 +152,10 @@ fn credentials(args: &ServeArgs) -> Result<Option<Credentials>, Error> {
         (Some(_), None) | (None, Some(_)) => Err(Error::Usage(
             "--app-id and --private-key-file go together".into(),
         )),
-        (None, None) => Ok(std::env::var("RETRAIN_GITHUB_TOKEN")
-            .or_else(|_| std::env::var("GITHUB_TOKEN"))
-            .ok()
-            .filter(|t| !t.is_empty())
-            .map(|t| Credentials::Token(SecretString::from(t)))),
+        (None, None) => Ok(
+            crate::forge::target::env_token(|name| std::env::var(name).ok())
+                .map(|t| Credentials::Token(SecretString::from(t))),
+        ),
     }
 }
 
