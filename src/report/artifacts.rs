@@ -2,7 +2,9 @@
 //! (the candidate, the report and the documents), the bot's comments, the step summary.
 
 use super::run_documents;
-use crate::outcome::RunReport;
+use crate::config::{Config, ModelConfig};
+use crate::outcome::{ModelRun, RunReport};
+use crate::registry::Proposal;
 
 /// A directory [`write_artifacts`] could not write to.
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +20,7 @@ pub struct WriteError {
 pub fn write_artifacts(
     report: &RunReport,
     dir: &std::path::Path,
-    config: &crate::config::Config,
+    config: &Config,
 ) -> Result<(), WriteError> {
     for r in &report.runs {
         let d = dir.join(&r.check.model);
@@ -65,7 +67,7 @@ pub fn write_artifacts(
 }
 
 /// The reply the webhook bot posts to `/retrain` for each model of the run.
-pub fn comments(report: &RunReport, config: &crate::config::Config) -> Vec<String> {
+pub fn comments(report: &RunReport, config: &Config) -> Vec<String> {
     report
         .runs
         .iter()
@@ -73,11 +75,22 @@ pub fn comments(report: &RunReport, config: &crate::config::Config) -> Vec<Strin
         .collect()
 }
 
-fn comment(r: &crate::outcome::ModelRun, config: &crate::config::Config) -> Option<String> {
+fn comment(r: &ModelRun, config: &Config) -> Option<String> {
+    let (model, change, pr_url) = documents_of(r, config)?;
+    Some(run_documents::comment(r, model, change, pr_url))
+}
+
+/// What a run's documents are rendered from besides the run: its model's settings, the
+/// registry change it proposes and its pull request's URL (`None`: the model is not in
+/// the config).
+fn documents_of<'a>(
+    r: &'a ModelRun,
+    config: &'a Config,
+) -> Option<(&'a ModelConfig, Option<&'a Proposal>, Option<&'a str>)> {
     let model = *config.select(Some(&r.check.model)).ok()?.first()?;
     let change = r.proposal().and_then(|p| p.registry.as_ref());
     let pr_url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
-    Some(run_documents::comment(r, model, change, pr_url))
+    Some((model, change, pr_url))
 }
 
 /// Where [`write_artifacts`] put what a reviewer would read, one line per file.
@@ -99,19 +112,13 @@ pub fn rendered_text(report: &RunReport, dir: &std::path::Path) -> String {
 }
 
 /// The `$GITHUB_STEP_SUMMARY` of a run: one section per model.
-pub fn run_step_summary(report: &RunReport, config: &crate::config::Config) -> String {
+pub fn run_step_summary(report: &RunReport, config: &Config) -> String {
     let mut out = String::new();
     for r in &report.runs {
-        let Ok(models) = config.select(Some(&r.check.model)) else {
-            continue;
-        };
-        let Some(model) = models.first() else {
-            continue;
-        };
-        let change = r.proposal().and_then(|p| p.registry.as_ref());
-        let url = r.pull_request.as_ref().and_then(|p| p.url.as_deref());
-        out.push_str(&run_documents::step_summary(r, model, change, url));
-        out.push('\n');
+        if let Some((model, change, url)) = documents_of(r, config) {
+            out.push_str(&run_documents::step_summary(r, model, change, url));
+            out.push('\n');
+        }
     }
     out
 }
