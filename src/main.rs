@@ -79,6 +79,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
     let cx = Context {
         runner: runner.as_ref(),
         env: &env,
+        comments: false,
     };
     let response = command::execute(&request, &cx);
     if group {

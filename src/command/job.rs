@@ -70,22 +70,14 @@ pub fn run(req: &Request) -> Reply {
     let cx = Context {
         runner: None,
         env: &env,
+        comments: true,
     };
-    let response = match execute(req, &cx) {
+    let mut response = match execute(req, &cx) {
         Ok(r) => r,
         Err(e) => return failed(&e),
     };
-    let comments = match &response {
-        Response::Run { report, .. } => {
-            let workspace = crate::config::Workspace {
-                repo: req.repo.clone(),
-                config: req.config.clone(),
-            };
-            match workspace.load_config() {
-                Ok(config) => crate::report::comments(report, &config),
-                Err(e) => return failed(&e.into()),
-            }
-        }
+    let comments = match &mut response {
+        Response::Run { comments, .. } => std::mem::take(comments),
         _ => Vec::new(),
     };
     let text = response.render(Format::Json);

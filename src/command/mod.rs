@@ -258,6 +258,8 @@ pub enum Response {
         report: RunReport,
         /// Where the documents were written.
         rendered: Option<PathBuf>,
+        /// The reply to post for each model, when the context asks for it.
+        comments: Vec<String>,
     },
     Predict(PredictReport),
     Promote(PromoteReport),
@@ -272,6 +274,8 @@ pub enum Response {
 pub struct Context<'a> {
     pub runner: Option<&'a Runner>,
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// `run` also renders the reply to post for each model (the webhook bot's).
+    pub comments: bool,
 }
 
 impl Context<'_> {
@@ -371,15 +375,23 @@ pub fn execute(req: &Request, cx: &Context) -> Result<Response, Error> {
                 (None, true) => Some(req.repo.join(".retrain/proposal")),
                 (None, false) => None,
             };
-            if rendered.is_some() || cx.runner.is_some() {
+            let mut comments = Vec::new();
+            if rendered.is_some() || cx.runner.is_some() || cx.comments {
                 // the documents need the models' settings
                 let config = workspace.load_config()?;
                 if let Some(dir) = &rendered {
                     crate::report::write_artifacts(&report, dir, &config)?;
                 }
                 cx.step(|| crate::action::steps::run(&report, &config))?;
+                if cx.comments {
+                    comments = crate::report::comments(&report, &config);
+                }
             }
-            Response::Run { report, rendered }
+            Response::Run {
+                report,
+                rendered,
+                comments,
+            }
         }
         Command::Predict {
             model,

@@ -20,6 +20,7 @@ impl Response {
             Response::Run {
                 report: r,
                 rendered,
+                ..
             } => {
                 let mut text = report::run_text(r);
                 if let Some(dir) = rendered {
