@@ -86,21 +86,48 @@ pub enum RunOutcome {
 
 /// A trained candidate: how it was trained, its evaluation against the champion, the
 /// gate's verdict, the infra check, and the pull request it becomes.
-#[derive(Serialize)]
 pub struct Trained {
-    pub training: train::TrainingReport,
+    /// The proposed model (its bytes, digest and training report).
+    pub artifact: train::Candidate,
     pub evaluation: Evaluation,
     pub gate: Verdict,
     pub infra: InfraReport,
-    pub candidate: CandidateInfo,
-    /// What publishing does with the candidate (also in a dry run).
-    #[serde(rename = "proposal", skip_serializing_if = "Option::is_none")]
-    pub plan: Option<PrPlan>,
-    #[serde(skip)]
-    pub artifact: train::Candidate,
     /// The pull request the candidate becomes ([`crate::proposal::retrain`]).
-    #[serde(skip)]
     pub proposal: Option<Proposal>,
+}
+
+impl Trained {
+    /// The artifact's digest and size (`candidate` in `--output json`).
+    pub fn candidate(&self) -> CandidateInfo {
+        CandidateInfo {
+            digest: self.artifact.digest.clone(),
+            bytes: self.artifact.bytes.len(),
+        }
+    }
+
+    /// What publishing does with the candidate (`proposal` in `--output json`).
+    pub fn plan(&self) -> Option<PrPlan> {
+        self.proposal.as_ref().and_then(Proposal::plan)
+    }
+}
+
+/// `training`, `evaluation`, `gate`, `infra`, `candidate` and `proposal` (the plan),
+/// each derived from what the run holds.
+impl Serialize for Trained {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("Trained", 6)?;
+        m.serialize_field("training", &self.artifact.report)?;
+        m.serialize_field("evaluation", &self.evaluation)?;
+        m.serialize_field("gate", &self.gate)?;
+        m.serialize_field("infra", &self.infra)?;
+        m.serialize_field("candidate", &self.candidate())?;
+        match self.plan() {
+            Some(plan) => m.serialize_field("proposal", &plan)?,
+            None => m.skip_field("proposal")?,
+        }
+        m.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -124,7 +151,7 @@ impl ModelRun {
     }
 
     pub fn training(&self) -> Option<&train::TrainingReport> {
-        self.trained().map(|t| &t.training)
+        self.trained().map(|t| &t.artifact.report)
     }
 
     pub fn evaluation(&self) -> Option<&Evaluation> {
@@ -139,12 +166,12 @@ impl ModelRun {
         self.trained().map(|t| &t.infra)
     }
 
-    pub fn candidate(&self) -> Option<&CandidateInfo> {
-        self.trained().map(|t| &t.candidate)
+    pub fn candidate(&self) -> Option<CandidateInfo> {
+        self.trained().map(Trained::candidate)
     }
 
-    pub fn plan(&self) -> Option<&PrPlan> {
-        self.trained().and_then(|t| t.plan.as_ref())
+    pub fn plan(&self) -> Option<PrPlan> {
+        self.trained().and_then(Trained::plan)
     }
 
     pub fn artifact(&self) -> Option<&train::Candidate> {

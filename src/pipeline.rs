@@ -5,8 +5,8 @@
 pub use crate::config::Workspace;
 use crate::error::Error;
 pub use crate::outcome::{
-    CandidateInfo, CheckReport, ModelCheck, ModelRun, PrPlan, ReferenceSource, RunOutcome,
-    RunReport, SnapshotReport, Trained,
+    CheckReport, ModelCheck, ModelRun, PrPlan, ReferenceSource, RunOutcome, RunReport,
+    SnapshotReport, Trained,
 };
 pub use crate::predict::{predict, PredictReport, PredictRequest};
 use std::collections::{BTreeMap, HashSet};
@@ -406,23 +406,16 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
         candidate = train::Candidate { report, ..refit };
     }
     let trained = Trained {
-        training: candidate.report.clone(),
-        candidate: CandidateInfo {
-            digest: candidate.digest.clone(),
-            bytes: candidate.bytes.len(),
-        },
+        artifact: candidate,
         evaluation,
         gate,
         infra,
-        plan: None,
-        artifact: candidate,
         proposal: None,
     };
     let mut run = stop(check, RunOutcome::Trained(Box::new(trained)));
     // the proposal stage: once, from the run and the pointer its check read
     let proposal = crate::proposal::retrain(&run, model, checked.pointer.as_ref());
     if let RunOutcome::Trained(t) = &mut run.outcome {
-        t.plan = proposal.as_ref().and_then(|p| p.plan());
         t.proposal = proposal;
     }
     Ok(run)

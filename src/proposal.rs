@@ -30,7 +30,7 @@ pub fn retrain(
             report: serde_json::json!({
                 "evaluation": e,
                 "gate": t.gate,
-                "training": t.training,
+                "training": t.artifact.report,
                 "infra": t.infra,
             }),
         },

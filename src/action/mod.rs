@@ -358,10 +358,7 @@ pub fn run_outputs(report: &crate::outcome::RunReport, json: &str) -> Vec<(&'sta
         .runs
         .iter()
         .any(|r| r.check.decision.retrain && r.trained().is_some());
-    let blessed = report
-        .runs
-        .iter()
-        .any(|r| r.gate().is_some_and(|g| g.blessed));
+    let blessed = report.runs.iter().any(crate::outcome::ModelRun::blessed);
     let lead = report
         .runs
         .iter()

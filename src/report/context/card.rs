@@ -64,9 +64,12 @@ pub struct CardContext {
 impl CardContext {
     /// `None` unless the run trained and evaluated a candidate.
     pub fn new(run: &ModelRun, model: &ModelConfig, proposal: &Proposal) -> Option<Self> {
-        let (Some(c), Some(e), Some(t)) = (run.artifact(), run.evaluation(), run.training()) else {
-            return None;
-        };
+        let trained = run.trained()?;
+        let (c, e, t) = (
+            &trained.artifact,
+            &trained.evaluation,
+            &trained.artifact.report,
+        );
         let version = proposal.pointer.champion.as_ref()?;
         let a = &c.artifact;
         let mut caveats: Vec<String> = run
@@ -83,7 +86,7 @@ impl CardContext {
         if e.champion.is_none() {
             caveats.push("first version: there was no champion to compare with".into());
         }
-        if !run.gate().is_some_and(|g| g.blessed) {
+        if !trained.gate.blessed {
             caveats.push("the candidate was NOT blessed by the gate; see the pull request".into());
         }
         let holdout = &model.evaluation.holdout;

@@ -103,7 +103,7 @@ impl PrContext {
         pr_url: Option<&str>,
     ) -> Self {
         let c = &run.check;
-        let blessed = run.gate().is_some_and(|g| g.blessed);
+        let blessed = run.blessed();
         let headline = match (&run.outcome, blessed) {
             (RunOutcome::Trained(_), true) => format!(
                 "candidate v{} is blessed",
