@@ -17,6 +17,9 @@ use crate::error::Error;
 const CONFIG_TEMPLATE: &str = include_str!("../templates/init/retrain.yaml.j2");
 const WORKFLOW_TEMPLATE: &str = include_str!("../templates/init/retrain.yml.j2");
 const PROMOTE_TEMPLATE: &str = include_str!("../templates/init/retrain-promote.yml.j2");
+/// Above this many rows `init` proposes `gradient_boosting` (below, a linear model:
+/// boosted trees need data to beat it).
+const GRADIENT_BOOSTING_ROWS: u64 = 5_000;
 
 #[derive(Debug, Clone)]
 pub struct InitRequest {
@@ -365,7 +368,11 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
                 "{ metric: accuracy, min_change: -0.005 }   # at most 0.5 points worse than the champion".to_string(),
             ],
             "0.03".to_string(),
-            "logistic_regression",
+            if rows > GRADIENT_BOOSTING_ROWS {
+                "gradient_boosting"
+            } else {
+                "logistic_regression"
+            },
         )
     } else {
         let std = file
@@ -392,7 +399,11 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
                 "{ metric: rmse, min_relative_change: -0.01 }   # at most 1% worse than the champion".to_string(),
             ],
             format!("{}", significant(0.1 * std)),
-            "linear_regression",
+            if rows > GRADIENT_BOOSTING_ROWS {
+                "gradient_boosting"
+            } else {
+                "linear_regression"
+            },
         )
     };
     let model = req.model.clone().unwrap_or_else(|| model_name(repo));
@@ -421,6 +432,11 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
         primary,
         max_drop,
         algorithm,
+        algorithm_reason => if algorithm == "gradient_boosting" {
+            format!("{rows} rows: boosted trees, the model most teams ship on tabular data")
+        } else {
+            format!("{rows} rows: a linear model (gradient_boosting above {GRADIENT_BOOSTING_ROWS} rows)")
+        },
         holdout => "time",
         metrics,
         gates,

@@ -112,16 +112,18 @@ pub fn predict(req: &PredictRequest) -> Result<PredictReport, Error> {
             .as_materialized_series()
             .clone();
         let values = match step {
-            train::preprocess::Step::Numeric { .. } => train::table::Values::Numeric(
-                s.cast(&DataType::Float64)
-                    .map_err(|e| input_err(&e))?
-                    .f64()
-                    .map_err(|e| input_err(&e))?
-                    .iter()
-                    .map(|v| v.unwrap_or(f64::NAN))
-                    .collect(),
-            ),
-            train::preprocess::Step::OneHot { .. } => {
+            train::preprocess::Step::Numeric { .. } | train::preprocess::Step::Value { .. } => {
+                train::table::Values::Numeric(
+                    s.cast(&DataType::Float64)
+                        .map_err(|e| input_err(&e))?
+                        .f64()
+                        .map_err(|e| input_err(&e))?
+                        .iter()
+                        .map(|v| v.unwrap_or(f64::NAN))
+                        .collect(),
+                )
+            }
+            train::preprocess::Step::OneHot { .. } | train::preprocess::Step::Code { .. } => {
                 let s = s.cast(&DataType::String).map_err(|e| input_err(&e))?;
                 let mut dict: Vec<String> = Vec::new();
                 let mut index: std::collections::HashMap<String, u32> = Default::default();

@@ -124,6 +124,51 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// `true`, `false` or `"auto"`.
+    pub fn auto_bool(&mut self, key: &'static str) -> Result<Option<bool>, ParamError> {
+        self.known.insert(key);
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s == "auto" => Ok(None),
+            Some(v) => Err(Self::err(
+                key,
+                format!("expected true, false or auto, got {v}"),
+            )),
+        }
+    }
+
+    /// `null`, `balanced`, or a map of class label to a weight > 0.
+    pub fn class_weight(&mut self, key: &'static str) -> Result<ClassWeight, ParamError> {
+        self.known.insert(key);
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(ClassWeight::None),
+            Some(Value::String(s)) if s == "balanced" => Ok(ClassWeight::Balanced),
+            Some(Value::Object(m)) => {
+                let mut out = BTreeMap::new();
+                for (label, w) in m {
+                    match w.as_f64() {
+                        Some(x) if x.is_finite() && x > 0.0 => {
+                            out.insert(label.clone(), x);
+                        }
+                        _ => {
+                            return Err(Self::err(
+                                key,
+                                format!("class `{label}`: expected a weight > 0, got {w}"),
+                            ))
+                        }
+                    }
+                }
+                Ok(ClassWeight::Given(out))
+            }
+            Some(v) => Err(ParamError {
+                key: key.to_string(),
+                message: format!("expected null, balanced or a map of class to weight, got {v}"),
+                hint: Some("e.g. `class_weight: balanced` or `class_weight: { fraud: 10 }`".into()),
+            }),
+        }
+    }
+
     /// Fails on keys that were never asked for.
     pub fn finish(self, algorithm: &str) -> Result<(), ParamError> {
         for key in self.map.keys() {
@@ -172,15 +217,140 @@ pub enum Hyper {
     GaussianNb {
         var_smoothing: f64,
     },
+    Boosting(Boosting),
+}
+
+/// Class weights of a classifier: row weights `w[class]` scale gradients and hessians.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClassWeight {
+    None,
+    /// `n / (classes × n_class)`, as scikit-learn's `balanced`.
+    Balanced,
+    /// By class label; classes not named keep weight 1.
+    Given(BTreeMap<String, f64>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegressionLoss {
+    SquaredError,
+    AbsoluteError,
+}
+
+/// `gradient_boosting` (LightGBM's names and defaults where it has them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Boosting {
+    pub n_estimators: u64,
+    pub learning_rate: f64,
+    pub max_leaves: u64,
+    pub max_depth: Option<u64>,
+    pub min_samples_leaf: u64,
+    pub min_hessian_leaf: f64,
+    pub l2: f64,
+    pub min_gain: f64,
+    pub max_bins: u64,
+    pub subsample: f64,
+    pub colsample: f64,
+    pub seed: u64,
+    /// `None`: auto (on above 10,000 training rows, as scikit-learn's).
+    pub early_stopping: Option<bool>,
+    pub validation_fraction: f64,
+    pub n_iter_no_change: u64,
+    pub tol: f64,
+    pub class_weight: ClassWeight,
+    pub loss: RegressionLoss,
+    pub max_cat_to_onehot: u64,
+    pub cat_smooth: f64,
+    pub cat_l2: f64,
+    pub max_cat_threshold: u64,
+    pub min_data_per_group: u64,
+}
+
+/// The most categories a tree model keeps per column (the other values share one code).
+pub const MAX_TREE_CATEGORIES: usize = 254;
+
+fn boosting(p: &mut Params<'_>, regression: bool) -> Result<Boosting, ParamError> {
+    let pos = |x: f64| x > 0.0;
+    let nonneg = |x: f64| x >= 0.0;
+    let fraction = |x: f64| x > 0.0 && x <= 1.0;
+    let loss = if regression {
+        match p.choice(
+            "loss",
+            "squared_error",
+            &["squared_error", "absolute_error"],
+        )? {
+            "absolute_error" => RegressionLoss::AbsoluteError,
+            _ => RegressionLoss::SquaredError,
+        }
+    } else {
+        p.choice("loss", "log_loss", &["log_loss"])?;
+        RegressionLoss::SquaredError
+    };
+    let max_bins = p.u64("max_bins", 255, 2)?;
+    if max_bins > 255 {
+        return Err(Params::err(
+            "max_bins",
+            format!("expected at most 255, got {max_bins}"),
+        ));
+    }
+    Ok(Boosting {
+        n_estimators: p.u64("n_estimators", 100, 1)?,
+        learning_rate: p.f64("learning_rate", 0.1, pos, "a number > 0")?,
+        max_leaves: p.u64("max_leaves", 31, 2)?,
+        max_depth: p.opt_u64("max_depth", None, 1)?,
+        min_samples_leaf: p.u64("min_samples_leaf", 20, 1)?,
+        min_hessian_leaf: p.f64("min_hessian_leaf", 1e-3, nonneg, "a number ≥ 0")?,
+        l2: p.f64("l2", 0.0, nonneg, "a number ≥ 0")?,
+        min_gain: p.f64("min_gain", 0.0, nonneg, "a number ≥ 0")?,
+        max_bins,
+        subsample: p.f64("subsample", 1.0, fraction, "a fraction in (0, 1]")?,
+        colsample: p.f64("colsample", 1.0, fraction, "a fraction in (0, 1]")?,
+        seed: p.u64("seed", 0, 0)?,
+        early_stopping: p.auto_bool("early_stopping")?,
+        validation_fraction: p.f64(
+            "validation_fraction",
+            0.1,
+            |x| x > 0.0 && x < 1.0,
+            "a fraction in (0, 1)",
+        )?,
+        n_iter_no_change: p.u64("n_iter_no_change", 10, 1)?,
+        tol: p.f64("tol", 1e-7, nonneg, "a number ≥ 0")?,
+        class_weight: if regression {
+            ClassWeight::None
+        } else {
+            p.class_weight("class_weight")?
+        },
+        loss,
+        max_cat_to_onehot: p.u64("max_cat_to_onehot", 4, 1)?,
+        cat_smooth: p.f64("cat_smooth", 10.0, nonneg, "a number ≥ 0")?,
+        cat_l2: p.f64("cat_l2", 10.0, nonneg, "a number ≥ 0")?,
+        max_cat_threshold: p.u64("max_cat_threshold", 32, 1)?,
+        min_data_per_group: p.u64("min_data_per_group", 100, 1)?,
+    })
 }
 
 /// Reads and checks `training.params`; also returns `max_categories` (preprocessing).
 pub fn hyper_params(
     algorithm: Algorithm,
+    regression: bool,
     map: &BTreeMap<String, serde_json::Value>,
 ) -> Result<(Hyper, usize), ParamError> {
     let mut p = Params::new(map);
-    let max_categories = p.u64("max_categories", DEFAULT_MAX_CATEGORIES as u64, 1)? as usize;
+    let trees = matches!(algorithm, Algorithm::GradientBoosting);
+    let max_categories = if trees {
+        let m = p.u64("max_categories", MAX_TREE_CATEGORIES as u64, 1)?;
+        if m > MAX_TREE_CATEGORIES as u64 {
+            return Err(ParamError {
+                key: "max_categories".into(),
+                message: format!("expected at most {MAX_TREE_CATEGORIES}, got {m}"),
+                hint: Some(
+                    "tree models keep up to 254 categories per column and put the rarer ones in one `other` code".into(),
+                ),
+            });
+        }
+        m as usize
+    } else {
+        p.u64("max_categories", DEFAULT_MAX_CATEGORIES as u64, 1)? as usize
+    };
     let pos = |x: f64| x > 0.0;
     let nonneg = |x: f64| x >= 0.0;
     let hyper = match algorithm {
@@ -215,6 +385,7 @@ pub fn hyper_params(
         Algorithm::GaussianNb => Hyper::GaussianNb {
             var_smoothing: p.f64("var_smoothing", 1e-9, nonneg, "a number ≥ 0")?,
         },
+        Algorithm::GradientBoosting => Hyper::Boosting(boosting(&mut p, regression)?),
     };
     p.finish(algorithm_name(algorithm))?;
     Ok((hyper, max_categories))
@@ -227,5 +398,6 @@ pub fn algorithm_name(a: Algorithm) -> &'static str {
         Algorithm::ElasticNet => "elastic_net",
         Algorithm::DecisionTree => "decision_tree",
         Algorithm::GaussianNb => "gaussian_nb",
+        Algorithm::GradientBoosting => "gradient_boosting",
     }
 }

@@ -3,6 +3,7 @@
 //! ([`model`]), hyper-parameters ([`params`]), and windows. Pure with respect to the
 //! outside world: reads data, writes nothing.
 
+pub mod boost;
 pub mod external;
 pub mod logistic;
 pub mod metrics;
@@ -193,7 +194,11 @@ pub fn train(
     let fit_rows = |rows: &[usize]| -> Result<(ModelArtifact, bool, Option<usize>), TrainError> {
         // Preprocessing is always fitted on the window; a warm start carries the
         // champion's linear function over into it (see `translate_linear`).
-        let pre = Preprocessor::fit(&table.features, rows, max_categories);
+        let pre = if model::native_inputs(model.training.algorithm) {
+            Preprocessor::fit_native(&table.features, rows, max_categories)
+        } else {
+            Preprocessor::fit(&table.features, rows, max_categories)
+        };
         let warm_estimator = warm.and_then(|c| match &c.estimator {
             model::Estimator::Linear { weights, intercept } => {
                 let (weights, intercept) =
@@ -253,10 +258,12 @@ pub fn train(
                     0,
                 ),
             };
+            let names = classes_of(table);
             let y = match &target {
                 (Some(index), _, classes) => model::Target::Classes {
                     index,
                     classes: *classes,
+                    names: &names,
                 },
                 (_, Some(values), _) => model::Target::Values(values),
                 _ => unreachable!("one of the two"),
@@ -267,7 +274,7 @@ pub fn train(
                 &x,
                 &y,
                 warm_estimator.as_ref(),
-                &pre.onehot_groups(),
+                &pre,
             )?
         };
         let artifact = ModelArtifact {

@@ -11,6 +11,7 @@
 //!   `x[feature] < threshold`) and `leaf {probabilities}` (class shares of the training
 //!   rows that reach it) or `leaf {value}` (regression);
 //! - `gaussian_nb`: linfa's serialised Gaussian naive Bayes;
+//! - `ensemble`: trees of `gradient_boosting` (see [`super::boost::ensemble`]);
 //! - `external`: the files of a model trained by `training.command`, and its `predict`
 //!   command.
 
@@ -74,6 +75,7 @@ pub enum Estimator {
     GaussianNb {
         model: serde_json::Value,
     },
+    Ensemble(super::boost::ensemble::Ensemble),
     /// A model trained by `training.command`: its files (base64) and the command that
     /// scores with them (see [`super::external`]).
     External {
@@ -131,12 +133,20 @@ pub enum FitError {
         algorithm: Algorithm,
         message: String,
     },
+    #[error(transparent)]
+    ClassWeight(#[from] super::boost::config::UnknownClass),
     #[error("the training window has {rows} rows and {classes} class(es); {needed}")]
     NotEnoughData {
         rows: usize,
         classes: usize,
         needed: String,
     },
+}
+
+/// Whether the algorithm takes its inputs as they are (`value`/`code` preprocessing
+/// steps) rather than imputed, scaled and one-hot encoded.
+pub fn native_inputs(algorithm: Algorithm) -> bool {
+    matches!(algorithm, Algorithm::GradientBoosting)
 }
 
 /// What a fit produced.
@@ -155,8 +165,9 @@ pub fn fit(
     x: &Array2<f64>,
     y: &Target<'_>,
     warm: Option<&Estimator>,
-    onehot_groups: &[std::ops::Range<usize>],
+    pre: &Preprocessor,
 ) -> Result<Fitted, FitError> {
+    let onehot_groups = &pre.onehot_groups();
     let started = Instant::now();
     let fail = |e: &dyn std::fmt::Display| FitError::Fit {
         algorithm,
@@ -172,7 +183,7 @@ pub fn fit(
                 gradient_tolerance,
                 fit_intercept,
             },
-            Target::Classes { index, classes },
+            Target::Classes { index, classes, .. },
         ) => {
             let present = count_classes(index, *classes);
             if present < 2 {
@@ -305,7 +316,7 @@ pub fn fit(
                 min_impurity_decrease,
                 entropy,
             },
-            Target::Classes { index, classes },
+            Target::Classes { index, classes, .. },
         ) => {
             let nodes = super::tree::fit(
                 x,
@@ -331,6 +342,38 @@ pub fn fit(
             Estimator::GaussianNb {
                 model: serde_json::to_value(&fitted).map_err(|e| fail(&e))?,
             }
+        }
+        (Hyper::Boosting(b), y) => {
+            let weights = match y {
+                Target::Classes {
+                    index,
+                    classes,
+                    names,
+                } => {
+                    let present = count_classes(index, *classes);
+                    if present < 2 {
+                        return Err(FitError::NotEnoughData {
+                            rows: index.len(),
+                            classes: present,
+                            needed: "gradient boosting needs two classes or more".into(),
+                        });
+                    }
+                    super::boost::config::class_weights(&b.class_weight, index, names)?
+                }
+                Target::Values(_) => Vec::new(),
+            };
+            let labels = match y {
+                Target::Classes { index, classes, .. } => super::boost::Labels::Classes {
+                    index,
+                    classes: *classes,
+                    weights: &weights,
+                },
+                Target::Values(v) => super::boost::Labels::Values(v),
+            };
+            let settings = super::boost::config::settings(b, x.nrows());
+            let fit = super::boost::fit(x, &pre.levels(), &labels, &settings);
+            iterations = Some(fit.rounds);
+            Estimator::Ensemble(fit.ensemble)
         }
         _ => {
             return Err(FitError::Fit {
@@ -374,7 +417,12 @@ fn full_rank_columns(
 
 /// The training target handed to [`fit`].
 pub enum Target<'a> {
-    Classes { index: &'a [u32], classes: usize },
+    Classes {
+        index: &'a [u32],
+        classes: usize,
+        /// Class labels, `names[i]` for index `i`.
+        names: &'a [String],
+    },
     Values(&'a [f64]),
 }
 
@@ -453,6 +501,12 @@ impl ModelArtifact {
                     })
                     .collect(),
             ),
+            (Estimator::Ensemble(e), Task::Classification) => {
+                Predictions::Classes(e.probabilities(x, k))
+            }
+            (Estimator::Ensemble(e), Task::Regression) => {
+                Predictions::Values(e.raw(x).column(0).to_vec())
+            }
             (Estimator::External { .. }, _) => return Err(PredictError::NeedsCommand),
             (Estimator::GaussianNb { model }, _) => {
                 let nb: linfa_bayes::GaussianNb<f64, usize> =

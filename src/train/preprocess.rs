@@ -1,7 +1,11 @@
 //! Preprocessing that travels with the model: mean imputation and standardisation of
 //! numeric features, one-hot encoding of categorical features (the most frequent
 //! `max_categories` values, everything else — rare, unseen or missing — in one
-//! `other` column). Fitted on the training window only; applied identically at
+//! `other` column). Tree models take their inputs as they are instead (`value`: the
+//! number, missing stays missing; `code`: the category's index among the most frequent
+//! `max_categories` values, one shared code for every other value, missing stays
+//! missing), since trees need neither scaling nor one-hot columns and learn where
+//! missing values go. Fitted on the training window only; applied identically at
 //! predict time from the serialised parameters.
 
 use std::collections::HashMap;
@@ -30,19 +34,30 @@ pub enum Step {
         column: String,
         categories: Vec<String>,
     },
+    /// The value as it is; missing -> NaN (tree models).
+    Value { column: String },
+    /// The index of the value in `categories`, `categories.len()` for any other value;
+    /// missing -> NaN (tree models).
+    Code {
+        column: String,
+        categories: Vec<String>,
+    },
 }
 
 impl Step {
     fn width(&self) -> usize {
         match self {
-            Step::Numeric { .. } => 1,
+            Step::Numeric { .. } | Step::Value { .. } | Step::Code { .. } => 1,
             Step::OneHot { categories, .. } => categories.len() + 1,
         }
     }
 
     pub fn column(&self) -> &str {
         match self {
-            Step::Numeric { column, .. } | Step::OneHot { column, .. } => column,
+            Step::Numeric { column, .. }
+            | Step::OneHot { column, .. }
+            | Step::Value { column }
+            | Step::Code { column, .. } => column,
         }
     }
 }
@@ -82,32 +97,42 @@ impl Preprocessor {
                         scale,
                     }
                 }
-                Values::Categorical { codes, dict } => {
-                    let mut counts = vec![0u64; dict.len()];
-                    for &r in rows {
-                        if let Some(c) = codes[r] {
-                            counts[c as usize] += 1;
-                        }
-                    }
-                    let mut order: Vec<usize> =
-                        (0..dict.len()).filter(|i| counts[*i] > 0).collect();
-                    order.sort_by(|a, b| {
-                        counts[*b]
-                            .cmp(&counts[*a])
-                            .then_with(|| dict[*a].cmp(&dict[*b]))
-                    });
-                    order.truncate(max_categories);
-                    let mut categories: Vec<String> =
-                        order.iter().map(|i| dict[*i].clone()).collect();
-                    categories.sort();
-                    Step::OneHot {
-                        column: f.name.clone(),
-                        categories,
-                    }
-                }
+                Values::Categorical { codes, dict } => Step::OneHot {
+                    column: f.name.clone(),
+                    categories: frequent(codes, dict, rows, max_categories),
+                },
             })
             .collect();
         Self { steps }
+    }
+
+    /// Fits the inputs of a tree model (`value` and `code` steps) on `rows`.
+    pub fn fit_native(features: &[Feature], rows: &[usize], max_categories: usize) -> Self {
+        let steps = features
+            .iter()
+            .map(|f| match &f.values {
+                Values::Numeric(_) => Step::Value {
+                    column: f.name.clone(),
+                },
+                Values::Categorical { codes, dict } => Step::Code {
+                    column: f.name.clone(),
+                    categories: frequent(codes, dict, rows, max_categories),
+                },
+            })
+            .collect();
+        Self { steps }
+    }
+
+    /// Per design column: `Some(levels)` for a `code` column (its categories and
+    /// `other`), `None` otherwise.
+    pub fn levels(&self) -> Vec<Option<usize>> {
+        self.steps
+            .iter()
+            .flat_map(|s| match s {
+                Step::Code { categories, .. } => vec![Some(categories.len() + 1)],
+                other => vec![None; other.width()],
+            })
+            .collect()
     }
 
     pub fn width(&self) -> usize {
@@ -192,7 +217,9 @@ impl Preprocessor {
         let mut out = Vec::with_capacity(self.width());
         for s in &self.steps {
             match s {
-                Step::Numeric { column, .. } => out.push(column.clone()),
+                Step::Numeric { column, .. }
+                | Step::Value { column }
+                | Step::Code { column, .. } => out.push(column.clone()),
                 Step::OneHot { column, categories } => {
                     out.extend(categories.iter().map(|c| format!("{column}={c}")));
                     out.push(format!("{column}=<other>"));
@@ -217,6 +244,40 @@ impl Preprocessor {
                 .get(step.column())
                 .ok_or_else(|| MissingFeature(step.column().to_string()))?;
             match (step, &f.values) {
+                (Step::Value { .. }, Values::Numeric(v)) => {
+                    for (i, &r) in rows.iter().enumerate() {
+                        x[[i, offset]] = v[r];
+                    }
+                }
+                (Step::Value { .. }, Values::Categorical { codes, dict }) => {
+                    for (i, &r) in rows.iter().enumerate() {
+                        x[[i, offset]] = codes[r]
+                            .and_then(|c| dict[c as usize].parse::<f64>().ok())
+                            .unwrap_or(f64::NAN);
+                    }
+                }
+                (Step::Code { categories, .. }, Values::Categorical { codes, dict }) => {
+                    let other = categories.len() as f64;
+                    let map: Vec<f64> = dict
+                        .iter()
+                        .map(|d| categories.binary_search(d).map_or(other, |i| i as f64))
+                        .collect();
+                    for (i, &r) in rows.iter().enumerate() {
+                        x[[i, offset]] = codes[r].map_or(f64::NAN, |c| map[c as usize]);
+                    }
+                }
+                (Step::Code { categories, .. }, Values::Numeric(v)) => {
+                    let other = categories.len() as f64;
+                    for (i, &r) in rows.iter().enumerate() {
+                        x[[i, offset]] = if v[r].is_nan() {
+                            f64::NAN
+                        } else {
+                            categories
+                                .binary_search(&format_number(v[r]))
+                                .map_or(other, |i| i as f64)
+                        };
+                    }
+                }
                 (Step::Numeric { mean, scale, .. }, Values::Numeric(v)) => {
                     for (i, &r) in rows.iter().enumerate() {
                         let raw = v[r];
@@ -273,6 +334,26 @@ impl Preprocessor {
         }
         Ok(x)
     }
+}
+
+/// The `max` most frequent values of `rows` (ties by value), sorted.
+fn frequent(codes: &[Option<u32>], dict: &[String], rows: &[usize], max: usize) -> Vec<String> {
+    let mut counts = vec![0u64; dict.len()];
+    for &r in rows {
+        if let Some(c) = codes[r] {
+            counts[c as usize] += 1;
+        }
+    }
+    let mut order: Vec<usize> = (0..dict.len()).filter(|i| counts[*i] > 0).collect();
+    order.sort_by(|a, b| {
+        counts[*b]
+            .cmp(&counts[*a])
+            .then_with(|| dict[*a].cmp(&dict[*b]))
+    });
+    order.truncate(max);
+    let mut categories: Vec<String> = order.iter().map(|i| dict[*i].clone()).collect();
+    categories.sort();
+    categories
 }
 
 /// How polars writes a float as text when a numeric column is cast to a string.

@@ -220,6 +220,7 @@ pub enum Algorithm {
     ElasticNet,
     DecisionTree,
     GaussianNb,
+    GradientBoosting,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

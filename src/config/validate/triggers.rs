@@ -156,6 +156,7 @@ pub(super) fn validate_training(
             task == Task::Classification
         }
         Algorithm::LinearRegression | Algorithm::ElasticNet => task == Task::Regression,
+        Algorithm::GradientBoosting => true,
     };
     if !fits && t.command.is_none() {
         return Err(cx.err(
@@ -163,9 +164,12 @@ pub(super) fn validate_training(
             format!("{:?} does not fit a {} task", t.algorithm, task_name(task)),
             Some(match task {
                 Task::Classification => {
-                    "use logistic_regression, decision_tree or gaussian_nb".into()
+                    "use gradient_boosting, logistic_regression, decision_tree or gaussian_nb"
+                        .into()
                 }
-                Task::Regression => "use linear_regression or elastic_net".into(),
+                Task::Regression => {
+                    "use gradient_boosting, linear_regression or elastic_net".into()
+                }
             }),
         ));
     }
@@ -182,7 +186,7 @@ pub(super) fn validate_training(
     let (hyper, max_categories) = match &t.command {
         Some(_) => (None, params::DEFAULT_MAX_CATEGORIES),
         None => {
-            let (h, m) = params::hyper_params(t.algorithm, &t.params)
+            let (h, m) = params::hyper_params(t.algorithm, task == Task::Regression, &t.params)
                 .map_err(|e| cx.err(&key(&tb, &["params", e.key.as_str()]), e.message, e.hint))?;
             (Some(h), m)
         }

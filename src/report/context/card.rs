@@ -38,6 +38,8 @@ pub struct CardContext {
     pub digest: String,
     pub numeric_steps: usize,
     pub onehot_steps: usize,
+    /// Tree models: inputs as they are (`value`/`code` steps), not scaled or one-hot.
+    pub native_inputs: bool,
     pub trained_at: String,
     pub retrain_version: String,
     pub slices: Vec<String>,
@@ -130,8 +132,21 @@ impl CardContext {
             .preprocessing
             .steps
             .iter()
-            .filter(|s| matches!(s, crate::train::preprocess::Step::Numeric { .. }))
+            .filter(|s| {
+                matches!(
+                    s,
+                    crate::train::preprocess::Step::Numeric { .. }
+                        | crate::train::preprocess::Step::Value { .. }
+                )
+            })
             .count();
+        let native_inputs = a.preprocessing.steps.iter().any(|s| {
+            matches!(
+                s,
+                crate::train::preprocess::Step::Value { .. }
+                    | crate::train::preprocess::Step::Code { .. }
+            )
+        });
         let (task, hf_task) = match model.task {
             Task::Classification => ("classification", "tabular-classification"),
             Task::Regression => ("regression", "tabular-regression"),
@@ -156,6 +171,7 @@ impl CardContext {
             digest: version.artifact.digest.clone(),
             numeric_steps,
             onehot_steps: a.preprocessing.steps.len() - numeric_steps,
+            native_inputs,
             trained_at: a
                 .training
                 .trained_at
