@@ -6,9 +6,11 @@
 #   lrtol                  diagnostic: retrain's LR with gradient_tolerance scaled to the training rows
 #   B  elec                Elec2 weekly test-then-train (examples/elec-weekly), LR and tree
 #   C  warm                warm start vs cold start of logistic regression (examples/warm-start)
+#   trees                  D: gradient boosting (retrain, LightGBM, scikit-learn's HistGradientBoosting), one run
+#                          of each in turn per round, same data and settings (bench/peers/trees.py)
 #   tables                 the Markdown tables (results/train/tables.md) from results/train/runs.jsonl
 #
-# Usage: bench/train.sh [build] [sklearn] [retrain] [lrtol] [elec] [warm] [tables]   (no argument: all but build)
+# Usage: bench/train.sh [build] [sklearn] [retrain] [lrtol] [elec] [warm] [trees] [tables]   (no argument: all but build)
 #        SIZES="1m 100k" RUNS=3 bench/train.sh sklearn retrain
 #
 # Every measured command runs at `nice -n $NICE` under `/usr/bin/time -v` (peak RSS), one record
@@ -121,6 +123,12 @@ measured() {  # measured TAG RUNS -- CMD...
   done
 }
 
+measured_at() {  # measured_at TAG RUN -- CMD...: one run, numbered RUN
+  local tag=$1 r=$2; shift 3
+  PEER_WAIT=$PEER_WAIT QUIET_WAIT=$QUIET_WAIT QUIET_BUSY=$QUIET_BUSY NICE=$NICE \
+    python3 "$WORK/train_measure.py" "$tag" "$r" "$RUNS_FILE" -- "$@" || echo "  ($tag run $r failed, see $OUT/logs/$tag.$r.err)"
+}
+
 peers_data() {  # the peers' reference file of size $1, generated if missing
   local f=$PEERS_DATA/ref_$1.parquet
   if [ ! -f "$f" ]; then
@@ -160,6 +168,20 @@ models:
     column_types: { label: categorical }
     data: { path: data/ref.parquet }
     training: { algorithm: decision_tree, params: { max_depth: 10, max_categories: 50 } }
+    evaluation:
+      holdout: { kind: random, fraction: 0.2, seed: 42 }
+      metrics: [accuracy, roc_auc, f1]
+      intervals: { method: none }
+      gates: [ { metric: accuracy, min: 0.5 } ]
+  - name: gb
+    task: classification
+    target: label
+    ignore: [cat_1000]
+    column_types: { label: categorical }
+    data: { path: data/ref.parquet }
+    training:
+      algorithm: gradient_boosting
+      params: { n_estimators: 100, max_leaves: 31, learning_rate: 0.1, early_stopping: false }
     evaluation:
       holdout: { kind: random, fraction: 0.2, seed: 42 }
       metrics: [accuracy, roc_auc, f1]
@@ -220,6 +242,16 @@ lrtol)
     measured "retrain_lr-tol_$s" "$RUNS" -- "$BIN/retrain" --repo "$d" --output json run --dry-run --force --model lr-tol
   done
   ;;
+trees)
+  for s in $SIZES; do
+    d=$(repo_for "$s")
+    for ((r = 0; r < RUNS; r++)); do   # interleaved: each round runs every tool once
+      measured_at "trees_lightgbm_$s" "$r" -- "$PY" "$HERE/peers/trees.py" "$s" lightgbm
+      measured_at "trees_hgb_$s" "$r" -- "$PY" "$HERE/peers/trees.py" "$s" hgb
+      measured_at "trees_retrain-gb_$s" "$r" -- "$BIN/retrain" --repo "$d" --output json run --dry-run --force --model gb
+    done
+  done
+  ;;
 elec)
   measured elec_lr "$RUNS" -- "$BIN/examples/elec-weekly" --data "$ELEC" --algorithm logistic_regression
   measured elec_dt "$RUNS" -- "$BIN/examples/elec-weekly" --data "$ELEC" --algorithm decision_tree --params '{ max_depth: 8 }'
@@ -278,6 +310,23 @@ for s in ("1m", "100k"):
             print(f"| {s} | {name} | {tool} | {len(rs)} | {one(acc)} | {one(auc)} | {med(fit)} | {med([r['wall_s'] for r in rs])} | "
                   f"{med([r['user_s'] + r['sys_s'] for r in rs])} | {med([r['max_rss_mb'] for r in rs], '{:.0f}')} | "
                   f"{max(r['other_cpu_s'] for r in rs):.0f} |")
+print("\n## D. Gradient boosting: retrain vs LightGBM and scikit-learn (100 trees, 31 leaves, lr 0.1; 80/20 random split)\n")
+print("| rows | tool | runs | accuracy | ROC AUC | fit s (median, min–max) | whole process wall s | CPU s (user+sys) | peak RSS MB | other CPU s (max) |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for s in ("1m", "100k"):
+    for tool, name in (("lightgbm", "LightGBM 4.7.0"), ("hgb", "scikit-learn HistGradientBoosting"), ("retrain-gb", "retrain gradient_boosting")):
+        rs = ok(f"trees_{tool}_{s}")
+        if not rs:
+            continue
+        if tool == "retrain-gb":
+            ev = [r["result"]["evaluation"]["candidate"] for r in rs]
+            acc, auc = [metric(e, "accuracy") for e in ev], [metric(e, "roc_auc") for e in ev]
+            fit = [r["result"]["training"]["duration_ms"] / 1000 for r in rs]
+        else:
+            acc, auc, fit = [r["result"]["accuracy"] for r in rs], [r["result"]["roc_auc"] for r in rs], [r["result"]["fit_s"] for r in rs]
+        print(f"| {s} | {name} | {len(rs)} | {one(acc)} | {one(auc)} | {med(fit)} | {med([r['wall_s'] for r in rs])} | "
+              f"{med([r['user_s'] + r['sys_s'] for r in rs])} | {med([r['max_rss_mb'] for r in rs], '{:.0f}')} | "
+              f"{max(r['other_cpu_s'] for r in rs):.0f} |")
 print("\n## B. Elec2 weekly test-then-train (retrain's trainers)\n")
 print("| algorithm | policy | runs | mean weekly acc | worst weekly acc | fits | train s (median, min–max) | whole process wall s | peak RSS MB |")
 print("|---|---|---|---|---|---|---|---|---|")

@@ -5,6 +5,7 @@ mod support;
 mod action;
 mod action_golden;
 mod backtest;
+mod boosting;
 mod check;
 mod cli;
 mod config_errors;

@@ -271,7 +271,14 @@ fn every_builtin_trainer_runs_and_reloads_bit_identically() {
         ("classification", "logistic_regression", "{}", 0.9),
         ("classification", "decision_tree", "{ max_depth: 6 }", 0.75),
         ("classification", "gaussian_nb", "{}", 0.8),
+        ("classification", "gradient_boosting", "{}", 0.85),
         ("regression", "linear_regression", "{}", 0.95),
+        (
+            "regression",
+            "gradient_boosting",
+            "{ loss: absolute_error }",
+            0.8,
+        ),
         ("regression", "elastic_net", "{ penalty: 0.01 }", 0.9),
     ] {
         let repo = Repo::new();
