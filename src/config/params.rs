@@ -169,6 +169,30 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// `sqrt`, `log2`, a fraction in (0, 1) of the columns, or a count ≥ 1.
+    pub fn max_features(
+        &mut self,
+        key: &'static str,
+        default: MaxFeatures,
+    ) -> Result<MaxFeatures, ParamError> {
+        self.known.insert(key);
+        match self.map.get(key) {
+            None => Ok(default),
+            Some(Value::String(s)) if s == "sqrt" => Ok(MaxFeatures::Sqrt),
+            Some(Value::String(s)) if s == "log2" => Ok(MaxFeatures::Log2),
+            Some(v) if v.as_u64().is_some_and(|n| n >= 1) => {
+                Ok(MaxFeatures::Count(v.as_u64().unwrap_or(1)))
+            }
+            Some(v) if v.as_f64().is_some_and(|x| x > 0.0 && x <= 1.0) => {
+                Ok(MaxFeatures::Fraction(v.as_f64().unwrap_or(1.0)))
+            }
+            Some(v) => Err(Self::err(
+                key,
+                format!("expected sqrt, log2, a fraction in (0, 1] or a count ≥ 1, got {v}"),
+            )),
+        }
+    }
+
     /// Fails on keys that were never asked for.
     pub fn finish(self, algorithm: &str) -> Result<(), ParamError> {
         for key in self.map.keys() {
@@ -218,6 +242,77 @@ pub enum Hyper {
         var_smoothing: f64,
     },
     Boosting(Boosting),
+    Forest(Forest),
+}
+
+/// Columns tried at each split of a random forest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxFeatures {
+    Sqrt,
+    Log2,
+    Fraction(f64),
+    Count(u64),
+}
+
+impl MaxFeatures {
+    /// The count for `columns` input columns (at least 1).
+    pub fn of(self, columns: usize) -> usize {
+        let c = columns as f64;
+        let n = match self {
+            MaxFeatures::Sqrt => c.sqrt().floor() as usize,
+            MaxFeatures::Log2 => c.log2().floor() as usize,
+            MaxFeatures::Fraction(f) => (f * c).floor() as usize,
+            MaxFeatures::Count(n) => n as usize,
+        };
+        n.clamp(1, columns.max(1))
+    }
+}
+
+/// `random_forest` (scikit-learn's names; `max_depth` defaults to 12 so that artifacts
+/// stay small — scikit-learn grows trees to purity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forest {
+    pub n_estimators: u64,
+    pub max_depth: Option<u64>,
+    pub max_leaves: Option<u64>,
+    pub min_samples_leaf: u64,
+    pub max_features: MaxFeatures,
+    pub bootstrap: bool,
+    pub max_bins: u64,
+    pub seed: u64,
+    pub class_weight: ClassWeight,
+}
+
+fn forest(p: &mut Params<'_>, regression: bool) -> Result<Forest, ParamError> {
+    let max_bins = p.u64("max_bins", 255, 2)?;
+    if max_bins > 255 {
+        return Err(Params::err(
+            "max_bins",
+            format!("expected at most 255, got {max_bins}"),
+        ));
+    }
+    Ok(Forest {
+        n_estimators: p.u64("n_estimators", 100, 1)?,
+        max_depth: p.opt_u64("max_depth", Some(12), 1)?,
+        max_leaves: p.opt_u64("max_leaves", None, 2)?,
+        min_samples_leaf: p.u64("min_samples_leaf", 1, 1)?,
+        max_features: p.max_features(
+            "max_features",
+            if regression {
+                MaxFeatures::Fraction(1.0)
+            } else {
+                MaxFeatures::Sqrt
+            },
+        )?,
+        bootstrap: p.bool("bootstrap", true)?,
+        max_bins,
+        seed: p.u64("seed", 0, 0)?,
+        class_weight: if regression {
+            ClassWeight::None
+        } else {
+            p.class_weight("class_weight")?
+        },
+    })
 }
 
 /// Class weights of a classifier: row weights `w[class]` scale gradients and hessians.
@@ -335,7 +430,10 @@ pub fn hyper_params(
     map: &BTreeMap<String, serde_json::Value>,
 ) -> Result<(Hyper, usize), ParamError> {
     let mut p = Params::new(map);
-    let trees = matches!(algorithm, Algorithm::GradientBoosting);
+    let trees = matches!(
+        algorithm,
+        Algorithm::GradientBoosting | Algorithm::RandomForest
+    );
     let max_categories = if trees {
         let m = p.u64("max_categories", MAX_TREE_CATEGORIES as u64, 1)?;
         if m > MAX_TREE_CATEGORIES as u64 {
@@ -386,6 +484,7 @@ pub fn hyper_params(
             var_smoothing: p.f64("var_smoothing", 1e-9, nonneg, "a number ≥ 0")?,
         },
         Algorithm::GradientBoosting => Hyper::Boosting(boosting(&mut p, regression)?),
+        Algorithm::RandomForest => Hyper::Forest(forest(&mut p, regression)?),
     };
     p.finish(algorithm_name(algorithm))?;
     Ok((hyper, max_categories))
@@ -399,5 +498,6 @@ pub fn algorithm_name(a: Algorithm) -> &'static str {
         Algorithm::DecisionTree => "decision_tree",
         Algorithm::GaussianNb => "gaussian_nb",
         Algorithm::GradientBoosting => "gradient_boosting",
+        Algorithm::RandomForest => "random_forest",
     }
 }

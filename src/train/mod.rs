@@ -5,6 +5,7 @@
 
 pub mod boost;
 pub mod external;
+pub mod forest;
 pub mod logistic;
 pub mod metrics;
 pub mod model;

@@ -11,7 +11,8 @@
 //!   `x[feature] < threshold`) and `leaf {probabilities}` (class shares of the training
 //!   rows that reach it) or `leaf {value}` (regression);
 //! - `gaussian_nb`: linfa's serialised Gaussian naive Bayes;
-//! - `ensemble`: trees of `gradient_boosting` (see [`super::boost::ensemble`]);
+//! - `ensemble`: trees of `gradient_boosting` or `random_forest` (see
+//!   [`super::boost::ensemble`]);
 //! - `external`: the files of a model trained by `training.command`, and its `predict`
 //!   command.
 
@@ -146,7 +147,10 @@ pub enum FitError {
 /// Whether the algorithm takes its inputs as they are (`value`/`code` preprocessing
 /// steps) rather than imputed, scaled and one-hot encoded.
 pub fn native_inputs(algorithm: Algorithm) -> bool {
-    matches!(algorithm, Algorithm::GradientBoosting)
+    matches!(
+        algorithm,
+        Algorithm::GradientBoosting | Algorithm::RandomForest
+    )
 }
 
 /// What a fit produced.
@@ -344,24 +348,7 @@ pub fn fit(
             }
         }
         (Hyper::Boosting(b), y) => {
-            let weights = match y {
-                Target::Classes {
-                    index,
-                    classes,
-                    names,
-                } => {
-                    let present = count_classes(index, *classes);
-                    if present < 2 {
-                        return Err(FitError::NotEnoughData {
-                            rows: index.len(),
-                            classes: present,
-                            needed: "gradient boosting needs two classes or more".into(),
-                        });
-                    }
-                    super::boost::config::class_weights(&b.class_weight, index, names)?
-                }
-                Target::Values(_) => Vec::new(),
-            };
+            let weights = tree_class_weights(&b.class_weight, y, "gradient boosting")?;
             let labels = match y {
                 Target::Classes { index, classes, .. } => super::boost::Labels::Classes {
                     index,
@@ -374,6 +361,28 @@ pub fn fit(
             let fit = super::boost::fit(x, &pre.levels(), &labels, &settings);
             iterations = Some(fit.rounds);
             Estimator::Ensemble(fit.ensemble)
+        }
+        (Hyper::Forest(f), y) => {
+            let weights = tree_class_weights(&f.class_weight, y, "a random forest")?;
+            let labels = match y {
+                Target::Classes { index, classes, .. } => super::forest::Labels::Classes {
+                    index,
+                    classes: *classes,
+                    weights: &weights,
+                },
+                Target::Values(v) => super::forest::Labels::Values(v),
+            };
+            let settings = super::forest::Settings {
+                n_estimators: f.n_estimators as usize,
+                max_depth: f.max_depth.map(|d| d as usize),
+                max_leaves: f.max_leaves.map(|l| l as usize),
+                min_samples_leaf: f.min_samples_leaf as usize,
+                max_features: f.max_features.of(x.ncols()),
+                bootstrap: f.bootstrap,
+                max_bins: f.max_bins as usize,
+                seed: f.seed,
+            };
+            Estimator::Ensemble(super::forest::fit(x, &pre.levels(), &labels, &settings))
         }
         _ => {
             return Err(FitError::Fit {
@@ -413,6 +422,32 @@ fn full_rank_columns(
         }
     }
     (0..x.ncols()).filter(|j| !drop[*j]).collect()
+}
+
+/// Class weights of a tree model; two classes or more must be present.
+fn tree_class_weights(
+    cw: &crate::config::params::ClassWeight,
+    y: &Target<'_>,
+    what: &str,
+) -> Result<Vec<f64>, FitError> {
+    match y {
+        Target::Classes {
+            index,
+            classes,
+            names,
+        } => {
+            let present = count_classes(index, *classes);
+            if present < 2 {
+                return Err(FitError::NotEnoughData {
+                    rows: index.len(),
+                    classes: present,
+                    needed: format!("{what} needs two classes or more"),
+                });
+            }
+            Ok(super::boost::config::class_weights(cw, index, names)?)
+        }
+        Target::Values(_) => Ok(Vec::new()),
+    }
 }
 
 /// The training target handed to [`fit`].

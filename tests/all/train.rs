@@ -272,6 +272,12 @@ fn every_builtin_trainer_runs_and_reloads_bit_identically() {
         ("classification", "decision_tree", "{ max_depth: 6 }", 0.75),
         ("classification", "gaussian_nb", "{}", 0.8),
         ("classification", "gradient_boosting", "{}", 0.85),
+        (
+            "classification",
+            "random_forest",
+            "{ n_estimators: 20 }",
+            0.8,
+        ),
         ("regression", "linear_regression", "{}", 0.95),
         (
             "regression",

@@ -221,6 +221,7 @@ pub enum Algorithm {
     DecisionTree,
     GaussianNb,
     GradientBoosting,
+    RandomForest,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

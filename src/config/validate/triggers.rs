@@ -156,7 +156,7 @@ pub(super) fn validate_training(
             task == Task::Classification
         }
         Algorithm::LinearRegression | Algorithm::ElasticNet => task == Task::Regression,
-        Algorithm::GradientBoosting => true,
+        Algorithm::GradientBoosting | Algorithm::RandomForest => true,
     };
     if !fits && t.command.is_none() {
         return Err(cx.err(

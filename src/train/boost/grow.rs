@@ -98,23 +98,34 @@ pub fn grow(
         leaf.sums.n >= 2.0 * limits.rules.min_samples_leaf
             && limits.max_depth.is_none_or(|d| leaf.depth < d)
     };
+    let mut pending: Vec<usize> = Vec::new();
     if splittable(&leaves[0]) {
         open[0].best = split::best(b, &root_hist, &total, &features(), &limits.rules);
-        open[0].hist = Some(root_hist);
+        if open[0].best.is_some() {
+            open[0].hist = Some(root_hist);
+            pending.push(0);
+        }
     }
     let mut nodes: Vec<Node> = Vec::new();
     let mut scratch: Vec<u32> = Vec::new();
     while limits.max_leaves.is_none_or(|m| leaves.len() < m) {
-        // the open leaf with the largest gain (ties: the lowest leaf)
-        let mut pick: Option<(usize, f64)> = None;
-        for (i, o) in open.iter().enumerate() {
-            if let Some(c) = &o.best {
-                if pick.is_none_or(|(_, g)| c.gain > g) {
-                    pick = Some((i, c.gain));
+        // the open leaf with the largest gain (ties: the lowest leaf); without a leaf
+        // limit the order does not change the tree, so the newest (depth first: few
+        // histograms are kept at a time)
+        let pick = if limits.max_leaves.is_some() {
+            let mut pick: Option<(usize, f64)> = None;
+            for &i in &pending {
+                let g = open[i].best.as_ref().map_or(f64::NEG_INFINITY, |c| c.gain);
+                if pick.is_none_or(|(p, b)| g > b || (g == b && i < p)) {
+                    pick = Some((i, g));
                 }
             }
-        }
-        let Some((i, _)) = pick else { break };
+            pick.map(|(i, _)| i)
+        } else {
+            pending.last().copied()
+        };
+        let Some(i) = pick else { break };
+        pending.retain(|p| *p != i);
         let cand = open[i].best.take().expect("picked");
         let parent_hist = open[i]
             .hist
@@ -178,6 +189,7 @@ pub fn grow(
                     split::best(b, &h, &leaves[leaf].sums, &features(), &limits.rules);
                 if open[leaf].best.is_some() {
                     open[leaf].hist = Some(h);
+                    pending.push(leaf);
                 }
             }
         }
