@@ -30,6 +30,7 @@ WORK=${WORK:-/tmp/retrain-train-bench}
 RUNS=${RUNS:-3}
 SIZES=${SIZES:-1m}                                   # benchmark A sizes (1m, 100k)
 A_MODELS=${A_MODELS:-lr dt}
+TREE_MODELS=${TREE_MODELS:-gb rf}                    # stage trees: gb (vs LightGBM, HGB), rf (vs scikit-learn)
 WS_SIZES=${WS_SIZES:-1000000 100000}                 # benchmark C rows
 NICE=${NICE:--10}
 PEER_WAIT=${PEER_WAIT:-1200}   # max s to wait for the other benchmark helper's processes to end
@@ -187,6 +188,18 @@ models:
       metrics: [accuracy, roc_auc, f1]
       intervals: { method: none }
       gates: [ { metric: accuracy, min: 0.5 } ]
+  - name: rf
+    task: classification
+    target: label
+    ignore: [cat_1000]
+    column_types: { label: categorical }
+    data: { path: data/ref.parquet }
+    training: { algorithm: random_forest, params: { n_estimators: 100, max_depth: 12 } }
+    evaluation:
+      holdout: { kind: random, fraction: 0.2, seed: 42 }
+      metrics: [accuracy, roc_auc, f1]
+      intervals: { method: none }
+      gates: [ { metric: accuracy, min: 0.5 } ]
   # diagnostic: linfa-logistic's loss is a sum over rows, so its absolute gradient tolerance
   # (1e-4 by default) is far stricter than scikit-learn's (tol 1e-4 on the mean loss);
   # this model scales it by the training rows (1e-4 x n_train)
@@ -246,9 +259,15 @@ trees)
   for s in $SIZES; do
     d=$(repo_for "$s")
     for ((r = 0; r < RUNS; r++)); do   # interleaved: each round runs every tool once
-      measured_at "trees_lightgbm_$s" "$r" -- "$PY" "$HERE/peers/trees.py" "$s" lightgbm
-      measured_at "trees_hgb_$s" "$r" -- "$PY" "$HERE/peers/trees.py" "$s" hgb
-      measured_at "trees_retrain-gb_$s" "$r" -- "$BIN/retrain" --repo "$d" --output json run --dry-run --force --model gb
+      if [[ " $TREE_MODELS " == *" gb "* ]]; then
+        measured_at "trees_lightgbm_$s" "$r" -- "$PY" "$HERE/peers/trees.py" "$s" lightgbm
+        measured_at "trees_hgb_$s" "$r" -- "$PY" "$HERE/peers/trees.py" "$s" hgb
+        measured_at "trees_retrain-gb_$s" "$r" -- "$BIN/retrain" --repo "$d" --output json run --dry-run --force --model gb
+      fi
+      if [[ " $TREE_MODELS " == *" rf "* ]]; then
+        measured_at "trees_sklearn-rf_$s" "$r" -- env RF_DEPTH=12 "$PY" "$HERE/peers/trees.py" "$s" rf
+        measured_at "trees_retrain-rf_$s" "$r" -- "$BIN/retrain" --repo "$d" --output json run --dry-run --force --model rf
+      fi
     done
   done
   ;;
@@ -310,15 +329,16 @@ for s in ("1m", "100k"):
             print(f"| {s} | {name} | {tool} | {len(rs)} | {one(acc)} | {one(auc)} | {med(fit)} | {med([r['wall_s'] for r in rs])} | "
                   f"{med([r['user_s'] + r['sys_s'] for r in rs])} | {med([r['max_rss_mb'] for r in rs], '{:.0f}')} | "
                   f"{max(r['other_cpu_s'] for r in rs):.0f} |")
-print("\n## D. Gradient boosting: retrain vs LightGBM and scikit-learn (100 trees, 31 leaves, lr 0.1; 80/20 random split)\n")
+print("\n## D. Tree ensembles: retrain vs LightGBM and scikit-learn (boosting: 100 trees, 31 leaves, lr 0.1; forests: 100 trees, depth 12; 80/20 random split)\n")
 print("| rows | tool | runs | accuracy | ROC AUC | fit s (median, min–max) | whole process wall s | CPU s (user+sys) | peak RSS MB | other CPU s (max) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for s in ("1m", "100k"):
-    for tool, name in (("lightgbm", "LightGBM 4.7.0"), ("hgb", "scikit-learn HistGradientBoosting"), ("retrain-gb", "retrain gradient_boosting")):
+    for tool, name in (("lightgbm", "LightGBM 4.7.0"), ("hgb", "scikit-learn HistGradientBoosting"), ("retrain-gb", "retrain gradient_boosting"),
+                       ("sklearn-rf", "scikit-learn RandomForest, depth 12 (one-hot categories)"), ("retrain-rf", "retrain random_forest, depth 12")):
         rs = ok(f"trees_{tool}_{s}")
         if not rs:
             continue
-        if tool == "retrain-gb":
+        if tool.startswith("retrain-"):
             ev = [r["result"]["evaluation"]["candidate"] for r in rs]
             acc, auc = [metric(e, "accuracy") for e in ev], [metric(e, "roc_auc") for e in ev]
             fit = [r["result"]["training"]["duration_ms"] / 1000 for r in rs]

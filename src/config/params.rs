@@ -335,6 +335,8 @@ pub enum RegressionLoss {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Boosting {
     pub n_estimators: u64,
+    /// Trees added to the champion's on a warm start.
+    pub warm_start_estimators: u64,
     pub learning_rate: f64,
     pub max_leaves: u64,
     pub max_depth: Option<u64>,
@@ -389,6 +391,7 @@ fn boosting(p: &mut Params<'_>, regression: bool) -> Result<Boosting, ParamError
     }
     Ok(Boosting {
         n_estimators: p.u64("n_estimators", 100, 1)?,
+        warm_start_estimators: p.u64("warm_start_estimators", 20, 1)?,
         learning_rate: p.f64("learning_rate", 0.1, pos, "a number > 0")?,
         max_leaves: p.u64("max_leaves", 31, 2)?,
         max_depth: p.opt_u64("max_depth", None, 1)?,

@@ -12,6 +12,7 @@ pub mod model;
 pub mod preprocess;
 pub mod table;
 pub mod tree;
+pub mod warm;
 
 use std::time::Instant;
 
@@ -58,7 +59,10 @@ pub struct TrainingReport {
     pub rows: usize,
     pub duration_ms: u64,
     pub warm_start: bool,
-    /// Optimiser iterations (logistic regression).
+    /// Why a requested warm start was a cold one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_start_note: Option<String>,
+    /// Optimiser iterations (logistic regression), boosting rounds (gradient boosting).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iterations: Option<usize>,
     /// Input columns used.
@@ -186,16 +190,19 @@ pub fn train(
     // An external trainer's params are its own business: they are passed through as JSON.
     // validated with the config (`config::params`)
     let (hyper, max_categories) = (model.training.hyper.clone(), model.training.max_categories);
-    let warm = if model.training.warm_start {
-        champion
-            .filter(|c| c.algorithm == model.training.algorithm && c.classes == classes_of(table))
-    } else {
-        None
-    };
+    let warm::Warm {
+        champion: warm,
+        note: warm_note,
+    } = warm::choose(model, table, champion);
     let fit_rows = |rows: &[usize]| -> Result<(ModelArtifact, bool, Option<usize>), TrainError> {
         // Preprocessing is always fitted on the window; a warm start carries the
         // champion's linear function over into it (see `translate_linear`).
-        let pre = if model::native_inputs(model.training.algorithm) {
+        let pre = if let Some(c) =
+            warm.filter(|c| matches!(c.estimator, model::Estimator::Ensemble(_)))
+        {
+            // continued trees index the champion's columns and categories
+            c.preprocessing.clone()
+        } else if model::native_inputs(model.training.algorithm) {
             Preprocessor::fit_native(&table.features, rows, max_categories)
         } else {
             Preprocessor::fit(&table.features, rows, max_categories)
@@ -220,6 +227,7 @@ pub fn train(
                     intercepts,
                 })
             }
+            model::Estimator::Ensemble(_) => Some(c.estimator.clone()),
             _ => None,
         });
         let fitted = if let Some(cmd) = &model.training.command {
@@ -278,6 +286,12 @@ pub fn train(
                 &pre,
             )?
         };
+        let mut estimator = fitted.estimator;
+        if let (Some(c), true, model::Estimator::Ensemble(e)) =
+            (warm, fitted.warm_started, &mut estimator)
+        {
+            e.origins = warm::origins(c, snapshot, e.trees.len());
+        }
         let artifact = ModelArtifact {
             format: model::FORMAT,
             algorithm: model.training.algorithm,
@@ -286,7 +300,7 @@ pub fn train(
             features: table.features.iter().map(|f| f.name.clone()).collect(),
             classes: classes_of(table),
             preprocessing: pre,
-            estimator: fitted.estimator,
+            estimator,
             training: TrainingFacts {
                 snapshot: snapshot.to_string(),
                 rows: rows.len(),
@@ -358,6 +372,7 @@ pub fn train(
         rows: rows.len(),
         duration_ms: crate::reproducible::elapsed_ms(started),
         warm_start: warm_started,
+        warm_start_note: warm_note,
         iterations,
         features: artifact
             .preprocessing
@@ -377,7 +392,7 @@ pub fn train(
     })
 }
 
-fn classes_of(table: &Table) -> Vec<String> {
+pub(crate) fn classes_of(table: &Table) -> Vec<String> {
     match &table.target {
         Target::Classes { classes, .. } => classes.clone(),
         Target::Values(_) => Vec::new(),

@@ -357,8 +357,20 @@ pub fn fit(
                 },
                 Target::Values(v) => super::boost::Labels::Values(v),
             };
-            let settings = super::boost::config::settings(b, x.nrows());
-            let fit = super::boost::fit(x, &pre.levels(), &labels, &settings);
+            let mut settings = super::boost::config::settings(b, x.nrows());
+            let outputs = match y {
+                Target::Classes { classes, .. } if *classes > 2 => *classes,
+                _ => 1,
+            };
+            let init = match warm {
+                Some(Estimator::Ensemble(e)) if e.outputs() == outputs => {
+                    warm_started = true;
+                    settings.n_estimators = b.warm_start_estimators as usize;
+                    Some(e)
+                }
+                _ => None,
+            };
+            let fit = super::boost::fit(x, &pre.levels(), &labels, &settings, init);
             iterations = Some(fit.rounds);
             Estimator::Ensemble(fit.ensemble)
         }

@@ -225,3 +225,99 @@ fn bad_boosting_params_fail_check_at_their_key() {
     );
     assert!(!dir.path().join("gb/model.json").exists());
 }
+
+/// `warm_start: true`: the champion's trees are kept and `warm_start_estimators` more are
+/// fitted on the new window; the artifact and the model card say how many came from
+/// where. A champion of another algorithm gives a cold start with the reason.
+#[test]
+fn a_warm_start_keeps_the_champions_trees_and_says_where_each_came_from() {
+    let repo = Repo::new();
+    write_data(&repo);
+    let gb = "{ algorithm: gradient_boosting, warm_start: true, params: { n_estimators: 30, warm_start_estimators: 7 } }";
+    repo.config(&format!("version: 1\nmodels:\n{}", model("gb", gb)));
+    let first = dry_run(repo.path(), true);
+    let t = first.training().unwrap();
+    assert!(!t.warm_start);
+    assert_eq!(
+        t.warm_start_note.as_deref(),
+        Some("cold start: there is no champion yet")
+    );
+    for (path, bytes) in &first.proposal().unwrap().files {
+        repo.write(path, bytes);
+    }
+    // new rows: the same concept, later in time
+    let old = std::fs::read_to_string(repo.path().join("data/rows.csv")).unwrap();
+    let more: String = old
+        .lines()
+        .skip(1)
+        .take(2000)
+        .map(|l| {
+            let (ts, rest) = l.split_once(',').unwrap();
+            format!("{},{rest}\n", ts.parse::<u64>().unwrap() + 10_000)
+        })
+        .collect();
+    repo.write("data/rows.csv", format!("{old}{more}"));
+    let dir = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "run",
+        "--dry-run",
+        "--force",
+        "--output",
+        "json",
+        "--artifact-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    assert_eq!(v["training"]["warm_start"], true, "{}", v["training"]);
+    assert_eq!(v["training"]["iterations"], 7);
+    let champion: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo.path().join("models/gb/versions/1/model.json")).unwrap(),
+    )
+    .unwrap();
+    let artifact: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("gb/model.json")).unwrap()).unwrap();
+    let trees = artifact["estimator"]["trees"].as_array().unwrap();
+    assert_eq!(trees.len(), 37);
+    assert_eq!(
+        &trees[..30],
+        champion["estimator"]["trees"]
+            .as_array()
+            .unwrap()
+            .as_slice()
+    );
+    assert_eq!(
+        artifact["preprocessing"], champion["preprocessing"],
+        "the trees' columns"
+    );
+    let origins = artifact["estimator"]["origins"].as_array().unwrap();
+    assert_eq!(origins.len(), 2);
+    assert_eq!(origins[0]["snapshot"], champion["training"]["snapshot"]);
+    assert_eq!(
+        (origins[0]["trees"].as_u64(), origins[1]["trees"].as_u64()),
+        (Some(30), Some(7))
+    );
+    let card = std::fs::read_to_string(dir.path().join("gb/MODEL_CARD.md")).unwrap();
+    let short = &champion["training"]["snapshot"].as_str().unwrap()[..12];
+    assert!(
+        card.contains(&format!(
+            "**Trees**: 37 — 30 from snapshot `{short}`, 7 fitted on this window"
+        )),
+        "{card}"
+    );
+    // the same model trained by another algorithm now: cold, and it says why
+    repo.config(&format!(
+        "version: 1\nmodels:\n{}",
+        model(
+            "gb",
+            "{ algorithm: random_forest, warm_start: true, params: { n_estimators: 5 } }"
+        )
+    ));
+    let cold = dry_run(repo.path(), true);
+    let t = cold.training().unwrap();
+    assert!(!t.warm_start);
+    assert_eq!(
+        t.warm_start_note.as_deref(),
+        Some("cold start: random_forest cannot continue from a champion (logistic_regression and gradient_boosting can)")
+    );
+}

@@ -40,6 +40,8 @@ pub struct CardContext {
     pub onehot_steps: usize,
     /// Tree models: inputs as they are (`value`/`code` steps), not scaled or one-hot.
     pub native_inputs: bool,
+    /// A tree ensemble: its trees and, after warm starts, where they came from.
+    pub trees: Option<TreeCounts>,
     pub trained_at: String,
     pub retrain_version: String,
     pub slices: Vec<String>,
@@ -140,6 +142,21 @@ impl CardContext {
                 )
             })
             .count();
+        let trees = match &a.estimator {
+            crate::train::model::Estimator::Ensemble(e) => Some(TreeCounts {
+                total: e.trees.len(),
+                origins: e
+                    .origins
+                    .iter()
+                    .map(|o| TreeOrigin {
+                        snapshot: o.snapshot.chars().take(12).collect(),
+                        trees: o.trees,
+                        this_run: o.snapshot == a.training.snapshot,
+                    })
+                    .collect(),
+            }),
+            _ => None,
+        };
         let native_inputs = a.preprocessing.steps.iter().any(|s| {
             matches!(
                 s,
@@ -172,6 +189,7 @@ impl CardContext {
             numeric_steps,
             onehot_steps: a.preprocessing.steps.len() - numeric_steps,
             native_inputs,
+            trees,
             trained_at: a
                 .training
                 .trained_at
@@ -207,4 +225,17 @@ impl CardContext {
             caveats,
         })
     }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TreeCounts {
+    pub total: usize,
+    pub origins: Vec<TreeOrigin>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TreeOrigin {
+    pub snapshot: String,
+    pub trees: usize,
+    pub this_run: bool,
 }

@@ -88,6 +88,8 @@ pub struct PrContext {
     pub window: String,
     pub duration_ms: u64,
     pub warm_start: bool,
+    /// Why a requested warm start was a cold one.
+    pub warm_start_note: Option<String>,
     pub card_path: String,
     pub pr_url: Option<String>,
 }
@@ -268,6 +270,7 @@ impl PrContext {
             window: t.map(|t| t.window.clone()).unwrap_or_default(),
             duration_ms: t.map(|t| t.duration_ms).unwrap_or(0),
             warm_start: t.is_some_and(|t| t.warm_start),
+            warm_start_note: t.and_then(|t| t.warm_start_note.clone()),
             card_path: proposal
                 .map(|p| {
                     format!(

@@ -77,7 +77,7 @@ pub enum Labels<'a> {
 /// What a fit produced.
 pub struct Boosted {
     pub ensemble: Ensemble,
-    /// Boosting rounds kept.
+    /// Boosting rounds kept (this fit's; a warm start's own trees are not counted).
     pub rounds: usize,
     /// Early stopping: validation rows and the best validation loss.
     pub validation: Option<(usize, f64)>,
@@ -87,7 +87,16 @@ const STREAM: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// Fits on `x` (rows × columns; `levels[j]` is `Some(levels)` for a categorical column
 /// of category codes, NaN = missing).
-pub fn fit(x: &Array2<f64>, levels: &[Option<usize>], y: &Labels<'_>, s: &Settings) -> Boosted {
+///
+/// `init`: an ensemble to continue (a warm start): its trees are kept, its scores are
+/// where boosting starts, and `n_estimators` more rounds are fitted.
+pub fn fit(
+    x: &Array2<f64>,
+    levels: &[Option<usize>],
+    y: &Labels<'_>,
+    s: &Settings,
+    init: Option<&Ensemble>,
+) -> Boosted {
     let n = x.nrows();
     let binned = Binned::new(x, levels, s.max_bins);
     let k = match y {
@@ -115,17 +124,23 @@ pub fn fit(x: &Array2<f64>, levels: &[Option<usize>], y: &Labels<'_>, s: &Settin
         }
         Labels::Values(_) => vec![1.0; n],
     };
-    let base = base_score(y, &train, &weight, k, s.loss);
-    let mut score = Array2::<f64>::zeros((n, k));
-    for mut row in score.rows_mut() {
-        row.assign(&ndarray::ArrayView1::from(&base[..]));
-    }
+    let (base, mut score, mut trees) = match init {
+        Some(e) => (e.base_score.clone(), e.raw(x), e.trees.clone()),
+        None => {
+            let base = base_score(y, &train, &weight, k, s.loss);
+            let mut score = Array2::<f64>::zeros((n, k));
+            for mut row in score.rows_mut() {
+                row.assign(&ndarray::ArrayView1::from(&base[..]));
+            }
+            (base, score, Vec::new())
+        }
+    };
+    let kept = trees.len();
     let limits = Limits {
         max_leaves: Some(s.max_leaves.max(2)),
         max_depth: s.max_depth,
         rules: s.rules,
     };
-    let mut trees: Vec<Tree> = Vec::new();
     let mut grad: Vec<Grad> = vec![[0.0, 0.0]; n];
     let mut best: Option<(usize, f64)> = None;
     let mut progress =
@@ -216,9 +231,9 @@ pub fn fit(x: &Array2<f64>, levels: &[Option<usize>], y: &Labels<'_>, s: &Settin
         }
     }
     if let Some((r, _)) = best {
-        trees.truncate((r + 1) * k);
+        trees.truncate(kept + (r + 1) * k);
     }
-    let rounds = trees.len() / k;
+    let rounds = (trees.len() - kept) / k;
     let link = match (y, k) {
         (Labels::Values(_), _) => Link::Identity,
         (_, 1) => Link::Logistic,
@@ -230,7 +245,7 @@ pub fn fit(x: &Array2<f64>, levels: &[Option<usize>], y: &Labels<'_>, s: &Settin
             link,
             base_score: base,
             trees,
-            origins: Vec::new(),
+            origins: init.map(|e| e.origins.clone()).unwrap_or_default(),
         },
         rounds,
         validation: best.map(|(_, l)| (valid.len(), l)),

@@ -61,6 +61,7 @@ fn learns_a_concept_no_linear_model_can_and_scores_unseen_rows() {
             weights: &w,
         },
         &settings(Loss::LogLoss),
+        None,
     );
     assert_eq!(fit.rounds, 50);
     assert_eq!(fit.ensemble.trees.len(), 50);
@@ -86,15 +87,15 @@ fn the_same_model_on_one_thread_and_on_many() {
         .num_threads(1)
         .build()
         .unwrap();
-    let serial = one.install(|| fit(&x, &[None, None], &labels, &s));
+    let serial = one.install(|| fit(&x, &[None, None], &labels, &s, None));
     let four = rayon::ThreadPoolBuilder::new()
         .num_threads(4)
         .build()
         .unwrap();
-    let parallel = four.install(|| fit(&x, &[None, None], &labels, &s));
+    let parallel = four.install(|| fit(&x, &[None, None], &labels, &s, None));
     assert_eq!(serial.ensemble, parallel.ensemble);
     s.seed = 8;
-    let other = fit(&x, &[None, None], &labels, &s);
+    let other = fit(&x, &[None, None], &labels, &s, None);
     assert_ne!(other.ensemble, serial.ensemble, "the seed matters");
 }
 
@@ -114,6 +115,7 @@ fn multiclass_softmax_learns_three_bands() {
             weights: &w,
         },
         &settings(Loss::LogLoss),
+        None,
     );
     assert_eq!(fit.ensemble.base_score.len(), 3);
     assert_eq!(
@@ -142,9 +144,9 @@ fn regression_with_squared_and_absolute_error() {
         .collect();
     let mut s = settings(Loss::SquaredError);
     s.n_estimators = 200;
-    let sq = fit(&x, &[None, None], &Labels::Values(&y), &s);
+    let sq = fit(&x, &[None, None], &Labels::Values(&y), &s, None);
     s.loss = Loss::AbsoluteError;
-    let abs = fit(&x, &[None, None], &Labels::Values(&y), &s);
+    let abs = fit(&x, &[None, None], &Labels::Values(&y), &s, None);
     let mae = |e: &Ensemble| {
         let r = e.raw(&x);
         (0..n).map(|i| (r[[i, 0]] - truth[i]).abs()).sum::<f64>() / n as f64
@@ -193,6 +195,7 @@ fn missing_values_and_category_sets_are_learned_natively() {
             weights: &w,
         },
         &s,
+        None,
     );
     // (a split cannot send the missing rows alone to one side: the lowest value bin goes
     // with them, so a few rows stay wrong)
@@ -242,8 +245,33 @@ fn early_stopping_keeps_the_best_round_on_rows_it_did_not_train_on() {
             weights: &w,
         },
         &s,
+        None,
     );
     assert!(fit.rounds < 40, "stopped after {} rounds", fit.rounds);
     assert_eq!(fit.validation.map(|v| v.0), Some(500));
     assert_eq!(fit.ensemble.trees.len(), fit.rounds);
+}
+
+#[test]
+fn a_warm_start_keeps_the_trees_and_continues_from_their_scores() {
+    let (x, y) = xor(4000, 11);
+    let w = [1.0, 1.0];
+    let labels = Labels::Classes {
+        index: &y,
+        classes: 2,
+        weights: &w,
+    };
+    let mut s = settings(Loss::LogLoss);
+    s.n_estimators = 5;
+    let first = fit(&x, &[None, None], &labels, &s, None);
+    let more = fit(&x, &[None, None], &labels, &s, Some(&first.ensemble));
+    assert_eq!(more.ensemble.trees.len(), 10);
+    assert_eq!(more.rounds, 5);
+    assert_eq!(&more.ensemble.trees[..5], &first.ensemble.trees[..]);
+    assert_eq!(more.ensemble.base_score, first.ensemble.base_score);
+    // ten rounds in two fits are ten rounds in one (the same data, no sampling)
+    s.n_estimators = 10;
+    let once = fit(&x, &[None, None], &labels, &s, None);
+    let (a, b) = (more.ensemble.raw(&x), once.ensemble.raw(&x));
+    assert!(a.iter().zip(b.iter()).all(|(a, b)| (a - b).abs() < 1e-4));
 }
