@@ -274,6 +274,8 @@ trees)
 elec)
   measured elec_lr "$RUNS" -- "$BIN/examples/elec-weekly" --data "$ELEC" --algorithm logistic_regression
   measured elec_dt "$RUNS" -- "$BIN/examples/elec-weekly" --data "$ELEC" --algorithm decision_tree --params '{ max_depth: 8 }'
+  measured elec_gb "$RUNS" -- "$BIN/examples/elec-weekly" --data "$ELEC" --algorithm gradient_boosting
+  measured elec_rf "$RUNS" -- "$BIN/examples/elec-weekly" --data "$ELEC" --algorithm random_forest
   ;;
 warm)
   for n in $WS_SIZES; do
@@ -350,7 +352,7 @@ for s in ("1m", "100k"):
 print("\n## B. Elec2 weekly test-then-train (retrain's trainers)\n")
 print("| algorithm | policy | runs | mean weekly acc | worst weekly acc | fits | train s (median, min–max) | whole process wall s | peak RSS MB |")
 print("|---|---|---|---|---|---|---|---|---|")
-for tag, name in (("elec_lr", "logistic_regression"), ("elec_dt", "decision_tree depth 8")):
+for tag, name in (("elec_lr", "logistic_regression"), ("elec_dt", "decision_tree depth 8"), ("elec_gb", "gradient_boosting"), ("elec_rf", "random_forest")):
     rs = ok(tag)
     if not rs:
         continue

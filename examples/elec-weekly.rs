@@ -2,7 +2,9 @@
 //! `retrain backtest` (the library's [`retrain::backtest`]) with the four fixed policies
 //! of bench/train.sh section B: static (never retrain), expanding (every week, all data
 //! so far), sliding4 (every week, last 4 weeks), every4_last4 (every 4th week, last 4
-//! weeks). The protocol of ../shared/peers/river_elec2.py: 336-row weeks, the first 4
+//! weeks), and sliding4_warm (every week, last 4 weeks, `warm_start: true`: logistic
+//! regression starts from the deployed model's weights, gradient boosting adds trees to
+//! the deployed model's). The protocol of ../shared/peers/river_elec2.py: 336-row weeks, the first 4
 //! weeks train the first model, weeks 4.. are scored.
 //!
 //! cargo run --profile bench-fast --example elec-weekly -- --data ../shared/data/elec2.csv \
@@ -52,7 +54,7 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(
         &policies,
         format!(
-            "period_rows: {}\nwarmup: {}\npolicies:\n  - {{ name: static, never: true }}\n  - {{ name: expanding, every: 1, window: {{ kind: all }} }}\n  - {{ name: sliding4, every: 1, window: {{ kind: fixed, last: {last4} }} }}\n  - {{ name: every4_last4, every: 4, window: {{ kind: fixed, last: {last4} }} }}\n",
+            "period_rows: {}\nwarmup: {}\npolicies:\n  - {{ name: static, never: true }}\n  - {{ name: expanding, every: 1, window: {{ kind: all }} }}\n  - {{ name: sliding4, every: 1, window: {{ kind: fixed, last: {last4} }} }}\n  - {{ name: every4_last4, every: 4, window: {{ kind: fixed, last: {last4} }} }}\n  - {{ name: sliding4_warm, every: 1, window: {{ kind: fixed, last: {last4} }}, warm_start: true }}\n",
             args.week, args.warmup
         ),
     )?;
@@ -66,17 +68,23 @@ fn main() -> anyhow::Result<()> {
         period_rows: None,
         policies: Some(policies),
     })?;
-    let results: Vec<serde_json::Value> = ["static", "expanding", "sliding4", "every4_last4"]
-        .iter()
-        .filter_map(|name| report.policy(name))
-        .map(|p| {
-            serde_json::json!({
-                "policy": p.name, "mean_accuracy": p.mean_metric, "worst_accuracy": p.worst_metric,
-                "retrains": p.retrains + 1, "train_seconds": p.train_seconds,
-                "weeks_scored": report.scored_periods,
-            })
+    let results: Vec<serde_json::Value> = [
+        "static",
+        "expanding",
+        "sliding4",
+        "every4_last4",
+        "sliding4_warm",
+    ]
+    .iter()
+    .filter_map(|name| report.policy(name))
+    .map(|p| {
+        serde_json::json!({
+            "policy": p.name, "mean_accuracy": p.mean_metric, "worst_accuracy": p.worst_metric,
+            "retrains": p.retrains + 1, "train_seconds": p.train_seconds,
+            "weeks_scored": report.scored_periods,
         })
-        .collect();
+    })
+    .collect();
     println!(
         "{}",
         serde_json::json!({ "bench": "elec_weekly", "algorithm": args.algorithm, "week_rows": args.week, "policies": results })

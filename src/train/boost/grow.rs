@@ -218,16 +218,37 @@ fn total_of(b: &Binned, hist: &[Cell], rows: &[u32], grad: &[Grad]) -> Cell {
 }
 
 /// Moves the rows going left to the front, both sides keeping their order; returns the
-/// number going left.
+/// number going left. Large ranges are split in fixed chunks in parallel and joined in
+/// chunk order, which is the sequential result.
 fn partition(b: &Binned, rows: &mut [u32], cand: &Candidate, scratch: &mut Vec<u32>) -> usize {
+    const CHUNK: usize = 32_768;
+    let goes_left = |r: u32| {
+        cand.rule
+            .goes_left(b.bins[r as usize * b.width + cand.feature])
+    };
+    if rows.len() > 2 * CHUNK {
+        use rayon::prelude::*;
+        let parts: Vec<(Vec<u32>, Vec<u32>)> = rows
+            .par_chunks(CHUNK)
+            .map(|c| c.iter().partition(|r| goes_left(**r)))
+            .collect();
+        let mut at = 0;
+        for (l, _) in &parts {
+            rows[at..at + l.len()].copy_from_slice(l);
+            at += l.len();
+        }
+        let left = at;
+        for (_, r) in &parts {
+            rows[at..at + r.len()].copy_from_slice(r);
+            at += r.len();
+        }
+        return left;
+    }
     scratch.clear();
     let mut left = 0;
     for i in 0..rows.len() {
         let r = rows[i];
-        if cand
-            .rule
-            .goes_left(b.bins[r as usize * b.width + cand.feature])
-        {
+        if goes_left(r) {
             rows[left] = r;
             left += 1;
         } else {

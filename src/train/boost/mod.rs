@@ -149,14 +149,31 @@ pub fn fit(
         progress.tick(round as u64, "rounds");
         let mut rng =
             ChaCha8Rng::seed_from_u64(s.seed.wrapping_add((round as u64 + 1).wrapping_mul(STREAM)));
-        let bag: Vec<u32> = if s.subsample < 1.0 {
-            train
+        // in-bag rows, and the rows outside the bag (scored through the tree)
+        let (bag, outside): (Vec<u32>, Vec<u32>) = if s.subsample < 1.0 {
+            let draws: Vec<bool> = train
                 .iter()
-                .copied()
-                .filter(|_| rng.gen::<f64>() < s.subsample)
-                .collect()
+                .map(|_| rng.gen::<f64>() < s.subsample)
+                .collect();
+            let mut out = valid.clone();
+            out.extend(
+                train
+                    .iter()
+                    .zip(&draws)
+                    .filter(|(_, d)| !**d)
+                    .map(|(r, _)| *r),
+            );
+            (
+                train
+                    .iter()
+                    .zip(&draws)
+                    .filter(|(_, d)| **d)
+                    .map(|(r, _)| *r)
+                    .collect(),
+                out,
+            )
         } else {
-            train.clone()
+            (train.clone(), valid.clone())
         };
         let columns: Vec<usize> = if s.colsample < 1.0 && binned.width > 1 {
             let m = ((binned.width as f64 * s.colsample).ceil() as usize).clamp(1, binned.width);
@@ -200,17 +217,14 @@ pub fn fit(
                 })
                 .collect();
             // scores: in-bag rows by their leaf, the others through the tree
-            let mut updated = vec![false; n];
             for (leaf, v) in grown.leaves.iter().zip(&values) {
                 for r in &rows[leaf.range.clone()] {
                     score[[*r as usize, class]] += v;
-                    updated[*r as usize] = true;
                 }
             }
-            for r in 0..n {
-                if !updated[r] {
-                    score[[r, class]] += values[grown.leaf_of(binned.row(r))];
-                }
+            for r in &outside {
+                let r = *r as usize;
+                score[[r, class]] += values[grown.leaf_of(binned.row(r))];
             }
             round_trees.push(Tree::from_grown(&grown, &binned.cuts, values));
         }
