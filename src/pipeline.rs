@@ -403,6 +403,7 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
             rows: refit.report.rows,
             duration_ms: refit.report.duration_ms,
         });
+        report.onnx = refit.report.onnx.clone();
         candidate = train::Candidate { report, ..refit };
     }
     let trained = Trained {

@@ -25,6 +25,10 @@ pub fn retrain(
             model,
             artifact_bytes: &c.bytes,
             digest: &c.digest,
+            onnx: c
+                .onnx
+                .as_ref()
+                .map(|o| (o.bytes.as_slice(), o.digest.as_str())),
             artifact: &c.artifact,
             metrics: e.candidate.clone(),
             report: serde_json::json!({

@@ -38,6 +38,9 @@ pub struct ModelVersion {
     #[serde(default)]
     pub params: BTreeMap<String, serde_json::Value>,
     pub artifact: Artifact,
+    /// `model.onnx` beside the artifact (store `git`), when the trainer can be exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onnx: Option<Artifact>,
     /// Metrics on its evaluation holdout.
     #[serde(default)]
     pub metrics: BTreeMap<String, f64>,
@@ -226,6 +229,8 @@ pub struct ProposedVersion<'a> {
     pub model: &'a crate::config::ModelConfig,
     pub artifact_bytes: &'a [u8],
     pub digest: &'a str,
+    /// `model.onnx`: its bytes and digest.
+    pub onnx: Option<(&'a [u8], &'a str)>,
     pub artifact: &'a crate::train::model::ModelArtifact,
     pub metrics: BTreeMap<String, f64>,
     /// The full evaluation, written as `metrics.json`.
@@ -268,6 +273,14 @@ pub fn propose(previous: Option<&RegistryPointer>, new: &ProposedVersion) -> Pro
             digest: new.digest.to_string(),
             size: new.artifact_bytes.len() as u64,
         },
+        onnx: match (&model.registry.artifacts, new.onnx) {
+            (crate::config::ArtifactStore::Git, Some((bytes, digest))) => Some(Artifact {
+                uri: format!("versions/{version}/model.onnx"),
+                digest: digest.to_string(),
+                size: bytes.len() as u64,
+            }),
+            _ => None,
+        },
         metrics: new.metrics.clone(),
         retrain_version: new.artifact.training.retrain_version.clone(),
         config_hash: Some(model.config_hash.clone()),
@@ -290,6 +303,9 @@ pub fn propose(previous: Option<&RegistryPointer>, new: &ProposedVersion) -> Pro
     )];
     if model.registry.artifacts == crate::config::ArtifactStore::Git {
         files.push((format!("{dir}/model.json"), new.artifact_bytes.to_vec()));
+        if let Some((bytes, _)) = new.onnx {
+            files.push((format!("{dir}/model.onnx"), bytes.to_vec()));
+        }
     }
     let mut metrics = serde_json::to_vec_pretty(&new.report).expect("report serialises");
     metrics.push(b'\n');
@@ -405,6 +421,7 @@ mod tests {
                 digest: format!("blake3:{n}"),
                 size: 1,
             },
+            onnx: None,
             metrics: BTreeMap::new(),
             retrain_version: "0".into(),
             config_hash: None,

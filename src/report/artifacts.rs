@@ -15,7 +15,8 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-/// `--artifact-dir`: `<dir>/<model>/model.json`, `report.json`, and the documents a
+/// `--artifact-dir`: `<dir>/<model>/model.json`, `model.onnx` (when the trainer can be
+/// exported), `report.json`, and the documents a
 /// pull request would carry: `MODEL_CARD.md`, `PR_BODY.md`.
 pub fn write_artifacts(
     report: &RunReport,
@@ -34,6 +35,7 @@ pub fn write_artifacts(
         // what an earlier run wrote here must not pass for this run's
         for name in [
             "model.json",
+            "model.onnx",
             "report.json",
             "COMMENT.md",
             "MODEL_CARD.md",
@@ -44,6 +46,9 @@ pub fn write_artifacts(
         let _ = std::fs::remove_dir_all(d.join("files"));
         if let Some(c) = r.artifact() {
             write("model.json", &c.bytes)?;
+            if let Some(o) = &c.onnx {
+                write("model.onnx", &o.bytes)?;
+            }
         }
         write(
             "report.json",

@@ -9,6 +9,7 @@ pub mod forest;
 pub mod logistic;
 pub mod metrics;
 pub mod model;
+pub mod onnx;
 pub mod preprocess;
 pub mod table;
 pub mod tree;
@@ -73,6 +74,9 @@ pub struct TrainingReport {
     /// Dynamic windows: every candidate window with its score on the validation slice.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub windows: Vec<WindowScore>,
+    /// The ONNX export (`model.onnx`), or why there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onnx: Option<OnnxReport>,
     /// `evaluation.refit`: the proposed model was trained again on the whole window
     /// after the gate (its rows and time); `rows` above are those of the evaluated fit.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,7 +104,49 @@ pub struct Candidate {
     pub bytes: Vec<u8>,
     /// `blake3:<hex>` of `bytes`.
     pub digest: String,
+    /// `model.onnx` ([`onnx`]), when the trainer can be exported.
+    pub onnx: Option<Onnx>,
     pub report: TrainingReport,
+}
+
+/// The candidate as an ONNX model.
+pub struct Onnx {
+    pub bytes: Vec<u8>,
+    /// `blake3:<hex>` of `bytes`.
+    pub digest: String,
+}
+
+/// `training.onnx` of the run JSON: the ONNX export, or why there is none.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnnxReport {
+    pub exported: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<String>,
+}
+
+/// Exports `artifact` to ONNX (see [`onnx`]).
+pub fn onnx_of(artifact: &ModelArtifact) -> (Option<Onnx>, OnnxReport) {
+    match onnx::export(artifact) {
+        Ok(bytes) => {
+            let report = OnnxReport {
+                exported: true,
+                bytes: Some(bytes.len()),
+                why_not: None,
+            };
+            let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+            (Some(Onnx { bytes, digest }), report)
+        }
+        Err(e) => (
+            None,
+            OnnxReport {
+                exported: false,
+                bytes: None,
+                why_not: Some(e.to_string()),
+            },
+        ),
+    }
 }
 
 /// Rows for training (`pool`, oldest first) and the evaluation holdout.
@@ -366,7 +412,14 @@ pub fn train(
     let mut bytes = serde_json::to_vec_pretty(&artifact).expect("artifact serialises");
     bytes.push(b'\n');
     let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+    let (onnx, onnx_report) = if model.training.command.is_some() {
+        (None, None)
+    } else {
+        let (o, r) = onnx_of(&artifact);
+        (o, Some(r))
+    };
     let report = TrainingReport {
+        onnx: onnx_report,
         algorithm: model::algorithm_name(model.training.algorithm).to_string(),
         window: chosen.to_string(),
         rows: rows.len(),
@@ -388,6 +441,7 @@ pub fn train(
         artifact,
         bytes,
         digest,
+        onnx,
         report,
     })
 }
