@@ -56,8 +56,11 @@ impl Cuts {
 pub struct Binned {
     pub rows: usize,
     pub width: usize,
-    /// Row-major: `bins[row * width + feature]`.
+    /// Row-major: `bins[row * width + feature]` (histograms read a row's bins at once).
     pub bins: Vec<u8>,
+    /// Column-major: `columns[feature * rows + row]` (a split reads one column of the
+    /// leaf's increasing rows: neighbouring rows share cache lines).
+    pub columns: Vec<u8>,
     pub cuts: Vec<Cuts>,
     /// Where each column's bins start in a histogram.
     pub offsets: Vec<usize>,
@@ -106,6 +109,14 @@ impl Binned {
                     }
                 }
             });
+        let mut columns = vec![0u8; n * width];
+        if n > 0 {
+            columns.par_chunks_mut(n).enumerate().for_each(|(j, col)| {
+                for (r, c) in col.iter_mut().enumerate() {
+                    *c = bins[r * width + j];
+                }
+            });
+        }
         let mut offsets = Vec::with_capacity(width);
         let mut total = 0;
         for c in &cuts {
@@ -116,6 +127,7 @@ impl Binned {
             rows: n,
             width,
             bins,
+            columns,
             cuts,
             offsets,
             total,

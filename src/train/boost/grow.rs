@@ -166,7 +166,9 @@ pub fn grow(
             parent: Some((k, false)),
         });
         let (left_ok, right_ok) = (splittable(&leaves[i]), splittable(&leaves[j]));
-        if !left_ok && !right_ok {
+        // the last split a tree may make: its children are never split
+        let full = limits.max_leaves.is_some_and(|m| leaves.len() >= m);
+        if full || (!left_ok && !right_ok) {
             continue;
         }
         let left_small = mid - range.start <= range.end - mid;
@@ -222,15 +224,19 @@ fn total_of(b: &Binned, hist: &[Cell], rows: &[u32], grad: &[Grad]) -> Cell {
 /// chunk order, which is the sequential result.
 fn partition(b: &Binned, rows: &mut [u32], cand: &Candidate, scratch: &mut Vec<u32>) -> usize {
     const CHUNK: usize = 32_768;
-    let goes_left = |r: u32| {
-        cand.rule
-            .goes_left(b.bins[r as usize * b.width + cand.feature])
-    };
+    let column = &b.columns[cand.feature * b.rows..(cand.feature + 1) * b.rows];
+    let goes_left = |r: u32| cand.rule.goes_left(column[r as usize]);
     if rows.len() > 2 * CHUNK {
         use rayon::prelude::*;
         let parts: Vec<(Vec<u32>, Vec<u32>)> = rows
             .par_chunks(CHUNK)
-            .map(|c| c.iter().partition(|r| goes_left(**r)))
+            .map(|c| {
+                let (mut l, mut r) = (vec![0u32; c.len()], vec![0u32; c.len()]);
+                let (nl, nr) = split_into(c, &goes_left, &mut l, &mut r);
+                l.truncate(nl);
+                r.truncate(nr);
+                (l, r)
+            })
             .collect();
         let mut at = 0;
         for (l, _) in &parts {
@@ -245,18 +251,31 @@ fn partition(b: &Binned, rows: &mut [u32], cand: &Candidate, scratch: &mut Vec<u
         return left;
     }
     scratch.clear();
-    let mut left = 0;
-    for i in 0..rows.len() {
-        let r = rows[i];
-        if goes_left(r) {
-            rows[left] = r;
-            left += 1;
-        } else {
-            scratch.push(r);
-        }
+    scratch.resize(rows.len(), 0);
+    let mut left = vec![0u32; rows.len()];
+    let (nl, nr) = split_into(rows, &goes_left, &mut left, scratch);
+    rows[..nl].copy_from_slice(&left[..nl]);
+    rows[nl..].copy_from_slice(&scratch[..nr]);
+    nl
+}
+
+/// Writes every row to both outputs and advances the side it goes to (no branch on the
+/// row's side, which is a coin flip the processor cannot predict).
+fn split_into(
+    rows: &[u32],
+    goes_left: &impl Fn(u32) -> bool,
+    left: &mut [u32],
+    right: &mut [u32],
+) -> (usize, usize) {
+    let (mut nl, mut nr) = (0usize, 0usize);
+    for &r in rows {
+        let l = usize::from(goes_left(r));
+        left[nl] = r;
+        right[nr] = r;
+        nl += l;
+        nr += 1 - l;
     }
-    rows[left..].copy_from_slice(scratch);
-    left
+    (nl, nr)
 }
 
 #[cfg(test)]
