@@ -46,7 +46,7 @@ fn data(rows: usize, seed: u64, unseen: bool) -> String {
         }
         let noise = next();
         let c = city.len() % 3 + city.bytes().last().unwrap() as usize % 4;
-        let yes = missing || c % 3 == 0 || x + 0.3 * noise > 0.8;
+        let yes = missing || c.is_multiple_of(3) || x + 0.3 * noise > 0.8;
         let band = if missing {
             "mid"
         } else if x < 0.33 {
