@@ -120,6 +120,26 @@ async fn verify_artifact(
             version.version, version.artifact.digest
         )));
     }
+    // `model.onnx` beside it (store `git`): the same check
+    if let Some(onnx) = &version.onnx {
+        let rel = format!("{}/{}", model.registry.path, onnx.uri);
+        let bytes = read_at_head(repo, &rel)
+            .map_err(Error::Git)?
+            .1
+            .ok_or_else(|| {
+                invalid(format!(
+                    "v{}: the ONNX model `{rel}` is not in the commit",
+                    version.version
+                ))
+            })?;
+        let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+        if digest != onnx.digest {
+            return Err(invalid(format!(
+                "v{}: the ONNX model `{}` has digest {digest}, the registry says {}: it was changed or replaced; nothing was tagged",
+                version.version, onnx.uri, onnx.digest
+            )));
+        }
+    }
     Ok(())
 }
 

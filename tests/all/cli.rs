@@ -230,7 +230,10 @@ fn the_example_champion_is_recreated_byte_for_byte() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 5);
+    assert_eq!(
+        compared, 6,
+        "registry.yaml, model.json, model.onnx, metrics.json, MODEL_CARD.md, the manifest"
+    );
 }
 
 /// The README links a rendered pull-request body of the example (`docs/example-pr-body.md`):

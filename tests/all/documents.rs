@@ -81,6 +81,7 @@ fn model_card_and_pr_body() {
         [
             "models/churn/registry.yaml",
             "models/churn/versions/1/model.json",
+            "models/churn/versions/1/model.onnx",
             "models/churn/versions/1/metrics.json",
             "models/churn/versions/1/MODEL_CARD.md"
         ]

@@ -152,6 +152,28 @@ fn promote_refuses_an_artifact_that_does_not_match_its_digest() {
 }
 
 #[test]
+fn promote_refuses_an_onnx_model_that_does_not_match_its_digest() {
+    let s = setup();
+    run_and_merge(&s, &[]);
+    let onnx = s.work.join("models/churn/versions/1/model.onnx");
+    let mut bytes = std::fs::read(&onnx).unwrap();
+    bytes.push(0);
+    std::fs::write(&onnx, bytes).unwrap();
+    git(
+        &s.work,
+        &["commit", "-q", "-am", "tamper with the ONNX model"],
+    );
+    let (code, out, err) = retrain(&s, &["promote"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("the ONNX model `versions/1/model.onnx` has digest")
+            && err.contains("nothing was tagged"),
+        "{err}"
+    );
+    assert!(git(&s.origin, &["tag", "-l"]).is_empty());
+}
+
+#[test]
 fn promote_without_a_champion_does_nothing() {
     let s = setup();
     let v = json(&s, &["promote", "--output", "json"]);

@@ -172,6 +172,7 @@ impl CardContext {
                 .iter()
                 .map(|s| OnnxInput {
                     name: s.column().to_string(),
+                    literal: python_string(s.column()),
                     kind: match s {
                         crate::train::preprocess::Step::Numeric { .. }
                         | crate::train::preprocess::Step::Value { .. } => "float32",
@@ -278,8 +279,29 @@ pub struct OnnxCard {
     pub outputs: &'static str,
 }
 
+/// `s` as a Python string literal that cannot be read as Markdown, HTML or a mention
+/// (`<`, `>`, `&`, `'`, `@`, `` ` `` and controls as `\uXXXX`).
+fn python_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '<' | '>' | '&' | '\'' | '@' | '`' | '[' | ']' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[derive(Debug, Serialize)]
 pub struct OnnxInput {
     pub name: String,
+    /// `name` as a Python string literal, safe in the card.
+    pub literal: String,
     pub kind: &'static str,
 }
