@@ -202,6 +202,29 @@ pub struct Training {
     pub window: Window,
     pub warm_start: bool,
     pub command: Option<ExternalTrainer>,
+    /// `training.search`, validated: every trial's params checked like `params`.
+    pub search: Option<Search>,
+}
+
+/// A validated parameter search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    pub method: SearchMethod,
+    /// The combinations to try, in order.
+    pub trials: Vec<SearchTrial>,
+    /// How many combinations the space holds.
+    pub space: usize,
+    pub timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchTrial {
+    /// The searched keys and their values for this trial.
+    pub values: BTreeMap<String, serde_json::Value>,
+    /// `training.params` with `values` over them.
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub hyper: params::Hyper,
+    pub max_categories: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]

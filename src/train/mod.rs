@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod model;
 pub mod onnx;
 pub mod preprocess;
+pub mod search;
 pub mod table;
 pub mod tree;
 pub mod warm;
@@ -74,6 +75,9 @@ pub struct TrainingReport {
     /// Dynamic windows: every candidate window with its score on the validation slice.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub windows: Vec<WindowScore>,
+    /// `training.search`: every trial with its validation score, and which was chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<search::SearchReport>,
     /// The ONNX export (`model.onnx`), or why there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub onnx: Option<OnnxReport>,
@@ -107,6 +111,14 @@ pub struct Candidate {
     /// `model.onnx` ([`onnx`]), when the trainer can be exported.
     pub onnx: Option<Onnx>,
     pub report: TrainingReport,
+}
+
+/// The hyper-parameters a fit uses: the model's, or a search trial's.
+#[derive(Clone, Copy)]
+struct Choice<'a> {
+    hyper: Option<&'a crate::config::params::Hyper>,
+    max_categories: usize,
+    params: &'a std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The candidate as an ONNX model.
@@ -235,12 +247,19 @@ pub fn train(
     let started = Instant::now();
     // An external trainer's params are its own business: they are passed through as JSON.
     // validated with the config (`config::params`)
-    let (hyper, max_categories) = (model.training.hyper.clone(), model.training.max_categories);
+    let default_choice = Choice {
+        hyper: model.training.hyper.as_ref(),
+        max_categories: model.training.max_categories,
+        params: &model.training.params,
+    };
     let warm::Warm {
         champion: warm,
         note: warm_note,
     } = warm::choose(model, table, champion);
-    let fit_rows = |rows: &[usize]| -> Result<(ModelArtifact, bool, Option<usize>), TrainError> {
+    let fit_with = |rows: &[usize],
+                    choice: &Choice<'_>|
+     -> Result<(ModelArtifact, bool, Option<usize>), TrainError> {
+        let max_categories = choice.max_categories;
         // Preprocessing is always fitted on the window; a warm start carries the
         // champion's linear function over into it (see `translate_linear`).
         let pre = if let Some(c) =
@@ -325,7 +344,7 @@ pub fn train(
             };
             model::fit(
                 model.training.algorithm,
-                hyper.as_ref().expect("parsed for built-in trainers"),
+                choice.hyper.expect("parsed for built-in trainers"),
                 &x,
                 &y,
                 warm_estimator.as_ref(),
@@ -342,7 +361,7 @@ pub fn train(
             format: model::FORMAT,
             algorithm: model.training.algorithm,
             task: model.task,
-            params: model.training.params.clone(),
+            params: choice.params.clone(),
             features: table.features.iter().map(|f| f.name.clone()).collect(),
             classes: classes_of(table),
             preprocessing: pre,
@@ -359,6 +378,7 @@ pub fn train(
         };
         Ok((artifact, fitted.warm_started, fitted.iterations))
     };
+    let fit_rows = |rows: &[usize]| fit_with(rows, &default_choice);
 
     let mut windows = Vec::new();
     let chosen: WindowSize = match &model.training.window {
@@ -407,7 +427,38 @@ pub fn train(
         }
     };
     let rows = window_rows(table, pool, chosen);
-    let (mut artifact, warm_started, iterations) = fit_rows(&rows)?;
+    let (search_report, choice) = match &model.training.search {
+        None => (None, default_choice),
+        Some(search) => {
+            let (report, best) = search::run(
+                search,
+                model,
+                &rows,
+                |fit, trial| {
+                    let choice = Choice {
+                        hyper: Some(&trial.hyper),
+                        max_categories: trial.max_categories,
+                        params: &trial.params,
+                    };
+                    fit_with(fit, &choice).map(|(a, _, _)| a)
+                },
+                |a, validation| {
+                    let preds = a.predict_table(repo, table, validation).ok()?;
+                    score_rows(table, validation, &preds, model.evaluation.primary)
+                },
+            );
+            let choice = match best {
+                Some(t) => Choice {
+                    hyper: Some(&t.hyper),
+                    max_categories: t.max_categories,
+                    params: &t.params,
+                },
+                None => default_choice,
+            };
+            (Some(report), choice)
+        }
+    };
+    let (mut artifact, warm_started, iterations) = fit_with(&rows, &choice)?;
     artifact.training.window = chosen.to_string();
     let mut bytes = serde_json::to_vec_pretty(&artifact).expect("artifact serialises");
     bytes.push(b'\n');
@@ -419,6 +470,7 @@ pub fn train(
         (o, Some(r))
     };
     let report = TrainingReport {
+        search: search_report,
         onnx: onnx_report,
         algorithm: model::algorithm_name(model.training.algorithm).to_string(),
         window: chosen.to_string(),
@@ -482,7 +534,7 @@ impl TruthOwned {
     }
 }
 
-fn score_rows(
+pub(crate) fn score_rows(
     table: &Table,
     rows: &[usize],
     preds: &Predictions,

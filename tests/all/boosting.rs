@@ -321,3 +321,149 @@ fn a_warm_start_keeps_the_champions_trees_and_says_where_each_came_from() {
         Some("cold start: random_forest cannot continue from a champion (logistic_regression and gradient_boosting can)")
     );
 }
+
+/// `training.search`: every trial is scored on the newest slice of the training window
+/// (never the evaluation holdout), the best one's params train the candidate, and the
+/// trial table is in the run JSON, the pull request and the model card.
+#[test]
+fn a_grid_search_picks_the_best_trial_on_a_slice_of_the_training_window() {
+    let repo = Repo::new();
+    write_data(&repo);
+    repo.config(&format!(
+        "version: 1\nmodels:\n{}",
+        model(
+            "gb",
+            "{ algorithm: gradient_boosting, params: { n_estimators: 30 }, search: { method: grid, params: { max_leaves: [2, 8], learning_rate: [0.01, 0.3] } } }"
+        )
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "run",
+        "--dry-run",
+        "--force",
+        "--output",
+        "json",
+        "--artifact-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    let s = &v["training"]["search"];
+    assert_eq!(s["method"], "grid");
+    assert_eq!(s["space"], 4);
+    // 6,000 rows, the newest 25% are the holdout; the newest 25% of the rest validate
+    assert_eq!(
+        (s["fit_rows"].as_u64(), s["validation_rows"].as_u64()),
+        (Some(3375), Some(1125))
+    );
+    let trials = s["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 4);
+    // the best score; on a tie the earlier trial
+    let best = trials
+        .iter()
+        .reduce(|b, t| {
+            if t["score"].as_f64() > b["score"].as_f64() {
+                t
+            } else {
+                b
+            }
+        })
+        .unwrap();
+    assert_eq!(trials.iter().filter(|t| t["chosen"] == true).count(), 1);
+    assert_eq!(best["chosen"], true, "{s}");
+    // the slowest learner with stumps is the worst: the search is not a no-op
+    let worst = trials
+        .iter()
+        .find(|t| t["params"]["max_leaves"] == 2 && t["params"]["learning_rate"] == 0.01)
+        .unwrap();
+    assert!(worst["score"].as_f64().unwrap() < best["score"].as_f64().unwrap());
+    let artifact: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("gb/model.json")).unwrap()).unwrap();
+    assert_eq!(
+        artifact["params"]["max_leaves"],
+        best["params"]["max_leaves"]
+    );
+    assert_eq!(artifact["params"]["n_estimators"], 30);
+    assert_eq!(
+        v["training"]["rows"], 4500,
+        "the candidate is trained on the whole window"
+    );
+    let body = std::fs::read_to_string(dir.path().join("gb/PR_BODY.md")).unwrap();
+    assert!(
+        body.contains("Parameter search (grid, 4 of 4 combinations)"),
+        "{body}"
+    );
+    assert!(body.contains("**chosen**"), "{body}");
+    let card = std::fs::read_to_string(dir.path().join("gb/MODEL_CARD.md")).unwrap();
+    assert!(
+        card.contains("**Parameter search**: grid, 4 trial(s)"),
+        "{card}"
+    );
+}
+
+#[test]
+fn a_bad_search_space_fails_check_at_its_key() {
+    let repo = Repo::new();
+    write_data(&repo);
+    for (search, needle) in [
+        ("{ params: {} }", "the search space is empty"),
+        (
+            "{ params: { max_leaves: [] } }",
+            "search.params.max_leaves: no values to try",
+        ),
+        (
+            "{ params: { max_leaves: [15, 1] } }",
+            "expected a whole number ≥ 2, got 1 (trying 1)",
+        ),
+        (
+            "{ params: { max_leaf: [15] } }",
+            "did you mean `max_leaves`",
+        ),
+        (
+            "{ trials: 3, params: { max_leaves: [2, 4], l2: [0, 1] } }",
+            "the grid has 4 combinations, more than `trials: 3`",
+        ),
+        (
+            "{ method: random, trials: 0, params: { l2: [0] } }",
+            "expected at least 1 trial",
+        ),
+        (
+            "{ method: annealing, params: { l2: [0] } }",
+            "unknown variant `annealing`",
+        ),
+    ] {
+        repo.config(&format!(
+            "version: 1\nmodels:\n{}",
+            model(
+                "gb",
+                &format!("{{ algorithm: gradient_boosting, search: {search} }}")
+            )
+        ));
+        let run = repo.run(&["check"]);
+        assert_eq!(run.code, 2, "{search}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{search}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("retrain.yaml:"),
+            "{search}: {}",
+            run.stderr
+        );
+    }
+    // random draws `trials` of the space, seeded: the same draw every time
+    repo.config(&format!(
+        "version: 1\nmodels:\n{}",
+        model("gb", "{ algorithm: gradient_boosting, params: { n_estimators: 5 }, search: { method: random, trials: 3, seed: 4, params: { max_leaves: [2, 4, 8, 16], l2: [0, 1, 10] } } }")
+    ));
+    let draw = |repo: &Repo| {
+        let run = repo.run(&["run", "--dry-run", "--force", "--output", "json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json()["training"]["search"]["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["params"].to_string())
+            .collect::<Vec<_>>()
+    };
+    let first = draw(&repo);
+    assert_eq!(first.len(), 3);
+    assert_eq!(first, draw(&repo));
+}

@@ -209,6 +209,40 @@ pub struct TrainingConfig {
     /// External trainer instead of the built-in one.
     #[serde(default)]
     pub command: Option<ExternalTrainer>,
+    /// Parameter search: trials scored on the newest slice of the training rows (never
+    /// on the evaluation holdout); the best trial's params train the candidate.
+    #[serde(default)]
+    pub search: Option<SearchConfig>,
+}
+
+/// `training.search` (TFX's Tuner).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    /// `grid`: every combination of the values; `random`: `trials` of them, drawn with `seed`.
+    #[serde(default)]
+    pub method: SearchMethod,
+    /// The most trials (default 20): with `grid`, a larger grid is an error; with `random`,
+    /// how many combinations are drawn.
+    #[serde(default)]
+    pub trials: Option<u64>,
+    /// Seed of `random`'s draw.
+    #[serde(default)]
+    pub seed: u64,
+    /// Values to try per parameter of the algorithm, e.g. `{ max_leaves: [15, 31, 63] }`;
+    /// `training.params` gives the rest.
+    pub params: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Start no trial after this long, e.g. `10m` (the best trial so far is kept).
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchMethod {
+    #[default]
+    Grid,
+    Random,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

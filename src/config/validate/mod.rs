@@ -6,6 +6,7 @@ use std::path::{Component, Path};
 
 mod backtest;
 mod evaluation;
+mod search;
 mod triggers;
 
 use backtest::validate_backtest;

@@ -191,7 +191,20 @@ pub(super) fn validate_training(
             (Some(h), m)
         }
     };
+    let search = match &t.search {
+        None => None,
+        Some(sc) => Some(super::search::validate_search(
+            cx,
+            &key(&tb, &["search"]),
+            t.algorithm,
+            task == Task::Regression,
+            t.command.is_some(),
+            &t.params,
+            sc,
+        )?),
+    };
     Ok(Training {
+        search,
         algorithm: t.algorithm,
         params: t.params,
         hyper,

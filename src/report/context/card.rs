@@ -45,6 +45,8 @@ pub struct CardContext {
     /// `model.onnx`: its file name, inputs (name, ONNX type) and outputs; or why not.
     pub onnx: Option<OnnxCard>,
     pub onnx_why_not: Option<String>,
+    /// `training.search`: the trials.
+    pub search: Option<super::pr::SearchView>,
     pub trained_at: String,
     pub retrain_version: String,
     pub slices: Vec<String>,
@@ -222,6 +224,7 @@ impl CardContext {
             trees,
             onnx,
             onnx_why_not,
+            search: t.search.as_ref().map(super::pr::SearchView::of),
             trained_at: a
                 .training
                 .trained_at

@@ -90,6 +90,8 @@ pub struct PrContext {
     pub warm_start: bool,
     /// Why a requested warm start was a cold one.
     pub warm_start_note: Option<String>,
+    /// `training.search`: the trials as a table.
+    pub search: Option<SearchView>,
     pub card_path: String,
     pub pr_url: Option<String>,
 }
@@ -271,6 +273,7 @@ impl PrContext {
             duration_ms: t.map(|t| t.duration_ms).unwrap_or(0),
             warm_start: t.is_some_and(|t| t.warm_start),
             warm_start_note: t.and_then(|t| t.warm_start_note.clone()),
+            search: t.and_then(|t| t.search.as_ref()).map(SearchView::of),
             card_path: proposal
                 .map(|p| {
                     format!(
@@ -322,4 +325,59 @@ fn chart(
         low: fmt_num(low),
         high: fmt_num(high),
     })
+}
+
+/// A parameter search as a table: one row per trial, one column per searched key.
+#[derive(Debug, Serialize)]
+pub struct SearchView {
+    pub method: &'static str,
+    pub space: usize,
+    pub metric: String,
+    pub fit_rows: usize,
+    pub validation_rows: usize,
+    pub stopped: Option<String>,
+    pub keys: Vec<String>,
+    pub rows: Vec<SearchRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchRow {
+    pub values: Vec<String>,
+    pub score: String,
+    pub chosen: bool,
+}
+
+impl SearchView {
+    pub fn of(r: &crate::train::search::SearchReport) -> Self {
+        let keys: Vec<String> = r
+            .trials
+            .first()
+            .map(|t| t.params.keys().cloned().collect())
+            .unwrap_or_default();
+        Self {
+            method: r.method,
+            space: r.space,
+            metric: r.metric.clone(),
+            fit_rows: r.fit_rows,
+            validation_rows: r.validation_rows,
+            stopped: r.stopped.clone(),
+            rows: r
+                .trials
+                .iter()
+                .map(|t| SearchRow {
+                    values: keys
+                        .iter()
+                        .map(|k| t.params.get(k).map(|v| v.to_string()).unwrap_or_default())
+                        .collect(),
+                    score: match (t.score, &t.error) {
+                        (Some(s), _) => format!("{s:.4}"),
+                        (None, Some(e)) => format!("failed: {e}"),
+                        (None, None) => "—".into(),
+                    },
+                    chosen: t.chosen,
+                })
+                .collect(),
+            keys,
+        }
+    }
 }
