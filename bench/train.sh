@@ -30,7 +30,7 @@ WORK=${WORK:-/tmp/retrain-train-bench}
 RUNS=${RUNS:-3}
 SIZES=${SIZES:-1m}                                   # benchmark A sizes (1m, 100k)
 A_MODELS=${A_MODELS:-lr dt}
-TREE_MODELS=${TREE_MODELS:-gb rf}                    # stage trees: gb (vs LightGBM, HGB), rf (vs scikit-learn)
+TREE_MODELS=${TREE_MODELS:-gb rf gbr}                # stage trees: gb (vs LightGBM, HGB), rf (vs scikit-learn), gbr (regression)
 WS_SIZES=${WS_SIZES:-1000000 100000}                 # benchmark C rows
 NICE=${NICE:--10}
 PEER_WAIT=${PEER_WAIT:-1200}   # max s to wait for the other benchmark helper's processes to end
@@ -225,6 +225,37 @@ YAML
   echo "$d"
 }
 
+reg_repo_for() {  # a retrain repository on the regression set of size $1 (model gbr); snapshot taken
+  local size=$1 d=$WORK/reg_repo_$1
+  peers_data "$size" > /dev/null
+  local f=$PEERS_DATA/reg_$size.parquet
+  [ -f "$f" ] || nice -n 19 "$PY" "$HERE/peers/regression_data.py" "$size"
+  if [ ! -f "$d/retrain.yaml" ]; then
+    rm -rf "$d" && mkdir -p "$d/data"
+    cp "$f" "$d/data/reg.parquet"
+    git -C "$d" init -q
+    cat > "$d/retrain.yaml" <<'YAML'
+version: 1
+models:
+  - name: gbr
+    task: regression
+    target: y
+    data: { path: data/reg.parquet }
+    training:
+      algorithm: gradient_boosting
+      params: { n_estimators: 100, max_leaves: 31, learning_rate: 0.1, early_stopping: false }
+    evaluation:
+      holdout: { kind: random, fraction: 0.2, seed: 42 }
+      metrics: [rmse, mae, r2]
+      intervals: { method: none }
+      gates: [ { metric: r2, min: 0.0 } ]
+YAML
+    nice -n 19 "$BIN/retrain" --repo "$d" snapshot > "$d/snapshot.out"
+  fi
+  cat "$d/data/reg.parquet" > /dev/null
+  echo "$d"
+}
+
 for stage in ${*:-sklearn retrain lrtol elec warm tables}; do
 case $stage in
 build)
@@ -267,6 +298,12 @@ trees)
       if [[ " $TREE_MODELS " == *" rf "* ]]; then
         measured_at "trees_sklearn-rf_$s" "$r" -- env RF_DEPTH=12 "$PY" "$HERE/peers/trees.py" "$s" rf
         measured_at "trees_retrain-rf_$s" "$r" -- "$BIN/retrain" --repo "$d" --output json run --dry-run --force --model rf
+      fi
+      if [[ " $TREE_MODELS " == *" gbr "* ]]; then
+        rd=$(reg_repo_for "$s")
+        measured_at "trees_lightgbm-reg_$s" "$r" -- "$PY" "$HERE/peers/trees.py" "$s" lightgbm-reg
+        measured_at "trees_hgb-reg_$s" "$r" -- "$PY" "$HERE/peers/trees.py" "$s" hgb-reg
+        measured_at "trees_retrain-gbr_$s" "$r" -- "$BIN/retrain" --repo "$rd" --output json run --dry-run --force --model gbr
       fi
     done
   done
@@ -347,6 +384,22 @@ for s in ("1m", "100k"):
         else:
             acc, auc, fit = [r["result"]["accuracy"] for r in rs], [r["result"]["roc_auc"] for r in rs], [r["result"]["fit_s"] for r in rs]
         print(f"| {s} | {name} | {len(rs)} | {one(acc)} | {one(auc)} | {med(fit)} | {med([r['wall_s'] for r in rs])} | "
+              f"{med([r['user_s'] + r['sys_s'] for r in rs])} | {med([r['max_rss_mb'] for r in rs], '{:.0f}')} | "
+              f"{max(r['other_cpu_s'] for r in rs):.0f} |")
+print("\n## D2. Regression (reg_SIZE.parquet, bench/peers/regression_data.py; 100 trees, 31 leaves, lr 0.1, squared error; 80/20 random split)\n")
+print("| rows | tool | runs | RMSE | fit s (median, min–max) | whole process wall s | CPU s (user+sys) | peak RSS MB | other CPU s (max) |")
+print("|---|---|---|---|---|---|---|---|---|")
+for s in ("1m", "100k"):
+    for tool, name in (("lightgbm-reg", "LightGBM 4.7.0"), ("hgb-reg", "scikit-learn HistGradientBoosting"), ("retrain-gbr", "retrain gradient_boosting")):
+        rs = ok(f"trees_{tool}_{s}")
+        if not rs:
+            continue
+        if tool.startswith("retrain-"):
+            rmse = [metric(r["result"]["evaluation"]["candidate"], "rmse") for r in rs]
+            fit = [r["result"]["training"]["duration_ms"] / 1000 for r in rs]
+        else:
+            rmse, fit = [r["result"]["rmse"] for r in rs], [r["result"]["fit_s"] for r in rs]
+        print(f"| {s} | {name} | {len(rs)} | {one(rmse)} | {med(fit)} | {med([r['wall_s'] for r in rs])} | "
               f"{med([r['user_s'] + r['sys_s'] for r in rs])} | {med([r['max_rss_mb'] for r in rs], '{:.0f}')} | "
               f"{max(r['other_cpu_s'] for r in rs):.0f} |")
 print("\n## B. Elec2 weekly test-then-train (retrain's trainers)\n")
