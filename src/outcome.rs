@@ -527,6 +527,8 @@ pub struct PolicyResult {
     /// The policy asks for warm starts (the description says when they have no effect
     /// for the model's algorithm).
     pub warm_start: bool,
+    /// The built-in algorithm the policy trains (the model's unless the policy names one).
+    pub algorithm: String,
     /// Mean of the per-period metric over the scored periods (`null` when undefined).
     pub mean_metric: Option<f64>,
     /// Worst per-period metric.

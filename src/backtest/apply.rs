@@ -2,7 +2,8 @@
 //! replaced by another. A targeted text edit (found with the config's key locator), so
 //! every other line — comments included — stays as it was; only the model's `triggers:`
 //! block, its `training.window` / `training.warm_start` lines and, when the policy's differ,
-//! its `evaluation.gates` / `evaluation.refit` change. The result is
+//! its `training.algorithm` / `training.params` and `evaluation.gates` /
+//! `evaluation.refit` change. The result is
 //! parsed again and checked to say what was meant. Pure: text in, text out.
 
 use std::path::Path;
@@ -273,7 +274,17 @@ pub fn apply_policy(
     let mut edits: Vec<Edit> = Vec::new();
     let pad = " ".repeat(training_indent);
     let window_line = format!("{pad}window: {}", window_yaml(&policy.window));
-    let warm_line = format!("{pad}warm_start: {}", policy.warm_start);
+    let before = crate::config::parse(file, text).map_err(|e| ApplyError::Mismatch {
+        file: file.display().to_string(),
+        message: e.to_string(),
+    })?;
+    // `required` stays `required` when the policy warm-starts
+    let warm_value = if policy.warm_start && before.models[model].training.warm_start_required {
+        "required".to_string()
+    } else {
+        policy.warm_start.to_string()
+    };
+    let warm_line = format!("{pad}warm_start: {warm_value}");
     match find(&view, text, &key_path(model, &["training", "window"])) {
         Some((l, c)) => edits.push((l, block_end(&view, l, c), vec![window_line])),
         None => edits.push((training_end, training_end, vec![window_line])),
@@ -282,11 +293,30 @@ pub fn apply_policy(
         Some((l, c)) => edits.push((l, block_end(&view, l, c), vec![warm_line])),
         None => edits.push((training_end, training_end, vec![warm_line])),
     }
+    // training.algorithm and training.params, when the policy trains with its own.
+    if let Some(t) = &policy.training {
+        let algorithm_line = format!(
+            "{pad}algorithm: {}",
+            crate::config::params::algorithm_name(t.algorithm)
+        );
+        match find(&view, text, &key_path(model, &["training", "algorithm"])) {
+            Some((l, c)) => edits.push((l, block_end(&view, l, c), vec![algorithm_line])),
+            None => edits.push((training_end, training_end, vec![algorithm_line])),
+        }
+        let params = t.params.clone().unwrap_or_default();
+        let params_line = format!(
+            "{pad}params: {}",
+            serde_json::Value::Object(params.into_iter().collect())
+        );
+        match find(&view, text, &key_path(model, &["training", "params"])) {
+            Some((l, c)) => edits.push((l, block_end(&view, l, c), vec![params_line])),
+            None if t.params.is_some() => {
+                edits.push((training_end, training_end, vec![params_line]))
+            }
+            None => {}
+        }
+    }
     // evaluation.gates and evaluation.refit, when the policy's differ from the model's.
-    let before = crate::config::parse(file, text).map_err(|e| ApplyError::Mismatch {
-        file: file.display().to_string(),
-        message: e.to_string(),
-    })?;
     let current = &before.models[model].evaluation;
     let mut evaluation_lines: Vec<(&str, Vec<String>)> = Vec::new();
     if current.gates != policy.gates {
@@ -360,6 +390,9 @@ pub fn apply_policy(
         || m.training.warm_start != policy.warm_start
         || m.evaluation.gates != policy.gates
         || m.evaluation.refit != policy.refit
+        || policy.training.as_ref().is_some_and(|t| {
+            m.training.algorithm != t.algorithm || m.training.hyper.as_ref() != Some(&t.hyper)
+        })
     {
         return Err(ApplyError::Mismatch {
             file: file.display().to_string(),

@@ -138,19 +138,31 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
         })
         .collect();
     let hib = metric.higher_is_better();
-    // Only logistic regression continues from the champion; for the other algorithms
-    // a warm start is a cold one, and the report says so. (External trainers were
-    // refused above.)
-    let warm_applies = model.training.algorithm == crate::config::Algorithm::LogisticRegression;
+    // Only logistic regression and gradient boosting continue from the champion; for
+    // the other algorithms a warm start is a cold one, and the report says so.
+    // (External trainers were refused above.)
+    let warm_applies = |p: &Policy| {
+        matches!(
+            p.training
+                .as_ref()
+                .map_or(model.training.algorithm, |t| t.algorithm),
+            crate::config::Algorithm::LogisticRegression
+                | crate::config::Algorithm::GradientBoosting
+        )
+    };
     let mut results = Vec::with_capacity(policies.len());
     for (p, o) in policies.iter().zip(outcomes) {
         let o = o.map_err(|e| Error::Usage(format!("backtest of `{}`: {e}", model.name)))?;
         let (mean, worst) = summary::mean_worst(&o.metrics, hib);
         let mut description = p.describe();
-        if p.warm_start && !warm_applies {
+        if p.warm_start && !warm_applies(p) {
             description.push_str(&format!(
                 " (no effect for {})",
-                crate::train::model::algorithm_name(model.training.algorithm)
+                crate::train::model::algorithm_name(
+                    p.training
+                        .as_ref()
+                        .map_or(model.training.algorithm, |t| t.algorithm)
+                )
             ));
         }
         results.push(PolicyResult {
@@ -158,6 +170,12 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
             description,
             current: p.current,
             warm_start: p.warm_start,
+            algorithm: crate::train::model::algorithm_name(
+                p.training
+                    .as_ref()
+                    .map_or(model.training.algorithm, |t| t.algorithm),
+            )
+            .to_string(),
             mean_metric: mean,
             worst_metric: worst,
             retrains: o.retrain_periods.len(),

@@ -178,17 +178,22 @@ impl<'a> Shared<'a> {
     /// rest trained on; otherwise on the whole window (`evaluation.refit`).
     fn fit(
         &self,
-        window: &Window,
+        policy: &Policy,
         to: usize,
         warm: Option<&Fit>,
         held_out: bool,
     ) -> Result<Arc<Fit>, FitFailed> {
         let m = self.setup.model;
+        let window = &policy.window;
         let range = self.window_range(window, to);
+        let (algorithm, params) = match &policy.training {
+            Some(t) => (t.algorithm, t.params.clone().unwrap_or_default()),
+            None => (m.training.algorithm, m.training.params.clone()),
+        };
         let key = format!(
             "{:?}|{:?}|{}|{}|{:?}",
-            m.training.algorithm,
-            m.training.params,
+            algorithm,
+            params,
             match &range {
                 Some(r) => format!("rows {}..{}", r.start, r.end),
                 None => format!("{window:?} ..{to}"),
@@ -207,7 +212,17 @@ impl<'a> Shared<'a> {
         cell.get_or_init(|| {
             self.stats.fits.fetch_add(1, Ordering::Relaxed);
             let mut cfg = m.clone();
+            if let Some(t) = &policy.training {
+                cfg.training.algorithm = t.algorithm;
+                cfg.training.params = t.params.clone().unwrap_or_default();
+                cfg.training.hyper = Some(t.hyper.clone());
+                cfg.training.max_categories = t.max_categories;
+                // the model's search is over its own algorithm's params
+                cfg.training.search = None;
+            }
             cfg.training.warm_start = warm.is_some();
+            // a replay never fails on a warm start it cannot make: it trains cold
+            cfg.training.warm_start_required = false;
             let known = match &range {
                 Some(r) => {
                     cfg.training.window = Window::All;
@@ -263,17 +278,17 @@ impl<'a> Shared<'a> {
     ) -> Result<(f64, Option<Arc<Fit>>), FitFailed> {
         if policy.gates.is_empty() {
             // Nothing reads the holdout: what is deployed is all that is trained.
-            let new = self.fit(&policy.window, to, warm, !policy.refit)?;
+            let new = self.fit(policy, to, warm, !policy.refit)?;
             return Ok((new.seconds, Some(new)));
         }
-        let candidate = self.fit(&policy.window, to, warm, true)?;
+        let candidate = self.fit(policy, to, warm, true)?;
         if !self.blessed(&candidate, deployed, policy) {
             return Ok((candidate.seconds, None));
         }
         if !policy.refit {
             return Ok((candidate.seconds, Some(candidate)));
         }
-        let refit = self.fit(&policy.window, to, warm, false)?;
+        let refit = self.fit(policy, to, warm, false)?;
         Ok((candidate.seconds + refit.seconds, Some(refit)))
     }
 
@@ -424,12 +439,7 @@ impl<'a> Shared<'a> {
         let delay = self.setup.label_delay;
         let metric = self.setup.metric;
         let mut fit = self
-            .fit(
-                &policy.window,
-                h.periods[warmup - 1].end,
-                None,
-                !policy.refit,
-            )
+            .fit(policy, h.periods[warmup - 1].end, None, !policy.refit)
             .map_err(|source| ReplayError {
                 policy: policy.name.clone(),
                 source,

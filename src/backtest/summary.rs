@@ -208,6 +208,7 @@ mod tests {
             description: String::new(),
             current: false,
             warm_start: false,
+            algorithm: "logistic_regression".into(),
             mean_metric: Some(mean),
             worst_metric: Some(mean),
             retrains,

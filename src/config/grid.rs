@@ -1,13 +1,46 @@
 //! Policy grids (`backtest.grid` in retrain.yaml): the policies one grid stands for,
-//! one per trigger value (and combination) × window × warm start × gate × refit. Part of
+//! one per trigger value (and combination) × window × warm start × gate × refit ×
+//! algorithm. Part of
 //! the config: `retrain check` validates every policy a grid expands to, and the
 //! backtest replays them.
 
-use super::backtest::{GateChoice, RawGrid};
+use super::backtest::{GateChoice, PolicyTraining, RawGrid};
+use super::params::{algorithm_name, hyper_params};
 use super::{
-    ColumnSelection, DriftMethod, DriftTrigger, Fraction, Gate, Metric, PerformanceTrigger,
-    PolicySpec, Rule, Task, Threshold, Triggers, Window, WindowSize,
+    Algorithm, ColumnSelection, DriftMethod, DriftTrigger, Fraction, Gate, Metric,
+    PerformanceTrigger, PolicySpec, Rule, Task, Threshold, Triggers, Window, WindowSize,
 };
+
+/// `algorithm` with its default params, `None` when it does not fit `task` (the
+/// validation refuses such a grid first).
+pub(crate) fn default_training(algorithm: Algorithm, task: Task) -> Option<PolicyTraining> {
+    if !algorithm_fits(algorithm, task) {
+        return None;
+    }
+    let (hyper, max_categories) = hyper_params(
+        algorithm,
+        task == Task::Regression,
+        &std::collections::BTreeMap::new(),
+    )
+    .ok()?;
+    Some(PolicyTraining {
+        algorithm,
+        params: None,
+        hyper,
+        max_categories,
+    })
+}
+
+/// Whether a built-in `algorithm` trains models of `task`.
+pub fn algorithm_fits(algorithm: Algorithm, task: Task) -> bool {
+    match algorithm {
+        Algorithm::LogisticRegression | Algorithm::GaussianNb | Algorithm::DecisionTree => {
+            task == Task::Classification
+        }
+        Algorithm::LinearRegression | Algorithm::ElasticNet => task == Task::Regression,
+        Algorithm::GradientBoosting | Algorithm::RandomForest => true,
+    }
+}
 
 fn window_slug(w: &Option<Window>) -> String {
     match w {
@@ -169,6 +202,17 @@ pub fn expand_grid(g: &RawGrid, task: Task) -> Vec<PolicySpec> {
     } else {
         g.refit.iter().map(|r| Some(*r)).collect()
     };
+    let trainings: Vec<(String, Option<PolicyTraining>)> = if g.algorithms.is_empty() {
+        vec![(String::new(), None)]
+    } else {
+        g.algorithms
+            .iter()
+            .filter_map(|a| {
+                let training = default_training(*a, task)?;
+                Some((format!("-{}", algorithm_name(*a)), Some(training)))
+            })
+            .collect()
+    };
     let mut out = Vec::new();
     for (name, rule) in &rules {
         for w in &windows {
@@ -185,17 +229,20 @@ pub fn expand_grid(g: &RawGrid, task: Task) -> Vec<PolicySpec> {
                             (Some(false), true) => "-norefit",
                             _ => "",
                         };
-                        out.push(PolicySpec {
-                            name: format!(
-                                "{name}{}{warm_slug}{gate_slug}{refit_slug}",
-                                window_slug(w)
-                            ),
-                            rule: rule.clone(),
-                            window: w.clone(),
-                            warm_start: *warm,
-                            gates: gate.clone(),
-                            refit: *refit,
-                        });
+                        for (training_slug, training) in &trainings {
+                            out.push(PolicySpec {
+                                name: format!(
+                                    "{name}{}{warm_slug}{gate_slug}{refit_slug}{training_slug}",
+                                    window_slug(w)
+                                ),
+                                rule: rule.clone(),
+                                window: w.clone(),
+                                warm_start: *warm,
+                                gates: gate.clone(),
+                                refit: *refit,
+                                training: training.clone(),
+                            });
+                        }
                     }
                 }
             }

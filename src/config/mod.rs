@@ -201,6 +201,8 @@ pub struct Training {
     pub max_categories: usize,
     pub window: Window,
     pub warm_start: bool,
+    /// `warm_start: required`: a champion that cannot be continued fails the run.
+    pub warm_start_required: bool,
     pub command: Option<ExternalTrainer>,
     /// `training.search`, validated: every trial's params checked like `params`.
     pub search: Option<Search>,

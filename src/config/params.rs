@@ -337,6 +337,10 @@ pub struct Boosting {
     pub n_estimators: u64,
     /// Trees added to the champion's on a warm start.
     pub warm_start_estimators: u64,
+    /// The most boosting rounds a warm start may reach: a champion that would pass it
+    /// is not continued (a cold start, with a note), so a stream's stale trees do not
+    /// pile up. Default: twice `n_estimators`.
+    pub warm_start_max_estimators: u64,
     pub learning_rate: f64,
     pub max_leaves: u64,
     pub max_depth: Option<u64>,
@@ -389,9 +393,15 @@ fn boosting(p: &mut Params<'_>, regression: bool) -> Result<Boosting, ParamError
             format!("expected at most 255, got {max_bins}"),
         ));
     }
+    let n_estimators = p.u64("n_estimators", 100, 1)?;
     Ok(Boosting {
-        n_estimators: p.u64("n_estimators", 100, 1)?,
+        n_estimators,
         warm_start_estimators: p.u64("warm_start_estimators", 20, 1)?,
+        warm_start_max_estimators: p.u64(
+            "warm_start_max_estimators",
+            n_estimators.saturating_mul(2),
+            1,
+        )?,
         learning_rate: p.f64("learning_rate", 0.1, pos, "a number > 0")?,
         max_leaves: p.u64("max_leaves", 31, 2)?,
         max_depth: p.opt_u64("max_depth", None, 1)?,

@@ -2,7 +2,7 @@
 //! candidates, written-out policies and grids. Everything here is resolved against the
 //! model: a policy that leaves its window or warm start open takes the model's.
 
-use crate::config::backtest::{GateChoice, RawGrid};
+use crate::config::backtest::{GateChoice, PolicyTraining, RawGrid};
 use crate::config::grid::{drift, empty_triggers, expand_grid, performance};
 use crate::config::{
     Fraction, Gate, ModelConfig, PolicySpec, Rule, TriggerMode, Triggers, Window, WindowSize,
@@ -22,6 +22,8 @@ pub struct Policy {
     pub refit: bool,
     /// The model's current `retrain.yaml` policy.
     pub current: bool,
+    /// Another trainer than the model's; `None`: the model's.
+    pub training: Option<PolicyTraining>,
 }
 
 impl Policy {
@@ -57,8 +59,24 @@ impl Policy {
                 }
             }
         };
+        let trainer = match &self.training {
+            None => String::new(),
+            Some(t) => format!(
+                "; {}{}",
+                crate::config::params::algorithm_name(t.algorithm),
+                match &t.params {
+                    Some(p) if !p.is_empty() => format!(
+                        " {}",
+                        serde_json::Value::from(
+                            p.clone().into_iter().collect::<serde_json::Map<_, _>>()
+                        )
+                    ),
+                    _ => String::new(),
+                }
+            ),
+        };
         format!(
-            "{rule}; window {}; {} start; {}{}",
+            "{rule}; window {}; {} start; {}{}{trainer}",
             describe_window(&self.window),
             if self.warm_start { "warm" } else { "cold" },
             describe_gates(&self.gates),
@@ -161,6 +179,7 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
         warm_start: vec![false],
         gate_min_change: vec![],
         refit: vec![],
+        algorithms: vec![],
     };
     let mut out = vec![PolicySpec {
         name: "never".into(),
@@ -169,6 +188,7 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
         warm_start: None,
         gates: None,
         refit: None,
+        training: None,
     }];
     out.extend(expand_grid(&grid, model.task));
     let mut combo = empty_triggers();
@@ -184,6 +204,7 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
         warm_start: None,
         gates: None,
         refit: None,
+        training: None,
     });
     // Champion/challenger: a candidate every period, deployed only when it beats the
     // deployed model on its holdout.
@@ -212,6 +233,7 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
                 warm_start: Some(true),
                 gates: None,
                 refit: None,
+                training: None,
             });
         }
     }
@@ -240,6 +262,7 @@ pub fn current(model: &ModelConfig) -> Policy {
         gates: model.evaluation.gates.clone(),
         refit: model.evaluation.refit,
         current: true,
+        training: None,
     }
 }
 
@@ -265,6 +288,11 @@ pub fn resolve(model: &ModelConfig, specs: &[PolicySpec]) -> Vec<Policy> {
                 .unwrap_or_else(|| model.evaluation.gates.clone()),
             refit: s.refit.unwrap_or(model.evaluation.refit),
             current: false,
+            // the model's algorithm without params of its own is the model's trainer
+            training: s
+                .training
+                .clone()
+                .filter(|t| t.params.is_some() || t.algorithm != model.training.algorithm),
         });
     }
     out

@@ -51,6 +51,9 @@ pub enum TrainError {
     Predict(#[from] PredictError),
     #[error(transparent)]
     External(#[from] external::ExternalError),
+    /// `training.warm_start: required` and the champion cannot be continued.
+    #[error("training.warm_start is `required`, but the champion cannot be continued: {0}; set `warm_start: true` to train from scratch instead")]
+    WarmStart(String),
 }
 
 /// What training reports (the `training` object of `retrain run --output json`).
@@ -255,7 +258,7 @@ pub fn train(
     let warm::Warm {
         champion: warm,
         note: warm_note,
-    } = warm::choose(model, table, champion);
+    } = warm::choose(model, table, champion)?;
     let fit_with = |rows: &[usize],
                     choice: &Choice<'_>|
      -> Result<(ModelArtifact, bool, Option<usize>), TrainError> {

@@ -9,12 +9,16 @@
 //!   trees index into) and fits `warm_start_estimators` more on the new window, starting
 //!   from the champion's scores; the artifact's `origins` say how many trees came from
 //!   which snapshot.
+//!
+//! With `warm_start: required` a champion that cannot be continued fails the run
+//! (`TrainError::WarmStart`) instead; a first model, with no champion yet, is trained.
 
 use crate::config::{Algorithm, ModelConfig};
 
-use super::boost::ensemble::Origin;
+use super::boost::ensemble::{Combine, Origin};
 use super::model::{algorithm_name, Estimator, ModelArtifact};
 use super::table::Table;
+use super::TrainError;
 
 pub struct Warm<'a> {
     pub champion: Option<&'a ModelArtifact>,
@@ -26,41 +30,55 @@ pub fn choose<'a>(
     model: &ModelConfig,
     table: &Table,
     champion: Option<&'a ModelArtifact>,
-) -> Warm<'a> {
-    let cold = |note: String| Warm {
-        champion: None,
-        note: Some(note),
-    };
+) -> Result<Warm<'a>, TrainError> {
     if !model.training.warm_start || model.training.command.is_some() {
-        return Warm {
+        return Ok(Warm {
             champion: None,
             note: None,
-        };
+        });
     }
+    match champion {
+        None => Ok(Warm {
+            champion: None,
+            note: Some("cold start: there is no champion yet".into()),
+        }),
+        Some(c) => match why_not(model, table, c) {
+            None => Ok(Warm {
+                champion: Some(c),
+                note: None,
+            }),
+            Some(why) if model.training.warm_start_required => Err(TrainError::WarmStart(why)),
+            Some(why) => Ok(Warm {
+                champion: None,
+                note: Some(format!("cold start: {why}")),
+            }),
+        },
+    }
+}
+
+/// Why the champion cannot be continued, if it cannot.
+fn why_not(model: &ModelConfig, table: &Table, c: &ModelArtifact) -> Option<String> {
     let algorithm = model.training.algorithm;
     if !matches!(
         algorithm,
         Algorithm::LogisticRegression | Algorithm::GradientBoosting
     ) {
-        return cold(format!(
-            "cold start: {} cannot continue from a champion (logistic_regression and gradient_boosting can)",
+        return Some(format!(
+            "{} cannot continue from a champion (logistic_regression and gradient_boosting can)",
             algorithm_name(algorithm)
         ));
     }
-    let Some(c) = champion else {
-        return cold("cold start: there is no champion yet".into());
-    };
     if c.algorithm != algorithm {
-        return cold(format!(
-            "cold start: the champion is {}, this model trains {}",
+        return Some(format!(
+            "the champion is {}, this model trains {}",
             algorithm_name(c.algorithm),
             algorithm_name(algorithm)
         ));
     }
     let classes = super::classes_of(table);
     if c.classes != classes {
-        return cold(format!(
-            "cold start: the champion's classes ({}) are not the data's ({})",
+        return Some(format!(
+            "the champion's classes ({}) are not the data's ({})",
             c.classes.join(", "),
             classes.join(", ")
         ));
@@ -69,21 +87,30 @@ pub fn choose<'a>(
         let names: Vec<&str> = table.features.iter().map(|f| f.name.as_str()).collect();
         let kept: Vec<&str> = c.preprocessing.steps.iter().map(|s| s.column()).collect();
         if names != kept {
-            return cold(format!(
-                "cold start: the champion's trees read the columns [{}], the data has [{}]",
+            return Some(format!(
+                "the champion's trees read the columns [{}], the data has [{}]",
                 kept.join(", "),
                 names.join(", ")
             ));
         }
-        if !matches!(&c.estimator, Estimator::Ensemble(e) if e.combine == super::boost::ensemble::Combine::Sum)
-        {
-            return cold("cold start: the champion is not a boosted ensemble".into());
+        let Estimator::Ensemble(e) = &c.estimator else {
+            return Some("the champion is not a boosted ensemble".into());
+        };
+        if e.combine != Combine::Sum {
+            return Some("the champion is not a boosted ensemble".into());
+        }
+        if let Some(crate::config::params::Hyper::Boosting(b)) = &model.training.hyper {
+            let rounds = e.trees.len() / e.outputs();
+            let after = rounds as u64 + b.warm_start_estimators;
+            if after > b.warm_start_max_estimators {
+                return Some(format!(
+                    "the champion has {rounds} boosting rounds; {} more would pass warm_start_max_estimators ({})",
+                    b.warm_start_estimators, b.warm_start_max_estimators
+                ));
+            }
         }
     }
-    Warm {
-        champion: Some(c),
-        note: None,
-    }
+    None
 }
 
 /// The origins of a continued ensemble: the champion's (or all its trees, from its

@@ -587,3 +587,114 @@ fn apply_opens_a_pull_request_that_changes_the_policy() {
     );
     assert_eq!(server.world.lock().unwrap().prs.len(), 1);
 }
+
+/// Algorithms compared as policies: a grid's `algorithms` and a written-out policy's
+/// `algorithm` / `params` replay the same triggers and windows with another trainer; the
+/// report says which algorithm each policy trained, `--apply` writes it into
+/// `training:`, and bad algorithms or params are refused at their key.
+#[test]
+fn algorithms_are_compared_as_policies() {
+    let repo = repo_with(vec![shift("x1", 12)], "");
+    let report = run(
+        &repo,
+        Some(
+            "period_rows: 200\nwarmup: 4\npolicies:\n  - name: gb-small\n    every: 2\n    window: { kind: fixed, last: 800 }\n    algorithm: gradient_boosting\n    params: { n_estimators: 20, max_leaves: 4 }\ngrid:\n  every: [2]\n  windows: [800]\n  algorithms: [logistic_regression, random_forest]\n",
+        ),
+    );
+    let by = |name: &str| {
+        report
+            .policies
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no policy {name}: {:?}",
+                    report.policies.iter().map(|p| &p.name).collect::<Vec<_>>()
+                )
+            })
+    };
+    let lr = by("every2-last800-logistic_regression");
+    let rf = by("every2-last800-random_forest");
+    let gb = by("gb-small");
+    assert_eq!(lr.algorithm, "logistic_regression");
+    assert_eq!(rf.algorithm, "random_forest");
+    assert_eq!(gb.algorithm, "gradient_boosting");
+    assert_eq!(by("current").algorithm, "logistic_regression");
+    assert!(
+        gb.description
+            .ends_with("; gradient_boosting {\"max_leaves\":4,\"n_estimators\":20}"),
+        "{}",
+        gb.description
+    );
+    assert!(
+        rf.description.ends_with("; random_forest"),
+        "{}",
+        rf.description
+    );
+    // the model's own algorithm without params is the model's trainer: no suffix
+    assert!(
+        !lr.description.contains("logistic_regression"),
+        "{}",
+        lr.description
+    );
+    // same periods retrained, different models: the scores differ
+    assert_eq!(lr.retrain_periods, rf.retrain_periods);
+    assert_eq!(lr.retrain_periods, gb.retrain_periods);
+    assert_ne!(lr.metrics, rf.metrics);
+    assert_ne!(rf.metrics, gb.metrics);
+    assert!(mean(&gb.metrics) > 0.6, "{}", mean(&gb.metrics));
+
+    // --apply writes the algorithm and its params into `training:`
+    let text = "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: d.csv }\n    training:\n      algorithm: logistic_regression\n      params: { max_iterations: 50 }\n";
+    let file = std::path::Path::new("retrain.yaml");
+    let config = retrain::config::parse(file, text).unwrap();
+    let spec = retrain::config::parse_policies(
+        file,
+        "policies:\n  - name: gb\n    every: 1\n    algorithm: gradient_boosting\n    params: { n_estimators: 20 }\n  - name: rf\n    every: 1\n    algorithm: random_forest\n",
+        config.models[0].task,
+        false,
+    )
+    .unwrap();
+    let policies = retrain::backtest::policy::resolve(&config.models[0], &spec.policies);
+    let week = retrain::config::Duration::from_secs(7 * 86_400);
+    let out = retrain::backtest::apply::apply_policy(file, text, 0, &policies[1], week).unwrap();
+    assert!(
+        out.contains("      algorithm: gradient_boosting\n      params: {\"n_estimators\":20}\n"),
+        "{out}"
+    );
+    let m = &retrain::config::parse(file, &out).unwrap().models[0];
+    assert_eq!(
+        m.training.algorithm,
+        retrain::config::Algorithm::GradientBoosting
+    );
+    let out = retrain::backtest::apply::apply_policy(file, text, 0, &policies[2], week).unwrap();
+    assert!(
+        out.contains("      algorithm: random_forest\n      params: {}\n"),
+        "the old algorithm's params go: {out}"
+    );
+
+    // bad input, at its key
+    for (policies, needle) in [
+        (
+            "grid:\n  every: [1]\n  algorithms: [logistic_regression, linear_regression]\n",
+            "grid.algorithms[1]: LinearRegression does not fit a classification task",
+        ),
+        (
+            "policies:\n  - name: p\n    every: 1\n    params: { n_estimators: 5 }\n",
+            "policies.yaml:4:5: policies[0].params: params without an algorithm",
+        ),
+        (
+            "policies:\n  - name: p\n    every: 1\n    algorithm: gradient_boosting\n    params: { n_estimator: 5 }\n",
+            "did you mean `n_estimators`",
+        ),
+        (
+            "policies:\n  - name: p\n    every: 1\n    algorithm: xgboost\n",
+            "policies.yaml:4:",
+        ),
+    ] {
+        let file = repo.write("policies.yaml", policies);
+        let run = repo.run(&["backtest", "--policies", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{policies}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{policies}: {}", run.stderr);
+    }
+}

@@ -320,6 +320,66 @@ fn a_warm_start_keeps_the_champions_trees_and_says_where_each_came_from() {
         t.warm_start_note.as_deref(),
         Some("cold start: random_forest cannot continue from a champion (logistic_regression and gradient_boosting can)")
     );
+    // `required`: the same mismatch fails the run, and nothing is written
+    repo.config(&format!(
+        "version: 1\nmodels:\n{}",
+        model(
+            "gb",
+            "{ algorithm: random_forest, warm_start: required, params: { n_estimators: 5 } }"
+        )
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "run",
+        "--dry-run",
+        "--force",
+        "--artifact-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("training.warm_start is `required`, but the champion cannot be continued: random_forest cannot continue from a champion"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("set `warm_start: true`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("gb/model.json").exists());
+    // a champion that already has the most rounds a warm start may reach: cold, and why
+    repo.config(&format!(
+        "version: 1\nmodels:\n{}",
+        model(
+            "gb",
+            "{ algorithm: gradient_boosting, warm_start: required, params: { n_estimators: 30, warm_start_estimators: 7, warm_start_max_estimators: 36 } }"
+        )
+    ));
+    let run = repo.run(&["run", "--dry-run", "--force"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "the champion has 30 boosting rounds; 7 more would pass warm_start_max_estimators (36)"
+        ),
+        "{}",
+        run.stderr
+    );
+    repo.config(&format!(
+        "version: 1\nmodels:\n{}",
+        model(
+            "gb",
+            "{ algorithm: gradient_boosting, warm_start: true, params: { n_estimators: 30, warm_start_estimators: 7, warm_start_max_estimators: 36 } }"
+        )
+    ));
+    let capped = dry_run(repo.path(), true);
+    let t = capped.training().unwrap();
+    assert!(!t.warm_start);
+    assert_eq!(t.iterations, Some(30));
+    assert_eq!(
+        t.warm_start_note.as_deref(),
+        Some("cold start: the champion has 30 boosting rounds; 7 more would pass warm_start_max_estimators (36)")
+    );
 }
 
 /// `training.search`: every trial is scored on the newest slice of the training window
@@ -466,4 +526,82 @@ fn a_bad_search_space_fails_check_at_its_key() {
     let first = draw(&repo);
     assert_eq!(first.len(), 3);
     assert_eq!(first, draw(&repo));
+}
+
+/// Hostile training data for the trees: a category column with 100,000 levels (the 254
+/// most frequent are kept, the rest share `other`), NaN and ±Inf written in a numeric
+/// column (NaN is missing; an infinity sorts past every edge), and a target with one
+/// class (refused with the reason, nothing written).
+#[test]
+fn trees_train_on_huge_category_columns_and_infinities_and_refuse_one_class() {
+    let repo = Repo::new();
+    let mut csv = String::from("ts,x,id,label\n");
+    for i in 0..100_000u64 {
+        let x = match i % 50 {
+            0 => "NaN".to_string(),
+            1 => "inf".to_string(),
+            2 => "-inf".to_string(),
+            _ => format!("{:.3}", (i * 7919 % 1000) as f64 / 1000.0),
+        };
+        // `id` is unique per row, except that 300 hot ids repeat (every 3rd row)
+        let id = if i % 3 == 0 { i % 300 } else { i };
+        let yes = match i % 50 {
+            0 | 1 => true,
+            2 => false,
+            _ => (i * 7919 % 1000) > 600,
+        };
+        csv.push_str(&format!(
+            "{i},{x},u{id},{}\n",
+            if yes { "yes" } else { "no" }
+        ));
+    }
+    repo.write("data/rows.csv", csv);
+    repo.config(&format!(
+        "version: 1\nmodels:\n{}",
+        model(
+            "gb",
+            "{ algorithm: gradient_boosting, params: { n_estimators: 8, max_leaves: 8 } }"
+        )
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "run",
+        "--dry-run",
+        "--force",
+        "--output",
+        "json",
+        "--artifact-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    let artifact: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("gb/model.json")).unwrap()).unwrap();
+    let steps = artifact["preprocessing"]["steps"].as_array().unwrap();
+    let id = steps.iter().find(|s| s["column"] == "id").unwrap();
+    assert_eq!(id["kind"], "code", "{id}");
+    assert_eq!(id["categories"].as_array().unwrap().len(), 254, "{id}");
+    // NaN rows are missing (yes), +inf rows yes, -inf rows no: the trees learn all three
+    let acc = v["evaluation"]["candidate"]["accuracy"]["value"]
+        .as_f64()
+        .or_else(|| v["evaluation"]["candidate"]["accuracy"].as_f64())
+        .unwrap_or_else(|| panic!("{}", v["evaluation"]));
+    assert!(acc > 0.99, "{acc}");
+
+    // one class only: refused before anything is written
+    let one: String = std::fs::read_to_string(repo.path().join("data/rows.csv"))
+        .unwrap()
+        .replace(",no\n", ",yes\n");
+    repo.write("data/rows.csv", one);
+    let dir = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "run",
+        "--dry-run",
+        "--force",
+        "--artifact-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(run.stderr.contains("1 class(es)"), "{}", run.stderr);
+    assert!(!dir.path().join("gb").exists());
 }

@@ -80,7 +80,7 @@ fn cross_key_errors_point_at_the_key() {
     assert_eq!(run.code, 2);
     insta::assert_snapshot!(run.stderr, @r"
     error: [REPO]/retrain.yaml:13:7: models[1].training.algorithm: LogisticRegression does not fit a regression task
-    hint: use gradient_boosting, linear_regression or elastic_net
+    hint: use gradient_boosting, random_forest, linear_regression or elastic_net
     ");
 }
 

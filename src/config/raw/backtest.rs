@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Fraction, Gate, Metric, TriggersConfig, WindowConfig, WindowSize};
+use super::{Algorithm, Fraction, Gate, Metric, TriggersConfig, WindowConfig, WindowSize};
 use crate::config::duration::Duration;
 use crate::config::{Triggers, Window};
 
@@ -91,6 +91,14 @@ pub struct RawPolicy {
     /// (`evaluation.refit`). Default: the model's `evaluation.refit`.
     #[serde(default)]
     pub refit: Option<bool>,
+    /// Train with this built-in algorithm (`training.algorithm`), so algorithms can be
+    /// compared as policies. Default: the model's.
+    #[serde(default)]
+    pub algorithm: Option<Algorithm>,
+    /// The algorithm's params (`training.params`). Default: the model's when the
+    /// algorithm is the model's, else the algorithm's defaults.
+    #[serde(default)]
+    pub params: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// A value of the grid's `gate_min_change`: a smallest change of the metric, or `none`.
@@ -149,6 +157,10 @@ pub struct RawGrid {
     /// Refits to try (`evaluation.refit`). Default: the model's.
     #[serde(default)]
     pub refit: Vec<bool>,
+    /// Built-in algorithms to try, each with its default params (the model's own
+    /// algorithm keeps the model's params). Default: the model's.
+    #[serde(default)]
+    pub algorithms: Vec<Algorithm>,
 }
 
 /// A validated backtest section or policies file.
@@ -179,6 +191,19 @@ pub struct PolicySpec {
     pub gates: Option<Vec<Gate>>,
     /// `None` = the model's `evaluation.refit`.
     pub refit: Option<bool>,
+    /// `None` = the model's trainer.
+    pub training: Option<PolicyTraining>,
+}
+
+/// A policy's own built-in trainer, its params validated as `training.params` are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyTraining {
+    pub algorithm: Algorithm,
+    /// `None`: not given (the algorithm's defaults; the model's params when it is the
+    /// model's algorithm).
+    pub params: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub hyper: crate::config::params::Hyper,
+    pub max_categories: usize,
 }
 
 /// When a policy retrains.

@@ -203,15 +203,19 @@ pub struct TrainingConfig {
     /// Which rows to train on.
     #[serde(default)]
     pub window: WindowConfig,
-    /// Start from the champion's parameters where the algorithm allows it.
+    /// Continue from the champion where the algorithm allows it: `true` (when the
+    /// champion cannot be continued, train from scratch and say why), `required` (fail
+    /// the run instead; a first model, with no champion yet, is still trained), `false`.
     #[serde(default)]
-    pub warm_start: bool,
+    pub warm_start: WarmStart,
     /// External trainer instead of the built-in one.
     #[serde(default)]
     pub command: Option<ExternalTrainer>,
     /// Parameter search: trials scored on the newest slice of the training rows (never
     /// on the evaluation holdout); the best trial's params train the candidate.
-    #[serde(default)]
+    // not serialised when absent: the config hash of a model without a search stays
+    // what it was before searches existed (open pull requests do not look stale)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchConfig>,
 }
 
@@ -495,5 +499,32 @@ impl Default for PullRequestConfig {
             open_when_not_blessed: true,
             author: None,
         }
+    }
+}
+
+/// `training.warm_start`: `true`, `false` or `required`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum WarmStart {
+    Flag(bool),
+    Mode(WarmMode),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WarmMode {
+    /// A champion that cannot be continued fails the run.
+    Required,
+}
+
+impl Default for WarmStart {
+    fn default() -> Self {
+        WarmStart::Flag(false)
+    }
+}
+
+impl WarmStart {
+    pub fn enabled(self) -> bool {
+        !matches!(self, WarmStart::Flag(false))
     }
 }

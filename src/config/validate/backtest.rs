@@ -1,6 +1,7 @@
 //! The `backtest:` section of a model.
 
 use super::*;
+use crate::config::backtest::PolicyTraining;
 
 /// Validates a `backtest:` section (`base` = its key path) or a policies file (`base` empty).
 pub(super) fn validate_backtest(
@@ -118,6 +119,30 @@ pub(super) fn validate_backtest(
                 validate_gate(cx, &gp, task, g)?;
             }
         }
+        let training = match (p.algorithm, &p.params) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(cx.err(
+                    &key(&pb, &["params"]),
+                    "params without an algorithm",
+                    Some("name the algorithm they are for: `algorithm: gradient_boosting`".into()),
+                ))
+            }
+            (Some(a), params) => {
+                super::triggers::check_algorithm_fits(cx, &key(&pb, &["algorithm"]), a, task)?;
+                let given = params.clone().unwrap_or_default();
+                let (hyper, max_categories) =
+                    params::hyper_params(a, task == Task::Regression, &given).map_err(|e| {
+                        cx.err(&key(&pb, &["params", e.key.as_str()]), e.message, e.hint)
+                    })?;
+                Some(PolicyTraining {
+                    algorithm: a,
+                    params: params.clone(),
+                    hyper,
+                    max_categories,
+                })
+            }
+        };
         policies.push(PolicySpec {
             name: p.name.clone(),
             rule,
@@ -125,6 +150,7 @@ pub(super) fn validate_backtest(
             warm_start: p.warm_start,
             gates: p.gates.clone(),
             refit: p.refit,
+            training,
         });
     }
     if let Some(g) = &b.grid {
@@ -177,6 +203,11 @@ pub(super) fn validate_backtest(
                 "a window given as a duration needs `time_column`",
                 Some("give the window in rows".into()),
             ));
+        }
+        for (j, a) in g.algorithms.iter().enumerate() {
+            let mut at = key(&gb, &["algorithms"]);
+            at.push(Seg::Index(j));
+            super::triggers::check_algorithm_fits(cx, &at, *a, task)?;
         }
         for p in super::grid::expand_grid(g, task) {
             if !names.insert(p.name.clone()) {

@@ -151,27 +151,8 @@ pub(super) fn validate_training(
     t: TrainingConfig,
 ) -> Result<Training, ConfigError> {
     let tb = key(base, &["training"]);
-    let fits = match t.algorithm {
-        Algorithm::LogisticRegression | Algorithm::GaussianNb | Algorithm::DecisionTree => {
-            task == Task::Classification
-        }
-        Algorithm::LinearRegression | Algorithm::ElasticNet => task == Task::Regression,
-        Algorithm::GradientBoosting | Algorithm::RandomForest => true,
-    };
-    if !fits && t.command.is_none() {
-        return Err(cx.err(
-            &key(&tb, &["algorithm"]),
-            format!("{:?} does not fit a {} task", t.algorithm, task_name(task)),
-            Some(match task {
-                Task::Classification => {
-                    "use gradient_boosting, logistic_regression, decision_tree or gaussian_nb"
-                        .into()
-                }
-                Task::Regression => {
-                    "use gradient_boosting, linear_regression or elastic_net".into()
-                }
-            }),
-        ));
+    if t.command.is_none() {
+        check_algorithm_fits(cx, &key(&tb, &["algorithm"]), t.algorithm, task)?;
     }
     let window = validate_window(cx, &key(&tb, &["window"]), has_time, &t.window)?;
     if let Some(cmd) = &t.command {
@@ -210,9 +191,35 @@ pub(super) fn validate_training(
         hyper,
         max_categories,
         window,
-        warm_start: t.warm_start,
+        warm_start: t.warm_start.enabled(),
+        warm_start_required: t.warm_start == WarmStart::Mode(WarmMode::Required),
         command: t.command,
     })
+}
+
+/// Refuses a built-in algorithm that does not train models of `task`, at `at`.
+pub(super) fn check_algorithm_fits(
+    cx: &Ctx,
+    at: &[Seg],
+    algorithm: Algorithm,
+    task: Task,
+) -> Result<(), ConfigError> {
+    if crate::config::grid::algorithm_fits(algorithm, task) {
+        return Ok(());
+    }
+    Err(cx.err(
+        at,
+        format!("{algorithm:?} does not fit a {} task", task_name(task)),
+        Some(match task {
+            Task::Classification => {
+                "use gradient_boosting, random_forest, logistic_regression, decision_tree or gaussian_nb"
+                    .into()
+            }
+            Task::Regression => {
+                "use gradient_boosting, random_forest, linear_regression or elastic_net".into()
+            }
+        }),
+    ))
 }
 
 pub(super) fn validate_window(
