@@ -74,6 +74,37 @@ pub(super) fn as_number(c: &str) -> Expr {
         .alias(c)
 }
 
+/// Whether polars' date inference could make a date of any text column of `scan` (read
+/// without it): only when some text column's first non-null value (among the rows the
+/// schema is inferred from) holds a digit — a date always does, and a column is a date
+/// only when all its values are.
+pub(super) fn may_hold_dates(scan: PolarsResult<LazyFrame>) -> PolarsResult<bool> {
+    let mut lf = scan?;
+    let schema = lf.collect_schema()?;
+    let text: Vec<String> = schema
+        .iter()
+        .filter(|(_, dt)| **dt == DataType::String)
+        .map(|(n, _)| n.to_string())
+        .collect();
+    if text.is_empty() {
+        return Ok(false);
+    }
+    let firsts = lf
+        .limit(10_000)
+        .select(
+            text.iter()
+                .map(|c| col(c.as_str()).drop_nulls().first())
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
+    Ok(firsts.columns().iter().any(|c| {
+        c.str()
+            .ok()
+            .and_then(|s| s.get(0))
+            .is_some_and(|v| v.bytes().any(|b| b.is_ascii_digit()))
+    }))
+}
+
 /// The text columns of a CSV scan whose values, in the rows polars infers the schema
 /// from, are all numbers or missing texts, with at least one number: polars reads a
 /// numeric column with one `NA` or `Infinity` as text, which would make it categorical.

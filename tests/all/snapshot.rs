@@ -426,3 +426,50 @@ fn dvc_tracked_files_and_directories() {
         run.stderr
     );
 }
+
+/// CSV text columns: dates are found whether or not other text columns are in the file
+/// (date inference is left out only when no text column can hold a date), and a column
+/// of dates with one word among them stays categorical.
+#[test]
+fn csv_dates_are_found_beside_text_columns() {
+    let repo = Repo::new();
+    let mut csv = String::from("day,when,city,mixed,x,label\n");
+    for i in 0..300 {
+        let mixed = if i == 150 {
+            "soon".to_string()
+        } else {
+            format!("2024-03-{:02}", i % 28 + 1)
+        };
+        csv.push_str(&format!(
+            "2024-01-{:02},2024-02-{:02} 10:{:02}:00,city-{},{mixed},{i},{}\n",
+            i % 28 + 1,
+            i % 28 + 1,
+            i % 60,
+            ["a", "b", "c"][i % 3],
+            if i % 2 == 0 { "yes" } else { "no" }
+        ));
+    }
+    repo.write("data/a.csv", &csv);
+    // a file of text columns only: nothing there can be a date
+    let words: String = (0..300)
+        .map(|i| format!("{},{}\n", ["red", "green"][i % 2], ["yes", "no"][i % 3 % 2]))
+        .collect();
+    repo.write("data/b.csv", format!("colour,label\n{words}"));
+    repo.config(
+        "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n  - name: w\n    task: classification\n    target: label\n    data: { path: data/b.csv }\n",
+    );
+    let run = repo.run(&["snapshot", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    let snaps = v["snapshots"].as_array().unwrap();
+    let id = |i: usize| snaps[i]["id"].as_str().unwrap().to_string();
+    let m = manifest(&repo, &id(0));
+    assert_eq!(column(&m, "day")["type"], "datetime");
+    assert_eq!(column(&m, "when")["type"], "datetime");
+    assert_eq!(column(&m, "city")["type"], "categorical");
+    assert_eq!(column(&m, "mixed")["type"], "categorical");
+    assert_eq!(column(&m, "x")["type"], "numeric");
+    let w = manifest(&repo, &id(1));
+    assert_eq!(column(&w, "colour")["type"], "categorical");
+    assert_eq!(column(&w, "label")["type"], "categorical");
+}
