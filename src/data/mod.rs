@@ -32,11 +32,15 @@ pub struct DataFile {
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
     numeric: Vec<String>,
-    /// Some text column's first value has a digit, so polars' date inference may turn
-    /// it into a date; without one, no column can be a date and the inference (which
+    /// Some text column's first value starts with a digit, so polars' date inference
+    /// may turn it into a date; without one, no column can be a date and the inference (which
     /// tries every date pattern on every text value of the first 10,000 rows — once
     /// 65% of profiling a 10k-row file) is left out. Same schema either way.
     dates: bool,
+    /// The schema inferred from the first 10,000 rows, inferred once: every later scan of
+    /// the file is given it (inferring it again parsed a 10k-row partition whole on each
+    /// scan).
+    schema: Option<SchemaRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,11 +349,12 @@ impl DataFile {
             path: self.rel.clone(),
             message: "path is not UTF-8".into(),
         })?;
-        let csv = |dates: bool| {
+        let csv = |dates: bool, schema: Option<SchemaRef>| {
             LazyCsvReader::new(PlRefPath::new(path))
                 .with_has_header(true)
                 .with_infer_schema_length(Some(10_000))
                 .with_try_parse_dates(dates)
+                .with_schema(schema)
                 .with_raise_if_empty(true)
                 .finish()
         };
@@ -359,10 +364,18 @@ impl DataFile {
                 let found = match self.format {
                     FileFormat::Csv => self
                         .guarded(|| -> PolarsResult<Prepared> {
-                            let dates = values::may_hold_dates(csv(false))?;
+                            let mut plain = csv(false, None)?;
+                            let plain_schema = plain.collect_schema()?;
+                            let dates = values::may_hold_dates(plain, &plain_schema)?;
+                            let schema = if dates {
+                                csv(true, None)?.collect_schema()?
+                            } else {
+                                plain_schema
+                            };
                             Ok(Prepared {
-                                numeric: numeric_text_columns(csv(dates))?,
+                                numeric: numeric_text_columns(csv(dates, Some(schema.clone())))?,
                                 dates,
+                                schema: Some(schema),
                             })
                         })?
                         .unwrap_or_default(),
@@ -376,7 +389,7 @@ impl DataFile {
             }
         };
         let lf = match self.format {
-            FileFormat::Csv => csv(prepared.dates).map(|lf| {
+            FileFormat::Csv => csv(prepared.dates, prepared.schema.clone()).map(|lf| {
                 if prepared.numeric.is_empty() {
                     lf
                 } else {

@@ -76,11 +76,10 @@ pub(super) fn as_number(c: &str) -> Expr {
 
 /// Whether polars' date inference could make a date of any text column of `scan` (read
 /// without it): only when some text column's first non-null value (among the rows the
-/// schema is inferred from) holds a digit — a date always does, and a column is a date
-/// only when all its values are.
-pub(super) fn may_hold_dates(scan: PolarsResult<LazyFrame>) -> PolarsResult<bool> {
-    let mut lf = scan?;
-    let schema = lf.collect_schema()?;
+/// schema is inferred from) starts with a digit, after blanks and a sign — every date,
+/// time and datetime pattern polars tries starts with a number (`%Y`, `%d`, `%H`,
+/// ISO 8601), and a column is a date only when all its values are.
+pub(super) fn may_hold_dates(lf: LazyFrame, schema: &Schema) -> PolarsResult<bool> {
     let text: Vec<String> = schema
         .iter()
         .filter(|(_, dt)| **dt == DataType::String)
@@ -98,10 +97,11 @@ pub(super) fn may_hold_dates(scan: PolarsResult<LazyFrame>) -> PolarsResult<bool
         )
         .collect()?;
     Ok(firsts.columns().iter().any(|c| {
-        c.str()
-            .ok()
-            .and_then(|s| s.get(0))
-            .is_some_and(|v| v.bytes().any(|b| b.is_ascii_digit()))
+        c.str().ok().and_then(|s| s.get(0)).is_some_and(|v| {
+            let v = v.trim_start();
+            let v = v.strip_prefix(['+', '-']).unwrap_or(v);
+            v.starts_with(|c: char| c.is_ascii_digit())
+        })
     }))
 }
 
