@@ -138,44 +138,24 @@ pub fn run(req: &BacktestRequest) -> Result<BacktestReport, Error> {
         })
         .collect();
     let hib = metric.higher_is_better();
-    // Only logistic regression and gradient boosting continue from the champion; for
-    // the other algorithms a warm start is a cold one, and the report says so.
-    // (External trainers were refused above.)
-    let warm_applies = |p: &Policy| {
-        matches!(
-            p.training
-                .as_ref()
-                .map_or(model.training.algorithm, |t| t.algorithm),
-            crate::config::Algorithm::LogisticRegression
-                | crate::config::Algorithm::GradientBoosting
-        )
-    };
+    // Only some algorithms continue from the champion (`train::warm::continues`); for
+    // the others a warm start is a cold one, and the report says so. (External trainers
+    // were refused above.)
     let mut results = Vec::with_capacity(policies.len());
     for (p, o) in policies.iter().zip(outcomes) {
         let o = o.map_err(|e| Error::Usage(format!("backtest of `{}`: {e}", model.name)))?;
         let (mean, worst) = summary::mean_worst(&o.metrics, hib);
         let mut description = p.describe();
-        if p.warm_start && !warm_applies(p) {
-            description.push_str(&format!(
-                " (no effect for {})",
-                crate::train::model::algorithm_name(
-                    p.training
-                        .as_ref()
-                        .map_or(model.training.algorithm, |t| t.algorithm)
-                )
-            ));
+        let algorithm = crate::train::model::algorithm_name(p.algorithm(model));
+        if p.warm_start && !crate::train::warm::continues(p.algorithm(model)) {
+            description.push_str(&format!(" (no effect for {algorithm})"));
         }
         results.push(PolicyResult {
             name: p.name.clone(),
             description,
             current: p.current,
             warm_start: p.warm_start,
-            algorithm: crate::train::model::algorithm_name(
-                p.training
-                    .as_ref()
-                    .map_or(model.training.algorithm, |t| t.algorithm),
-            )
-            .to_string(),
+            algorithm: algorithm.to_string(),
             mean_metric: mean,
             worst_metric: worst,
             retrains: o.retrain_periods.len(),

@@ -27,6 +27,13 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The built-in algorithm this policy trains: its own, or the model's.
+    pub fn algorithm(&self, model: &ModelConfig) -> crate::config::Algorithm {
+        self.training
+            .as_ref()
+            .map_or(model.training.algorithm, |t| t.algorithm)
+    }
+
     /// The policy in words: `drift share ≥ 0.3 (any), window last 1344 rows, cold start`.
     pub fn describe(&self) -> String {
         let rule = match &self.rule {

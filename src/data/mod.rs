@@ -33,9 +33,9 @@ pub struct DataFile {
 pub struct Prepared {
     numeric: Vec<String>,
     /// Some text column's first value starts with a digit, so polars' date inference
-    /// may turn it into a date; without one, no column can be a date and the inference (which
-    /// tries every date pattern on every text value of the first 10,000 rows — once
-    /// 65% of profiling a 10k-row file) is left out. Same schema either way.
+    /// may turn it into a date; without one, no column can be a date and the inference
+    /// (which tries every date pattern on every text value of the first 10,000 rows —
+    /// once 65% of profiling a 10k-row file) is left out. Same schema either way.
     dates: bool,
     /// The schema inferred from the first 10,000 rows, inferred once: every later scan of
     /// the file is given it (inferring it again parsed a 10k-row partition whole on each

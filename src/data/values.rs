@@ -74,17 +74,22 @@ pub(super) fn as_number(c: &str) -> Expr {
         .alias(c)
 }
 
+/// The columns polars read as text.
+fn text_columns(schema: &Schema) -> Vec<String> {
+    schema
+        .iter()
+        .filter(|(_, dt)| **dt == DataType::String)
+        .map(|(n, _)| n.to_string())
+        .collect()
+}
+
 /// Whether polars' date inference could make a date of any text column of `scan` (read
 /// without it): only when some text column's first non-null value (among the rows the
 /// schema is inferred from) starts with a digit, after blanks and a sign — every date,
 /// time and datetime pattern polars tries starts with a number (`%Y`, `%d`, `%H`,
 /// ISO 8601), and a column is a date only when all its values are.
 pub(super) fn may_hold_dates(lf: LazyFrame, schema: &Schema) -> PolarsResult<bool> {
-    let text: Vec<String> = schema
-        .iter()
-        .filter(|(_, dt)| **dt == DataType::String)
-        .map(|(n, _)| n.to_string())
-        .collect();
+    let text = text_columns(schema);
     if text.is_empty() {
         return Ok(false);
     }
@@ -111,11 +116,7 @@ pub(super) fn may_hold_dates(lf: LazyFrame, schema: &Schema) -> PolarsResult<boo
 pub(super) fn numeric_text_columns(scan: PolarsResult<LazyFrame>) -> PolarsResult<Vec<String>> {
     let mut lf = scan?;
     let schema = lf.collect_schema()?;
-    let text: Vec<String> = schema
-        .iter()
-        .filter(|(_, dt)| **dt == DataType::String)
-        .map(|(n, _)| n.to_string())
-        .collect();
+    let text = text_columns(&schema);
     if text.is_empty() {
         return Ok(Vec::new());
     }

@@ -56,13 +56,18 @@ pub fn choose<'a>(
     }
 }
 
+/// Whether `algorithm` can continue from a champion at all.
+pub fn continues(algorithm: Algorithm) -> bool {
+    matches!(
+        algorithm,
+        Algorithm::LogisticRegression | Algorithm::GradientBoosting
+    )
+}
+
 /// Why the champion cannot be continued, if it cannot.
 fn why_not(model: &ModelConfig, table: &Table, c: &ModelArtifact) -> Option<String> {
     let algorithm = model.training.algorithm;
-    if !matches!(
-        algorithm,
-        Algorithm::LogisticRegression | Algorithm::GradientBoosting
-    ) {
+    if !continues(algorithm) {
         return Some(format!(
             "{} cannot continue from a champion (logistic_regression and gradient_boosting can)",
             algorithm_name(algorithm)
@@ -93,12 +98,10 @@ fn why_not(model: &ModelConfig, table: &Table, c: &ModelArtifact) -> Option<Stri
                 names.join(", ")
             ));
         }
-        let Estimator::Ensemble(e) = &c.estimator else {
-            return Some("the champion is not a boosted ensemble".into());
+        let e = match &c.estimator {
+            Estimator::Ensemble(e) if e.combine == Combine::Sum => e,
+            _ => return Some("the champion is not a boosted ensemble".into()),
         };
-        if e.combine != Combine::Sum {
-            return Some("the champion is not a boosted ensemble".into());
-        }
         if let Some(crate::config::params::Hyper::Boosting(b)) = &model.training.hyper {
             let rounds = e.trees.len() / e.outputs();
             let after = rounds as u64 + b.warm_start_estimators;
