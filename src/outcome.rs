@@ -372,9 +372,10 @@ pub enum ProposalKind {
 /// Where the candidate's artifact goes when it is not committed with the pointer.
 #[derive(Debug, Clone)]
 pub enum Upload {
-    /// Store `dir:`: written to the shared disk (`uri`) before any pointer names it.
-    Dir { uri: String },
-    /// Store `release`: an asset of the version's draft release (`tag`, made on the
+    /// Store `dir:`: written to the shared disk (each file's `uri`) before any pointer
+    /// names it.
+    Dir,
+    /// Store `release`: assets of the version's draft release (`tag`, made on the
     /// pushed commit with `title` when missing); `registry_file` names errors.
     Release {
         tag: String,
@@ -383,10 +384,18 @@ pub enum Upload {
     },
 }
 
-/// The artifact bytes that leave with a proposal, and where they go.
+/// The artifact files that leave with a proposal (`model.json`, and `model.onnx` when
+/// the trainer can be exported), and where they go.
 #[derive(Debug, Clone)]
 pub struct ArtifactUpload {
     pub to: Upload,
+    pub files: Vec<UploadFile>,
+}
+
+/// One artifact file: the URI the registry pointer gives it, its bytes and digest.
+#[derive(Debug, Clone)]
+pub struct UploadFile {
+    pub uri: String,
     pub bytes: Vec<u8>,
     pub digest: String,
 }

@@ -6,6 +6,7 @@
 use crate::config::{ArtifactStore, ModelConfig};
 use crate::outcome::{
     ArtifactUpload, BacktestReport, CheckSummary, Marker, ModelRun, Proposal, ProposalKind, Upload,
+    UploadFile,
 };
 use crate::registry::{self, ModelVersion, RegistryPointer};
 use crate::report::{context, documents, run_documents};
@@ -52,24 +53,34 @@ pub fn retrain(
     let version = change.version;
     let blessed = t.gate.blessed;
     let snapshot = &run.check.snapshot;
-    let uri = change
-        .pointer
-        .champion
-        .as_ref()
-        .map(|v| v.artifact.uri.clone());
-    let upload = match (&model.registry.artifacts, uri) {
-        (ArtifactStore::Dir(_), Some(uri)) => Some(Upload::Dir { uri }),
-        (ArtifactStore::Release, _) => Some(Upload::Release {
+    let upload = match &model.registry.artifacts {
+        ArtifactStore::Dir(_) => Some(Upload::Dir),
+        ArtifactStore::Release => Some(Upload::Release {
             tag: crate::registry::tag_name(model.name.as_str(), version),
             title: format!("{} v{version} (candidate, not promoted)", model.name),
             registry_file: format!("{}/{}", model.registry.path, registry::FILE),
         }),
-        _ => None,
+        ArtifactStore::Git => None,
     }
-    .map(|to| ArtifactUpload {
+    .zip(change.pointer.champion.as_ref())
+    .map(|(to, v)| ArtifactUpload {
         to,
-        bytes: c.bytes.clone(),
-        digest: c.digest.clone(),
+        files: std::iter::once(UploadFile {
+            uri: v.artifact.uri.clone(),
+            bytes: c.bytes.clone(),
+            digest: c.digest.clone(),
+        })
+        .chain(
+            v.onnx
+                .as_ref()
+                .zip(c.onnx.as_ref())
+                .map(|(a, o)| UploadFile {
+                    uri: a.uri.clone(),
+                    bytes: o.bytes.clone(),
+                    digest: o.digest.clone(),
+                }),
+        )
+        .collect(),
     });
     let summary = t
         .gate

@@ -58,12 +58,29 @@ fn pointer_at_head(
     Ok((commit, Some(pointer)))
 }
 
-/// Checks a version's artifact against its digest: in HEAD's tree (store `git`), on
-/// disk (`dir:`), or as the release asset labelled with the digest (store `release`).
-async fn verify_artifact(
+/// Checks a version's artifact (and `model.onnx` beside it) against its digest: in
+/// HEAD's tree (store `git`), on disk (`dir:`), or as the release asset labelled with
+/// the digest (store `release`).
+fn verify_artifact(
     repo: &std::path::Path,
     model: &ModelConfig,
     version: &ModelVersion,
+    release: Option<&Release>,
+) -> Result<(), Error> {
+    let files = std::iter::once(("artifact", &version.artifact))
+        .chain(version.onnx.as_ref().map(|o| ("ONNX model", o)));
+    for (what, artifact) in files {
+        verify_file(repo, model, version.version, (what, artifact), release)?;
+    }
+    Ok(())
+}
+
+/// [`verify_artifact`] of one file; `what` names it in errors.
+fn verify_file(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    version: u32,
+    (what, artifact): (&str, &registry::Artifact),
     release: Option<&Release>,
 ) -> Result<(), Error> {
     let invalid = |message: String| {
@@ -72,32 +89,29 @@ async fn verify_artifact(
             message,
         })
     };
-    let uri = &version.artifact.uri;
+    let uri = &artifact.uri;
     let bytes = if let Some(path) = uri.strip_prefix("dir:") {
         let p = repo.join(path);
         std::fs::read(&p).map_err(|e| {
             invalid(format!(
-                "v{}: cannot read the artifact `{}`: {e}",
-                version.version,
+                "v{version}: cannot read the {what} `{}`: {e}",
                 p.display()
             ))
         })?
     } else if uri.starts_with("release:") {
         let Some(release) = release else {
             return Err(invalid(format!(
-                "v{}: no release `{}` holds the artifact; `retrain run` uploads it to a draft release when it opens the pull request (store `release`)",
-                version.version,
-                tag_name(model.name.as_str(), version.version)
+                "v{version}: no release `{}` holds the {what}; `retrain run` uploads it to a draft release when it opens the pull request (store `release`)",
+                tag_name(model.name.as_str(), version)
             )));
         };
         let found = release.assets.iter().any(|a| {
-            a.label.as_deref() == Some(version.artifact.digest.as_str())
-                && a.size == version.artifact.size
+            a.label.as_deref() == Some(artifact.digest.as_str()) && a.size == artifact.size
         });
         if !found {
             return Err(invalid(format!(
-                "v{}: the release `{}` has no asset with digest {} and size {}",
-                version.version, release.tag_name, version.artifact.digest, version.artifact.size
+                "v{version}: the release `{}` has no asset with the {what}'s digest {} and size {}",
+                release.tag_name, artifact.digest, artifact.size
             )));
         }
         return Ok(());
@@ -108,37 +122,16 @@ async fn verify_artifact(
             .1
             .ok_or_else(|| {
                 invalid(format!(
-                    "v{}: the artifact `{rel}` is not in the commit",
-                    version.version
+                    "v{version}: the {what} `{rel}` is not in the commit"
                 ))
             })?
     };
     let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
-    if digest != version.artifact.digest {
+    if digest != artifact.digest {
         return Err(invalid(format!(
-            "v{}: the artifact `{uri}` has digest {digest}, the registry says {}: it was changed or replaced; nothing was tagged",
-            version.version, version.artifact.digest
+            "v{version}: the {what} `{uri}` has digest {digest}, the registry says {}: it was changed or replaced; nothing was tagged",
+            artifact.digest
         )));
-    }
-    // `model.onnx` beside it (store `git`): the same check
-    if let Some(onnx) = &version.onnx {
-        let rel = format!("{}/{}", model.registry.path, onnx.uri);
-        let bytes = read_at_head(repo, &rel)
-            .map_err(Error::Git)?
-            .1
-            .ok_or_else(|| {
-                invalid(format!(
-                    "v{}: the ONNX model `{rel}` is not in the commit",
-                    version.version
-                ))
-            })?;
-        let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
-        if digest != onnx.digest {
-            return Err(invalid(format!(
-                "v{}: the ONNX model `{}` has digest {digest}, the registry says {}: it was changed or replaced; nothing was tagged",
-                version.version, onnx.uri, onnx.digest
-            )));
-        }
     }
     Ok(())
 }
@@ -181,7 +174,7 @@ pub fn promote(req: &PromoteRequest) -> Result<PromoteReport, Error> {
             Some(gh) => rt.block_on(gh.find_release(&tag)).map_err(Error::GitHub)?,
             None => None,
         };
-        rt.block_on(verify_artifact(repo, model, &champion, release.as_ref()))?;
+        verify_artifact(repo, model, &champion, release.as_ref())?;
         let message = format!(
             "retrain: {} v{}\n\nartifact: {} ({} bytes)\nsnapshot: {}\nalgorithm: {}\n",
             model.name,
@@ -379,7 +372,10 @@ pub async fn fetch_release_artifact(
     let asset = release
         .assets
         .iter()
-        .find(|a| a.label.as_deref() == Some(digest.as_str()) || a.name == asset_name(digest))
+        .find(|a| {
+            a.label.as_deref() == Some(digest.as_str())
+                || a.name == asset_name(digest, &version.artifact.uri)
+        })
         .ok_or_else(|| {
             invalid(format!(
                 "the release `{tag}` has no asset labelled {digest}"
@@ -438,7 +434,7 @@ pub fn rollback(req: &RollbackRequest) -> Result<RollbackReport, Error> {
         registry::rollback(&pointer, req.to).map_err(|m| Error::Usage(format!("{path}: {m}")))?;
     // The version rolled back to must still be servable.
     if model.registry.artifacts != ArtifactStore::Release {
-        runtime()?.block_on(verify_artifact(repo, model, &to, None))?;
+        verify_artifact(repo, model, &to, None)?;
     }
     let mut report = RollbackReport {
         model: model.name.to_string(),
@@ -481,8 +477,12 @@ mod tests {
     #[test]
     fn asset_names_carry_the_digest_prefix() {
         assert_eq!(
-            asset_name("blake3:0123456789abcdef"),
+            asset_name("blake3:0123456789abcdef", "release:model/m/v1/model.json"),
             "model-0123456789ab.json"
+        );
+        assert_eq!(
+            asset_name("blake3:0123456789abcdef", "release:model/m/v1/model.onnx"),
+            "model-0123456789ab.onnx"
         );
     }
 }

@@ -42,22 +42,22 @@ pub async fn open_or_update(
         ));
     }
     // Store `dir:`: the artifact is on its shared disk before any pointer names it.
-    if let Some(
-        u @ crate::outcome::ArtifactUpload {
-            to: Upload::Dir { uri },
-            ..
-        },
-    ) = &p.upload
+    if let Some(crate::outcome::ArtifactUpload {
+        to: Upload::Dir,
+        files,
+    }) = &p.upload
     {
-        crate::registry::write_dir_artifact(repo, uri, &u.bytes).map_err(|(path, source)| {
-            Error::Io {
-                context: format!(
-                    "cannot write the artifact `{}` (store `dir:`); nothing was pushed",
-                    path.display()
-                ),
-                source,
-            }
-        })?;
+        for f in files {
+            crate::registry::write_dir_artifact(repo, &f.uri, &f.bytes).map_err(
+                |(path, source)| Error::Io {
+                    context: format!(
+                        "cannot write the artifact `{}` (store `dir:`); nothing was pushed",
+                        path.display()
+                    ),
+                    source,
+                },
+            )?;
+        }
     }
     let gh = GitHub::new(&target.github).map_err(Error::GitHub)?;
     let existing = gh.find_pull_request(&branch).await.map_err(Error::GitHub)?;
@@ -125,7 +125,7 @@ pub async fn open_or_update(
         },
     ) = &p.upload
     {
-        stage_release_artifact(&gh, u, &pushed.commit).await?;
+        stage_release_artifacts(&gh, u, &pushed.commit).await?;
     }
     let branch_unchanged = pushed.operation == BranchOperation::Unchanged;
     let (pr, operation) = match existing {
@@ -238,10 +238,10 @@ async fn supersede(gh: &GitHub, number: u64, marker: &Marker) -> Result<Vec<u64>
     Ok(superseded)
 }
 
-/// Uploads a candidate's artifact to the draft release of its version (store
-/// `release`), so that promotion can publish it. Idempotent: an asset with the same
+/// Uploads a candidate's artifact files to the draft release of its version (store
+/// `release`), so that promotion can publish them. Idempotent: an asset with the same
 /// digest is not uploaded twice.
-async fn stage_release_artifact(
+async fn stage_release_artifacts(
     gh: &GitHub,
     upload: &crate::outcome::ArtifactUpload,
     commit: &str,
@@ -254,7 +254,6 @@ async fn stage_release_artifact(
     else {
         return Ok(());
     };
-    let digest = upload.digest.as_str();
     let release = match gh.find_release(tag).await.map_err(Error::GitHub)? {
         Some(r) if !r.draft => {
             return Err(Error::Registry(crate::registry::RegistryError::Invalid {
@@ -276,21 +275,26 @@ async fn stage_release_artifact(
             .await
             .map_err(Error::GitHub)?,
     };
-    if release
-        .assets
-        .iter()
-        .any(|a| a.label.as_deref() == Some(digest))
-    {
-        return Ok(());
+    for f in &upload.files {
+        let digest = f.digest.as_str();
+        if release
+            .assets
+            .iter()
+            .any(|a| a.label.as_deref() == Some(digest))
+        {
+            continue;
+        }
+        gh.upload_asset(&release, &asset_name(digest, &f.uri), digest, &f.bytes)
+            .await
+            .map_err(Error::GitHub)?;
     }
-    gh.upload_asset(&release, &asset_name(digest), digest, &upload.bytes)
-        .await
-        .map_err(Error::GitHub)?;
     Ok(())
 }
 
-/// The label a release asset carries: the artifact digest, which promotion checks.
-pub(crate) fn asset_name(digest: &str) -> String {
+/// The name of a release asset: `model-<digest prefix>.<extension of uri>` (the label
+/// carries the whole digest, which promotion checks).
+pub(crate) fn asset_name(digest: &str, uri: &str) -> String {
     let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
-    format!("model-{}.json", &hex[..hex.len().min(12)])
+    let ext = uri.rsplit_once('.').map_or("json", |(_, e)| e);
+    format!("model-{}.{ext}", &hex[..hex.len().min(12)])
 }

@@ -38,7 +38,8 @@ pub struct ModelVersion {
     #[serde(default)]
     pub params: BTreeMap<String, serde_json::Value>,
     pub artifact: Artifact,
-    /// `model.onnx` beside the artifact (store `git`), when the trainer can be exported.
+    /// `model.onnx` beside the artifact (in the same store), when the trainer can be
+    /// exported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onnx: Option<Artifact>,
     /// Metrics on its evaluation holdout.
@@ -251,15 +252,15 @@ pub fn propose(previous: Option<&RegistryPointer>, new: &ProposedVersion) -> Pro
         .unwrap_or(0)
         + 1;
     let dir = format!("{}/versions/{version}", model.registry.path);
-    let uri = match &model.registry.artifacts {
-        crate::config::ArtifactStore::Git => format!("versions/{version}/model.json"),
+    let uri = |file: &str| match &model.registry.artifacts {
+        crate::config::ArtifactStore::Git => format!("versions/{version}/{file}"),
         crate::config::ArtifactStore::Dir(d) => format!(
-            "dir:{}/{}/{version}/model.json",
+            "dir:{}/{}/{version}/{file}",
             d.trim_end_matches('/'),
             model.name
         ),
         crate::config::ArtifactStore::Release => {
-            format!("release:model/{}/v{version}/model.json", model.name)
+            format!("release:model/{}/v{version}/{file}", model.name)
         }
     };
     let champion = ModelVersion {
@@ -269,18 +270,15 @@ pub fn propose(previous: Option<&RegistryPointer>, new: &ProposedVersion) -> Pro
         algorithm: crate::train::model::algorithm_name(new.artifact.algorithm).to_string(),
         params: new.artifact.params.clone(),
         artifact: Artifact {
-            uri,
+            uri: uri("model.json"),
             digest: new.digest.to_string(),
             size: new.artifact_bytes.len() as u64,
         },
-        onnx: match (&model.registry.artifacts, new.onnx) {
-            (crate::config::ArtifactStore::Git, Some((bytes, digest))) => Some(Artifact {
-                uri: format!("versions/{version}/model.onnx"),
-                digest: digest.to_string(),
-                size: bytes.len() as u64,
-            }),
-            _ => None,
-        },
+        onnx: new.onnx.map(|(bytes, digest)| Artifact {
+            uri: uri("model.onnx"),
+            digest: digest.to_string(),
+            size: bytes.len() as u64,
+        }),
         metrics: new.metrics.clone(),
         retrain_version: new.artifact.training.retrain_version.clone(),
         config_hash: Some(model.config_hash.clone()),

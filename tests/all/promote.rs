@@ -307,14 +307,27 @@ fn store_release_keeps_the_artifact_in_a_draft_until_promotion() {
             r.target.as_deref(),
             Some(git(&s.origin, &["rev-parse", &branch]).as_str())
         );
-        assert_eq!(r.assets.len(), 1);
+        // model.json and model.onnx, each labelled with its own digest
+        assert_eq!(r.assets.len(), 2);
         assert_eq!(r.assets[0].1, digest);
         let bytes = &r.assets[0].2;
         assert_eq!(format!("blake3:{}", blake3::hash(bytes).to_hex()), digest);
+        let onnx = &pointer["champion"]["onnx"];
+        assert_eq!(
+            onnx["uri"].as_str(),
+            Some("release:model/churn/v1/model.onnx"),
+            "{pointer:?}"
+        );
+        assert_eq!(onnx["digest"].as_str(), Some(r.assets[1].1.as_str()));
+        assert_eq!(
+            format!("blake3:{}", blake3::hash(&r.assets[1].2).to_hex()),
+            r.assets[1].1
+        );
+        assert_eq!(onnx["size"].as_u64(), Some(r.assets[1].2.len() as u64));
     }
-    // a re-run does not upload it twice
+    // a re-run does not upload them twice
     run(&s, &["--force"]);
-    assert_eq!(s.server.world.lock().unwrap().releases[0].assets.len(), 1);
+    assert_eq!(s.server.world.lock().unwrap().releases[0].assets.len(), 2);
     merge(&s, &branch, v["pull_request"]["number"].as_u64().unwrap());
     let p = json(&s, &["promote", "--output", "json"]);
     assert_eq!(p["release"]["operation"], "published", "{p}");
@@ -402,12 +415,23 @@ fn store_dir_writes_the_artifact_that_promote_then_verifies() {
             .all(|f| !f.ends_with("model.json")),
         "store dir keeps the model out of git"
     );
-    // no temporary file is left beside it
-    let names: Vec<String> = std::fs::read_dir(artifact.parent().unwrap())
+    // model.onnx beside it, in the pointer with its digest; no temporary file is left
+    let mut names: Vec<String> = std::fs::read_dir(artifact.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["model.json"]);
+    names.sort();
+    assert_eq!(names, ["model.json", "model.onnx"]);
+    let onnx = store.join("churn/1/model.onnx");
+    let onnx_digest = format!(
+        "blake3:{}",
+        blake3::hash(&std::fs::read(&onnx).unwrap()).to_hex()
+    );
+    assert!(pointer.contains(&onnx_digest), "{pointer}");
+    assert!(
+        pointer.contains(&format!("dir:{}", onnx.display())),
+        "{pointer}"
+    );
     let v = json(&s, &["promote", "--output", "json"]);
     assert_eq!(v["status"], "promoted", "{v}");
     let data = crate::publish::first_data_file(&s);
@@ -430,6 +454,15 @@ fn store_dir_writes_the_artifact_that_promote_then_verifies() {
     let (code, _, err) = retrain(&s, &predict);
     assert_ne!(code, 0);
     assert!(err.contains("digest"), "{err}");
+    // and a replaced model.onnx is refused by promote, naming it
+    std::fs::write(&artifact, &bytes).unwrap();
+    std::fs::write(&onnx, b"not onnx").unwrap();
+    let (code, _, err) = retrain(&s, &["promote"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("the ONNX model") && err.contains("model.onnx") && err.contains("digest"),
+        "{err}"
+    );
 }
 
 /// The store `dir:` cannot be written (here: its path runs through a file): the run

@@ -104,10 +104,10 @@ pub struct Release {
 pub struct World {
     pub prs: Vec<Pr>,
     pub releases: Vec<Release>,
-    /// The URL clients see (prism's), for `upload_url`.
-    pub base_url: String,
-    /// This server's own URL (not behind prism): where asset downloads are redirected,
-    /// like GitHub's storage host.
+    /// This server's own URL (clients see prism's): where asset downloads are redirected,
+    /// like GitHub's storage host, and the `upload_url` of releases, like GitHub's
+    /// separate uploads host (prism re-encodes binary request bodies as text, which
+    /// would corrupt a `model.onnx`: stoplightio/prism#2349).
     pub raw_url: String,
     drop_next_response: bool,
     pub check_runs: Vec<Value>,
@@ -523,7 +523,7 @@ async fn list_releases(State(w): State<Shared>, method: Method, uri: Uri) -> Res
         .releases
         .iter()
         .rev()
-        .map(|r| release_json(&world.base_url, r))
+        .map(|r| release_json(&world.raw_url, r))
         .collect();
     Json(Value::Array(list)).into_response()
 }
@@ -556,7 +556,7 @@ async fn create_release(
         target: b["target_commitish"].as_str().map(str::to_string),
         assets: vec![],
     };
-    let v = release_json(&world.base_url, &r);
+    let v = release_json(&world.raw_url, &r);
     world.releases.push(r);
     (StatusCode::CREATED, Json(v)).into_response()
 }
@@ -573,7 +573,7 @@ async fn update_release(
     }
     let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut world = w.lock().unwrap();
-    let base = world.base_url.clone();
+    let base = world.raw_url.clone();
     let Some(r) = world.releases.iter_mut().find(|r| r.id == id) else {
         return (
             StatusCode::NOT_FOUND,
@@ -753,7 +753,6 @@ impl GitHubServer {
         }
         {
             let mut w = world.lock().unwrap();
-            w.base_url = format!("http://127.0.0.1:{port}");
             w.raw_url = format!("http://{addr}");
         }
         Self {
