@@ -433,10 +433,13 @@ pub fn train(
     let (search_report, choice) = match &model.training.search {
         None => (None, default_choice),
         Some(search) => {
+            // one fit's encoded design matrix, gradients and work space: 16 bytes a cell
+            let bytes_per_fit = (rows.len() * (table.features.len() + 2) * 16) as u64;
             let (report, best) = search::run(
                 search,
                 model,
                 &rows,
+                bytes_per_fit,
                 |fit, trial| {
                     let choice = Choice {
                         hyper: Some(&trial.hyper),

@@ -459,6 +459,31 @@ fn a_grid_search_picks_the_best_trial_on_a_slice_of_the_training_window() {
         card.contains("**Parameter search**: grid, 4 trial(s)"),
         "{card}"
     );
+    // the trials run one per thread at once; one thread or four, the same scores
+    let scores = |threads: &str| {
+        let run = repo.run_with(
+            &["run", "--dry-run", "--force", "--output", "json"],
+            &[("RAYON_NUM_THREADS", threads)],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let v = run.json();
+        v["training"]["search"]["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["params"].clone(), t["score"].clone(), t["chosen"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let one = scores("1");
+    assert_eq!(one.len(), 4);
+    assert_eq!(one, scores("4"));
+    assert_eq!(
+        one,
+        trials
+            .iter()
+            .map(|t| (t["params"].clone(), t["score"].clone(), t["chosen"].clone()))
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
