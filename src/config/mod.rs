@@ -27,6 +27,8 @@ pub use raw::*;
 
 /// The name of the default config file at the repository root.
 pub const DEFAULT_FILE: &str = "retrain.yaml";
+/// The schemes `data.url` accepts.
+pub const URL_SCHEMES: &[&str] = &["s3", "gs", "az", "abfs", "abfss", "https", "http"];
 
 /// A validated `retrain.yaml`.
 #[derive(Debug, Clone)]
@@ -135,16 +137,12 @@ impl ModelConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataSource {
     /// A file or a glob of partitions, relative to the repository root.
-    Files {
-        pattern: String,
-        format: DataFormat,
-    },
+    Files { pattern: String, format: DataFormat },
     /// A `.dvc` file; its outputs are read from the working tree.
-    Dvc {
-        file: String,
-        format: DataFormat,
-    },
-    Url(String),
+    Dvc { file: String, format: DataFormat },
+    /// Objects of an object store (`s3://`, `gs://`, `az://`, `abfs://`) or one file of
+    /// a web server (`https://`).
+    Url { url: String, format: DataFormat },
 }
 
 impl fmt::Display for DataSource {
@@ -152,7 +150,7 @@ impl fmt::Display for DataSource {
         match self {
             DataSource::Files { pattern, .. } => f.write_str(pattern),
             DataSource::Dvc { file, .. } => write!(f, "dvc:{file}"),
-            DataSource::Url(u) => f.write_str(u),
+            DataSource::Url { url, .. } => f.write_str(url),
         }
     }
 }

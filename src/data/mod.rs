@@ -1,7 +1,12 @@
-//! Data sources: resolve a model's `data:` to files inside the repository and read
-//! them with polars. Owns path safety (nothing outside the repository is read) and
-//! the mapping from polars dtypes to retrain's column kinds. It never writes.
+//! Data sources: resolve a model's `data:` to files inside the repository, or to
+//! objects of an object store or web server ([`remote`], copied into the git-ignored
+//! [`cache`]), and read them with polars. Owns path safety (nothing outside the
+//! repository is read) and the mapping from polars dtypes to retrain's column kinds.
+//! It writes only into `.retrain/cache/`.
 
+pub mod atomic;
+pub mod cache;
+pub mod remote;
 pub mod synth;
 mod values;
 
@@ -60,6 +65,12 @@ pub enum DataError {
     BadGlob { pattern: String, message: String },
     #[error("data source `{source_kind}` is not supported yet")]
     Unsupported { source_kind: String },
+    #[error("`{url}`: {message}")]
+    Remote {
+        url: String,
+        message: String,
+        hint: remote::RemoteHint,
+    },
     #[error("`{path}`: cannot tell the format from the extension")]
     UnknownFormat { path: String },
     #[error("`{path}`: {message}")]
@@ -102,6 +113,7 @@ impl DataError {
             DataError::NoMatch { .. } => Some("check `data.path` in retrain.yaml; globs are relative to the repository root (`--repo`)".into()),
             DataError::OutsideRepo { .. } => Some("data must live inside the repository; copy or link it in".into()),
             DataError::Unsupported { .. } => Some("use `data: { path: ... }` with CSV or Parquet files".into()),
+            DataError::Remote { hint, .. } => Some(hint.text().into()),
             DataError::UnknownFormat { .. } => Some("name files `.csv` or `.parquet`, or set `data.format`".into()),
             DataError::Read { path, .. } => Some(match format_of(path) {
                 Some(FileFormat::Parquet) => "the Parquet file is damaged or incomplete (a truncated upload or copy?): write it again, or remove it".into(),
@@ -136,10 +148,31 @@ pub fn resolve(repo: &Path, source: &DataSource) -> Result<Vec<DataFile>, DataEr
             files.dedup_by(|a, b| a.rel == b.rel);
             Ok(files)
         }
-        DataSource::Url(_) => Err(DataError::Unsupported {
-            source_kind: "url".into(),
-        }),
+        DataSource::Url { url, format } => {
+            let listing = remote::list(url, *format)?;
+            materialize(repo, &listing)
+        }
     }
+}
+
+/// The objects of a listing as local files (from the cache, or downloaded into it), named
+/// by their URLs.
+pub fn materialize(repo: &Path, listing: &remote::Listing) -> Result<Vec<DataFile>, DataError> {
+    let cache = cache::ObjectCache::new(repo);
+    listing
+        .objects
+        .iter()
+        .map(|o| {
+            let (abs, _) = cache.materialize(listing, o)?;
+            Ok(DataFile {
+                rel: o.name.clone(),
+                abs,
+                format: o.format,
+                size: o.size,
+                prepared: Default::default(),
+            })
+        })
+        .collect()
 }
 
 /// The outputs a `.dvc` file tracks, as patterns relative to the repository root

@@ -530,7 +530,7 @@ fn models_touched(config: &crate::config::Config, changed: &[String]) -> Vec<Str
                 })
             }
             DataSource::Dvc { file, .. } => changed.iter().any(|f| f == file),
-            DataSource::Url(_) => false,
+            DataSource::Url { .. } => false,
         })
         .map(|m| m.name.as_str().to_string())
         .collect()

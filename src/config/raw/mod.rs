@@ -122,7 +122,9 @@ pub struct RawData {
     /// A `.dvc` file (`data/x.dvc`); its outputs must be checked out (`dvc pull`).
     #[serde(default)]
     pub dvc: Option<String>,
-    /// An HTTP(S) URL. Not supported yet.
+    /// Objects in an object store, a glob over keys: `s3://bucket/prefix/*.parquet`,
+    /// `gs://...`, `az://container/...` (or `abfs://`); or one file on a web server,
+    /// `https://host/data.csv`. Credentials come from the environment.
     #[serde(default)]
     pub url: Option<String>,
     /// File format; `auto` decides by extension (`.csv`, `.parquet`/`.pq`).

@@ -361,14 +361,25 @@ fn validate_data(cx: &Ctx, base: &[Seg], d: RawData) -> Result<DataSource, Confi
         });
     }
     let url = d.url.unwrap_or_default();
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if !scheme.is_some_and(|s| crate::config::URL_SCHEMES.contains(&s.as_str())) {
         return Err(cx.err(
             &key(base, &["data", "url"]),
-            format!("`{url}` is not an http(s) URL"),
-            None,
+            format!("`{url}` is not a URL retrain reads"),
+            Some(format!(
+                "use one of {}: e.g. `s3://bucket/prefix/*.parquet` or `https://host/data.csv`",
+                crate::config::URL_SCHEMES
+                    .iter()
+                    .map(|s| format!("{s}://"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         ));
     }
-    Ok(DataSource::Url(url))
+    Ok(DataSource::Url {
+        url,
+        format: d.format,
+    })
 }
 
 /// A policies file (`retrain backtest --policies FILE`): the shape of a `backtest:` section.
