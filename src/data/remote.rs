@@ -47,20 +47,34 @@ impl RemoteObject {
     /// bytes. `None` when the store gives neither an ETag, a version nor a modification
     /// time (a plain HTTP server): then only reading the bytes tells.
     pub fn stamp(&self) -> Option<String> {
-        if self.etag.is_none() && self.version.is_none() && self.last_modified.is_none() {
-            return None;
-        }
-        Some(format!(
-            "{}\0{}\0{}\0{}\0{}",
-            self.name,
+        stamp(
+            &self.name,
             self.size,
-            self.etag.as_deref().unwrap_or(""),
-            self.version.as_deref().unwrap_or(""),
-            self.last_modified
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default()
-        ))
+            self.etag.as_deref(),
+            self.version.as_deref(),
+            self.last_modified,
+        )
     }
+}
+
+/// [`RemoteObject::stamp`] of an object's name, size, ETag, version and modification
+/// time (as listed, or as a manifest recorded them).
+pub fn stamp(
+    name: &str,
+    size: u64,
+    etag: Option<&str>,
+    version: Option<&str>,
+    modified: Option<DateTime<Utc>>,
+) -> Option<String> {
+    if etag.is_none() && version.is_none() && modified.is_none() {
+        return None;
+    }
+    Some(format!(
+        "{name}\0{size}\0{}\0{}\0{}",
+        etag.unwrap_or(""),
+        version.unwrap_or(""),
+        modified.map(|t| t.to_rfc3339()).unwrap_or_default()
+    ))
 }
 
 /// Lists the objects `url` names: a glob over keys (`*`, `?`, `[...]`, `**`; `*` stays
@@ -160,35 +174,46 @@ impl Listing {
             if_match: object.etag.clone(),
             ..Default::default()
         };
-        let changed = |message: String| DataError::Read {
-            path: object.name.clone(),
+        let changed = |message: String| DataError::Remote {
+            url: object.name.clone(),
             message,
+            hint: RemoteHint::Changed,
         };
+        // (error, bytes that arrived before it): a stream that breaks off is a short body
         let (hash, size) = block_on(async {
-            let got = store.get_opts(&location, options).await?;
+            let got = store.get_opts(&location, options).await.map_err(|e| (e, None))?;
             let mut stream = got.into_stream();
             let mut hasher = blake3::Hasher::new();
             let mut size = 0u64;
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk?;
+                let chunk = chunk.map_err(|e| (e, Some(size)))?;
                 hasher.update(&chunk);
                 size += chunk.len() as u64;
-                dest.write_all(&chunk)
-                    .map_err(|e| object_store::Error::Generic {
+                dest.write_all(&chunk).map_err(|e| {
+                    let e = object_store::Error::Generic {
                         store: "cache",
                         source: Box::new(e),
-                    })?;
+                    };
+                    (e, None)
+                })?;
             }
-            Ok::<_, object_store::Error>((hasher.finalize().to_hex().to_string(), size))
+            Ok::<_, (object_store::Error, Option<u64>)>((
+                hasher.finalize().to_hex().to_string(),
+                size,
+            ))
         })
-        .map_err(|e| match e {
-            object_store::Error::Precondition { .. } => changed(
+        .map_err(|(e, arrived)| match (e, arrived) {
+            (_, Some(arrived)) => changed(format!(
+                "the download was cut short: {arrived} of {} bytes arrived; nothing was recorded: run again",
+                object.size
+            )),
+            (object_store::Error::Precondition { .. }, _) => changed(
                 "the object was replaced after it was listed (its ETag changed); nothing was recorded: run again".into(),
             ),
-            object_store::Error::NotFound { .. } => changed(
+            (object_store::Error::NotFound { .. }, _) => changed(
                 "the object was deleted after it was listed; nothing was recorded: run again".into(),
             ),
-            e => store_error(&self.url, location.as_ref(), e),
+            (e, _) => store_error(&object.name, location.as_ref(), e),
         })?;
         if size != object.size {
             return Err(changed(format!(
@@ -311,11 +336,11 @@ fn store_error(url: &str, key: &str, e: object_store::Error) -> DataError {
         ),
         E::NotFound { .. } => (format!("there is no object `{key}` ({detail})"), RemoteHint::NotFound),
         E::PermissionDenied { .. } | E::Unauthenticated { .. } => (
-            format!("the store refused the credentials ({detail})"),
+            format!("the store refused access to `{key}` ({detail})"),
             RemoteHint::Credentials,
         ),
-        _ if detail.contains("403") || detail.contains("Forbidden") || detail.contains("InvalidAccessKeyId") || detail.contains("SignatureDoesNotMatch") => (
-            format!("the store refused the credentials ({detail})"),
+        _ if detail.starts_with("401") || detail.starts_with("403") => (
+            format!("the store refused access to `{key}` ({detail})"),
             RemoteHint::Credentials,
         ),
         _ if detail.contains("NoSuchBucket") => (
@@ -359,6 +384,7 @@ pub enum RemoteHint {
     NotFound,
     Credentials,
     Network,
+    Changed,
 }
 
 impl RemoteHint {
@@ -368,6 +394,7 @@ impl RemoteHint {
             RemoteHint::NotFound => "check the bucket and prefix in `data.url` (and the region: AWS_REGION)",
             RemoteHint::Credentials => "check the credentials the environment gives (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE from GitHub's OIDC; GOOGLE_APPLICATION_CREDENTIALS; AZURE_STORAGE_ACCOUNT_NAME + AZURE_STORAGE_ACCOUNT_KEY) and that they may list and read the objects",
             RemoteHint::Network => "check that the store is reachable (AWS_ENDPOINT_URL for an S3-compatible store) and run again",
+            RemoteHint::Changed => "another writer changed the objects while retrain read them; run again once it is done (writers that add new keys instead of rewriting old ones never collide with a reader)",
         }
     }
 }

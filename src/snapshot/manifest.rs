@@ -43,6 +43,14 @@ pub struct FileEntry {
     pub size: u64,
     pub blake3: String,
     pub rows: u64,
+    /// What the object store said about an object (`data.url`): with these, a later
+    /// snapshot knows its content hash without reading it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What a column is to a model.

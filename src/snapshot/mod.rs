@@ -15,7 +15,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::{ColumnKind, ColumnSelection, ModelConfig};
+use crate::config::{ColumnKind, ColumnSelection, DataSource, ModelConfig};
 use crate::data::{self, DataError, DataFile};
 pub use manifest::{ColumnEntry, FileEntry, Manifest, ProfileSettings, Role, Store, StoreError};
 use profile::{CategoricalPart, DatetimeProfile, KindProfile, NumericPart};
@@ -81,7 +81,26 @@ pub struct SnapshotOutcome {
 
 /// Snapshots a model's data: a no-op when the data is unchanged.
 pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, SnapshotError> {
-    let files = data::resolve(repo, &model.data)?;
+    let store = Store::new(repo);
+    let settings = ProfileSettings {
+        top_k: model.profile.top_k,
+        histogram_bins: profile::HISTOGRAM_BINS,
+    };
+    // an object store: when every listed object's content hash is known from what the
+    // store says about it, an existing snapshot is found without reading any object
+    let listing = match &model.data {
+        DataSource::Url { url, format } => Some(data::remote::list(url, *format)?),
+        _ => None,
+    };
+    if let Some(id) = listing.as_ref().and_then(|l| listed_id(repo, &store, l)) {
+        if store.exists(&id) {
+            return unchanged(&store, id, model, &settings);
+        }
+    }
+    let files = match &listing {
+        Some(l) => data::materialize(repo, l)?,
+        None => data::resolve(repo, &model.data)?,
+    };
     let stamps = files
         .iter()
         .map(DataFile::stamp)
@@ -97,37 +116,14 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
         }
     }
     let id = hash::snapshot_id(hashes.iter().map(|h| (h.rel.as_str(), h.blake3.as_str())));
-    let store = Store::new(repo);
-    let settings = ProfileSettings {
-        top_k: model.profile.top_k,
-        histogram_bins: profile::HISTOGRAM_BINS,
-    };
     if store.exists(&id) {
-        let mut manifest = store.read(&id)?;
-        check_compatible(&manifest, model, &settings)?;
-        let roles = roles(model, manifest.columns.iter().map(|c| c.name.as_str()));
-        let mut changed = false;
-        for column in &mut manifest.columns {
-            let role = roles[&column.name];
-            if column.role.get(model.name.as_str()) != Some(&role) {
-                column.role.insert(model.name.to_string(), role);
-                changed = true;
-            }
-        }
-        if changed {
-            store.write(&manifest)?;
-        }
-        tracing::info!(model = %model.name, %id, "data unchanged: snapshot exists");
-        return Ok(SnapshotOutcome {
-            model: model.name.to_string(),
-            rows: manifest.rows,
-            files: manifest.files.len(),
-            status: Status::Unchanged,
-            path: Store::rel_path(&id),
-            id,
-            manifest,
-        });
+        return unchanged(&store, id, model, &settings);
     }
+    let objects: HashMap<&str, &data::remote::RemoteObject> = listing
+        .iter()
+        .flat_map(|l| &l.objects)
+        .map(|o| (o.name.as_str(), o))
+        .collect();
 
     let columns = plan_columns(&files, model)?;
     let mut parts: Vec<Part> = columns.iter().map(|_| Part::Empty).collect();
@@ -142,11 +138,15 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
             acc.merge(part);
         }
         rows += file_rows;
+        let object = objects.get(hash.rel.as_str());
         file_entries.push(FileEntry {
             path: hash.rel.clone(),
             size: hash.size,
             blake3: hash.blake3.clone(),
             rows: file_rows,
+            etag: object.and_then(|o| o.etag.clone()),
+            version: object.and_then(|o| o.version.clone()),
+            modified: object.and_then(|o| o.last_modified),
         });
         tracing::debug!(file = %file.rel, rows = file_rows, "profiled");
     }
@@ -189,6 +189,78 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
         id,
         manifest,
     })
+}
+
+/// The existing snapshot `id`: its manifest, with this model's column roles recorded.
+fn unchanged(
+    store: &Store,
+    id: String,
+    model: &ModelConfig,
+    settings: &ProfileSettings,
+) -> Result<SnapshotOutcome, SnapshotError> {
+    let mut manifest = store.read(&id)?;
+    check_compatible(&manifest, model, settings)?;
+    let roles = roles(model, manifest.columns.iter().map(|c| c.name.as_str()));
+    let mut changed = false;
+    for column in &mut manifest.columns {
+        let role = roles[&column.name];
+        if column.role.get(model.name.as_str()) != Some(&role) {
+            column.role.insert(model.name.to_string(), role);
+            changed = true;
+        }
+    }
+    if changed {
+        store.write(&manifest)?;
+    }
+    tracing::info!(model = %model.name, %id, "data unchanged: snapshot exists");
+    Ok(SnapshotOutcome {
+        model: model.name.to_string(),
+        rows: manifest.rows,
+        files: manifest.files.len(),
+        status: Status::Unchanged,
+        path: Store::rel_path(&id),
+        id,
+        manifest,
+    })
+}
+
+/// The snapshot id of a listing when every object's content hash is known without
+/// reading it: from the local cache's stamps, or from a manifest that recorded the same
+/// name, size, ETag, version and modification time.
+fn listed_id(repo: &Path, store: &Store, listing: &data::remote::Listing) -> Option<String> {
+    let cache = data::cache::ObjectCache::new(repo);
+    let mut recorded: Option<HashMap<String, String>> = None;
+    let mut pairs = Vec::with_capacity(listing.objects.len());
+    for o in &listing.objects {
+        let stamp = o.stamp()?;
+        let hash = match cache.known(o) {
+            Some(h) => h,
+            None => recorded
+                .get_or_insert_with(|| {
+                    let manifests = store.list().unwrap_or_default();
+                    manifests
+                        .iter()
+                        .flat_map(|m| &m.files)
+                        .filter_map(|f| {
+                            let stamp = data::remote::stamp(
+                                &f.path,
+                                f.size,
+                                f.etag.as_deref(),
+                                f.version.as_deref(),
+                                f.modified,
+                            )?;
+                            Some((stamp, f.blake3.clone()))
+                        })
+                        .collect()
+                })
+                .get(&stamp)?
+                .clone(),
+        };
+        pairs.push((o.name.clone(), hash));
+    }
+    Some(hash::snapshot_id(
+        pairs.iter().map(|(n, h)| (n.as_str(), h.as_str())),
+    ))
 }
 
 fn check_compatible(

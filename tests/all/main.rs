@@ -26,4 +26,5 @@ mod publish;
 mod serve_abuse;
 mod server;
 mod snapshot;
+mod sources;
 mod train;

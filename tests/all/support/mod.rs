@@ -8,6 +8,7 @@ pub mod git_server;
 pub mod github;
 pub mod github_app;
 pub mod openapi;
+pub mod s3;
 pub mod webhooks;
 
 use retrain::data::synth::{self, OutputFormat, Spec};
