@@ -263,3 +263,100 @@ fn store_faults_are_named_and_write_nothing() {
         &["s3://lake/events/a.csv", "deleted after it was listed"],
     );
 }
+
+/// `tests/fixtures/http_files.py` serving `root`; its port and request log.
+struct WebServer {
+    child: std::process::Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl WebServer {
+    fn start(root: &Path, state: &Path, validators: bool) -> Self {
+        let port_file = state.join(format!("http-port-{validators}"));
+        let log = state.join(format!("http-{validators}.log"));
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+        let mut cmd = std::process::Command::new("python3");
+        cmd.arg(format!("{fixtures}/http_files.py"))
+            .arg(root)
+            .arg(&port_file)
+            .arg(&log)
+            .arg(format!("{fixtures}/tls/server.pem"))
+            .arg(format!("{fixtures}/tls/server.key"));
+        if !validators {
+            cmd.arg("--no-validators");
+        }
+        let child = cmd.spawn().expect("start the web server");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let port = loop {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                break p;
+            }
+            assert!(std::time::Instant::now() < deadline, "no web server");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        WebServer {
+            child,
+            url: format!("https://127.0.0.1:{}", port.trim()),
+            log,
+        }
+    }
+
+    fn take_gets(&self) -> usize {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let _ = std::fs::write(&self.log, "");
+        text.lines().filter(|l| l.starts_with("GET ")).count()
+    }
+}
+
+/// One file on a web server: with ETag / Last-Modified an unchanged file is not read
+/// again; without them it must be (only its bytes tell), and the snapshot is the same.
+#[test]
+fn an_https_file_is_read_again_only_when_the_server_cannot_vouch_for_it() {
+    let local = tempfile::tempdir().unwrap();
+    let served = local.path().join("www");
+    partitions(&served.join("data"), 1000, 1, 5);
+    let name = std::fs::read_dir(served.join("data"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .into_owned();
+    let ca = [("SSL_CERT_FILE", crate::support::git_server::ca())];
+    for validators in [true, false] {
+        let repo = Repo::new();
+        let web = WebServer::start(&served, local.path(), validators);
+        repo.config(&config(&format!("{}/data/{name}", web.url)));
+        let first = repo.run_with(&["snapshot", "--output", "json"], &ca);
+        assert_eq!(first.code, 0, "{}", first.stderr);
+        assert_eq!(first.json()["status"], "created");
+        assert_eq!(web.take_gets(), 1);
+        let again = repo.run_with(&["snapshot", "--output", "json"], &ca);
+        assert_eq!(again.json()["status"], "unchanged", "{}", again.stderr);
+        assert_eq!(again.json()["id"], first.json()["id"]);
+        assert_eq!(
+            web.take_gets(),
+            if validators { 0 } else { 1 },
+            "validators: {validators}"
+        );
+    }
+    // a web server cannot be listed: a glob is refused at once
+    let repo = Repo::new();
+    repo.config(&config("https://127.0.0.1:1/data/*.csv"));
+    let run = repo.run_with(&["snapshot"], &ca);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("globs need an object store"),
+        "{}",
+        run.stderr
+    );
+}
