@@ -109,6 +109,18 @@ fn path_outside_the_repository_is_refused() {
 }
 
 #[test]
+fn a_url_of_another_scheme_is_refused_at_its_key() {
+    let run = check("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data:\n      url: ftp://host/data/*.csv\n");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("retrain.yaml:7:7: models[0].data.url: `ftp://host/data/*.csv` is not a URL retrain reads"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("s3://, gs://, az://"), "{}", run.stderr);
+}
+
+#[test]
 fn unknown_model_suggests_a_name() {
     let repo = Repo::new();
     repo.config(&basic_config("data/*.csv").replace("name: m", "name: churn"));
