@@ -6,6 +6,7 @@
 
 pub mod hash;
 pub mod manifest;
+pub mod part;
 pub mod profile;
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,7 +19,9 @@ use serde::Serialize;
 use crate::config::{ColumnKind, ColumnSelection, DataSource, ModelConfig};
 use crate::data::{self, DataError, DataFile};
 pub use manifest::{ColumnEntry, FileEntry, Manifest, ProfileSettings, Role, Store, StoreError};
-use profile::{CategoricalPart, DatetimeProfile, KindProfile, NumericPart};
+pub use part::epoch_ms;
+use part::{DatetimePart, Part, TimePoint};
+use profile::{CategoricalPart, NumericPart};
 
 /// Memory the profiler may hold per column group (data plus sorted copies).
 const GROUP_BUDGET_BYTES: u64 = 512 << 20;
@@ -447,107 +450,6 @@ pub fn roles<'a>(
         .collect()
 }
 
-/// A column's partial profile.
-enum Part {
-    Empty,
-    Numeric(NumericPart),
-    Categorical(CategoricalPart),
-    Datetime(DatetimePart),
-}
-
-#[derive(Debug, Clone)]
-struct DatetimePart {
-    count: u64,
-    nulls: u64,
-    min: Option<AnyValue<'static>>,
-    max: Option<AnyValue<'static>>,
-}
-
-impl Part {
-    fn merge(&mut self, other: Part) {
-        match (self, other) {
-            (s @ Part::Empty, o) => *s = o,
-            (Part::Numeric(a), Part::Numeric(b)) => a.merge(b),
-            (Part::Categorical(a), Part::Categorical(b)) => a.merge(b),
-            (Part::Datetime(a), Part::Datetime(b)) => {
-                a.count += b.count;
-                a.nulls += b.nulls;
-                a.min = pick(a.min.take(), b.min, std::cmp::Ordering::Less);
-                a.max = pick(a.max.take(), b.max, std::cmp::Ordering::Greater);
-            }
-            _ => unreachable!("a column has one kind in every file (checked in plan_columns)"),
-        }
-    }
-
-    fn finish(self, top_k: usize) -> (u64, u64, KindProfile) {
-        match self {
-            Part::Empty => (
-                0,
-                0,
-                KindProfile::Datetime(DatetimeProfile {
-                    min: None,
-                    max: None,
-                    min_ms: None,
-                    max_ms: None,
-                }),
-            ),
-            Part::Numeric(p) => (p.count, p.nulls, KindProfile::Numeric(p.finish())),
-            Part::Categorical(p) => (p.count, p.nulls, KindProfile::Categorical(p.finish(top_k))),
-            Part::Datetime(p) => (
-                p.count,
-                p.nulls,
-                KindProfile::Datetime(DatetimeProfile {
-                    min_ms: p.min.as_ref().and_then(epoch_ms),
-                    max_ms: p.max.as_ref().and_then(epoch_ms),
-                    min: p.min.as_ref().map(show_time),
-                    max: p.max.as_ref().map(show_time),
-                }),
-            ),
-        }
-    }
-}
-
-/// A date or datetime as polars prints it, unless chrono cannot represent it (polars
-/// would panic: found by `tests/all/fuzz.rs` on a damaged Parquet timestamp).
-fn show_time(v: &AnyValue) -> String {
-    match epoch_ms(v) {
-        Some(ms) if chrono::DateTime::from_timestamp_millis(ms).is_none() => {
-            format!("out of range ({ms} ms since 1970)")
-        }
-        _ => v.to_string(),
-    }
-}
-
-/// Milliseconds since the Unix epoch of a date or datetime value.
-pub fn epoch_ms(v: &AnyValue) -> Option<i64> {
-    match v {
-        AnyValue::Date(days) => Some(*days as i64 * 86_400_000),
-        AnyValue::Datetime(t, unit, _) | AnyValue::DatetimeOwned(t, unit, _) => Some(match unit {
-            TimeUnit::Nanoseconds => t.div_euclid(1_000_000),
-            TimeUnit::Microseconds => t.div_euclid(1_000),
-            TimeUnit::Milliseconds => *t,
-        }),
-        _ => None,
-    }
-}
-
-fn pick(
-    a: Option<AnyValue<'static>>,
-    b: Option<AnyValue<'static>>,
-    want: std::cmp::Ordering,
-) -> Option<AnyValue<'static>> {
-    match (a, b) {
-        (Some(a), Some(b)) => {
-            if b.partial_cmp(&a) == Some(want) {
-                Some(b)
-            } else {
-                Some(a)
-            }
-        }
-        (a, b) => a.or(b),
-    }
-}
-
 /// Profiles one file, a group of columns at a time; returns its row count and parts.
 fn profile_file(file: &DataFile, columns: &[PlannedColumn]) -> Result<(u64, Vec<Part>), DataError> {
     let rows_hint = match file.format {
@@ -612,14 +514,13 @@ fn profile_series(series: &Series, kind: ColumnKind) -> PolarsResult<Part> {
         }
         ColumnKind::Datetime => {
             let count = (series.len() as u64) - nulls;
-            let min = series.min_reduce()?.into_value().into_static();
-            let max = series.max_reduce()?.into_value().into_static();
-            let present = |v: AnyValue<'static>| (!v.is_null()).then_some(v);
+            let min = series.min_reduce()?.into_value();
+            let max = series.max_reduce()?.into_value();
             Part::Datetime(DatetimePart {
                 count,
                 nulls,
-                min: present(min),
-                max: present(max),
+                min: TimePoint::of(&min),
+                max: TimePoint::of(&max),
             })
         }
     })

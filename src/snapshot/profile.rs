@@ -135,8 +135,10 @@ pub enum KindProfile {
     Datetime(DatetimeProfile),
 }
 
-/// Partial profile of a numeric column over one or more files.
-#[derive(Debug, Clone, Default)]
+/// Partial profile of a numeric column over one or more files. Serialisable, so that a
+/// file's part is kept (`.retrain/cache/profiles/`) and merged into later snapshots
+/// instead of being computed again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NumericPart {
     pub count: u64,
     pub nulls: u64,
@@ -145,9 +147,14 @@ pub struct NumericPart {
     finite: u64,
     mean: f64,
     m2: f64,
+    /// NaN while there is no finite value (kept as `null`).
+    #[serde(with = "nan_as_null")]
     min: f64,
+    #[serde(with = "nan_as_null")]
     max: f64,
-    /// (value, weight) summary points.
+    /// (value, weight) summary points, as the little-endian bytes of the values and of
+    /// the weights, base64 (a tenth of the text and the time of JSON numbers).
+    #[serde(with = "points_as_bytes")]
     points: Vec<(f64, f64)>,
     /// Exact counts while there are few distinct values (keys are f64 bits).
     values: Option<BTreeMap<u64, u64>>,
@@ -407,7 +414,7 @@ pub fn weighted_quantile(points: &[(f64, f64)], q: f64) -> f64 {
 }
 
 /// Partial profile of a categorical column.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CategoricalPart {
     pub count: u64,
     pub nulls: u64,
@@ -467,6 +474,73 @@ impl CategoricalPart {
             top: all,
             other: self.count - kept,
         }
+    }
+}
+
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_none()
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+mod points_as_bytes {
+    use base64::Engine;
+    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Encoded {
+        values: String,
+        weights: String,
+    }
+
+    fn encode(it: impl Iterator<Item = f64>) -> String {
+        let bytes: Vec<u8> = it.flat_map(f64::to_le_bytes).collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn decode<E: Error>(text: &str) -> Result<Vec<f64>, E> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(E::custom)?;
+        if bytes.len() % 8 != 0 {
+            return Err(E::custom("summary points are not whole f64s"));
+        }
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect())
+    }
+
+    pub fn serialize<S: Serializer>(points: &[(f64, f64)], s: S) -> Result<S::Ok, S::Error> {
+        Encoded {
+            values: encode(points.iter().map(|p| p.0)),
+            weights: encode(points.iter().map(|p| p.1)),
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(f64, f64)>, D::Error> {
+        let e = Encoded::deserialize(d)?;
+        let (v, w) = (
+            decode::<D::Error>(&e.values)?,
+            decode::<D::Error>(&e.weights)?,
+        );
+        if v.len() != w.len() {
+            return Err(D::Error::custom(
+                "summary values and weights differ in length",
+            ));
+        }
+        Ok(v.into_iter().zip(w).collect())
     }
 }
 
