@@ -7,6 +7,7 @@
 pub mod hash;
 pub mod manifest;
 pub mod part;
+mod part_cache;
 pub mod profile;
 
 use std::collections::{BTreeMap, HashMap};
@@ -132,11 +133,25 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
     let mut parts: Vec<Part> = columns.iter().map(|_| Part::Empty).collect();
     let mut file_entries = Vec::with_capacity(files.len());
     let mut rows = 0u64;
+    let cache = part_cache::PartCache::new(
+        repo,
+        &columns
+            .iter()
+            .map(|c| (c.name.clone(), c.kind.to_string(), c.dtype.to_string()))
+            .collect::<Vec<_>>(),
+    );
     for ((file, hash), stamp) in files.iter().zip(&hashes).zip(&stamps) {
-        tracing::debug!(file = %file.rel, "profiling");
-        let (file_rows, file_parts) = profile_file(file, &columns)?;
-        // the bytes profiled are the bytes hashed, or nothing is recorded
-        file.unchanged_since(stamp)?;
+        let (file_rows, file_parts) = match cache.get(&hash.blake3, columns.len()) {
+            Some(kept) => kept,
+            None => {
+                tracing::debug!(file = %file.rel, "profiling");
+                let (rows, parts) = profile_file(file, &columns)?;
+                // the bytes profiled are the bytes hashed, or nothing is recorded
+                file.unchanged_since(stamp)?;
+                cache.put(&hash.blake3, rows, &parts);
+                (rows, parts)
+            }
+        };
         for (acc, part) in parts.iter_mut().zip(file_parts) {
             acc.merge(part);
         }

@@ -473,3 +473,72 @@ fn csv_dates_are_found_beside_text_columns() {
     assert_eq!(column(&w, "colour")["type"], "categorical");
     assert_eq!(column(&w, "label")["type"], "categorical");
 }
+
+/// Incremental snapshots: a new partition is profiled alone (the others' parts come from
+/// `.retrain/cache/profiles/`), and the manifest is byte for byte the one profiled from
+/// scratch; a damaged cache entry is ignored and written again.
+#[test]
+fn a_new_partition_is_profiled_alone_and_the_manifest_equals_a_fresh_one() {
+    let repo = Repo::new();
+    let spec = Spec {
+        rows: 8000,
+        null_fraction: 0.05,
+        ..Spec::default()
+    };
+    let parts = repo.generate(&spec, "data", 4, OutputFormat::Csv);
+    let held = repo.path().join("held-back.csv");
+    std::fs::rename(&parts[3], &held).unwrap();
+    repo.config(&basic_config("data/part-*.csv"));
+    let debug = [("RETRAIN_LOG", "retrain=debug")];
+    let profiled = |run: &Run| {
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("profiling"))
+            .count()
+    };
+    let first = repo.run_with(&["snapshot", "--output", "json"], &debug);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(profiled(&first), 3, "{}", first.stderr);
+    std::fs::rename(&held, &parts[3]).unwrap();
+    let grown = repo.run_with(&["snapshot", "--output", "json"], &debug);
+    assert_eq!(grown.json()["status"], "created", "{}", grown.stderr);
+    assert_eq!(profiled(&grown), 1, "{}", grown.stderr);
+    assert!(grown.stderr.contains("part-0003.csv"), "{}", grown.stderr);
+    let id = grown.json()["id"].as_str().unwrap().to_string();
+    let path = repo.path().join(format!(".retrain/snapshots/{id}.yaml"));
+    let without_time = |text: String| {
+        text.lines()
+            .filter(|l| !l.starts_with("created_at:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let incremental = without_time(std::fs::read_to_string(&path).unwrap());
+
+    // from scratch
+    std::fs::remove_dir_all(repo.path().join(".retrain/cache/profiles")).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let fresh = repo.run_with(&["snapshot", "--output", "json"], &debug);
+    assert_eq!(fresh.json()["id"], id.as_str());
+    assert_eq!(profiled(&fresh), 4);
+    assert_eq!(
+        without_time(std::fs::read_to_string(&path).unwrap()),
+        incremental
+    );
+
+    // damaged entries are not trusted
+    for e in std::fs::read_dir(repo.path().join(".retrain/cache/profiles")).unwrap() {
+        std::fs::write(
+            e.unwrap().path(),
+            b"{\"format\": 1, \"rows\": 3, \"parts\": [",
+        )
+        .unwrap();
+    }
+    std::fs::remove_file(&path).unwrap();
+    let again = repo.run_with(&["snapshot", "--output", "json"], &debug);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(profiled(&again), 4);
+    assert_eq!(
+        without_time(std::fs::read_to_string(&path).unwrap()),
+        incremental
+    );
+}
