@@ -375,6 +375,9 @@ pub enum Upload {
     /// Store `dir:`: written to the shared disk (each file's `uri`) before any pointer
     /// names it.
     Dir,
+    /// An object store: each file put at its `uri` (a key named by its digest) before
+    /// any pointer names it.
+    Object,
     /// Store `release`: assets of the version's draft release (`tag`, made on the
     /// pushed commit with `title` when missing); `registry_file` names errors.
     Release {

@@ -55,6 +55,7 @@ pub fn retrain(
     let snapshot = &run.check.snapshot;
     let upload = match &model.registry.artifacts {
         ArtifactStore::Dir(_) => Some(Upload::Dir),
+        ArtifactStore::Object(_) => Some(Upload::Object),
         ArtifactStore::Release => Some(Upload::Release {
             tag: crate::registry::tag_name(model.name.as_str(), version),
             title: format!("{} v{version} (candidate, not promoted)", model.name),

@@ -225,6 +225,38 @@ impl Listing {
     }
 }
 
+/// The bytes of the object at `url` (an artifact: small enough to hold).
+pub fn get(url: &str) -> Result<Vec<u8>, DataError> {
+    let parsed = url::Url::parse(url).map_err(|e| bad_url(url, e.to_string()))?;
+    let (store, key) = open(&parsed, url)?;
+    let location = ObjectPath::from(key.as_str());
+    block_on(async move {
+        let got = store.get(&location).await?;
+        got.bytes().await
+    })
+    .map(|b| b.to_vec())
+    .map_err(|e| store_error(url, &key, e))
+}
+
+/// Writes `bytes` as the object at `url`, unless an object of that size is there
+/// already (keys named by a digest: the same bytes). One PUT: the store shows the object
+/// whole or not at all.
+pub fn put(url: &str, bytes: Vec<u8>) -> Result<(), DataError> {
+    let parsed = url::Url::parse(url).map_err(|e| bad_url(url, e.to_string()))?;
+    let (store, key) = open(&parsed, url)?;
+    let location = ObjectPath::from(key.as_str());
+    let size = bytes.len() as u64;
+    block_on(async move {
+        match store.head(&location).await {
+            Ok(meta) if meta.size == size => return Ok(()),
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        store.put(&location, bytes.into()).await.map(|_| ())
+    })
+    .map_err(|e| store_error(url, &key, e))
+}
+
 /// The store of a URL, with credentials from the environment, and the key (pattern)
 /// inside it.
 fn open(url: &url::Url, text: &str) -> Result<(Arc<dyn ObjectStore>, String), DataError> {

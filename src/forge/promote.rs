@@ -90,7 +90,13 @@ fn verify_file(
         })
     };
     let uri = &artifact.uri;
-    let bytes = if let Some(path) = uri.strip_prefix("dir:") {
+    let bytes = if uri.contains("://") {
+        crate::data::remote::get(uri).map_err(|e| {
+            invalid(format!(
+                "v{version}: cannot download the {what} `{uri}`: {e}; nothing was tagged"
+            ))
+        })?
+    } else if let Some(path) = uri.strip_prefix("dir:") {
         let p = repo.join(path);
         std::fs::read(&p).map_err(|e| {
             invalid(format!(

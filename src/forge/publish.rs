@@ -41,24 +41,6 @@ pub async fn open_or_update(
             Some(why.clone()),
         ));
     }
-    // Store `dir:`: the artifact is on its shared disk before any pointer names it.
-    if let Some(crate::outcome::ArtifactUpload {
-        to: Upload::Dir,
-        files,
-    }) = &p.upload
-    {
-        for f in files {
-            crate::registry::write_dir_artifact(repo, &f.uri, &f.bytes).map_err(
-                |(path, source)| Error::Io {
-                    context: format!(
-                        "cannot write the artifact `{}` (store `dir:`); nothing was pushed",
-                        path.display()
-                    ),
-                    source,
-                },
-            )?;
-        }
-    }
     let gh = GitHub::new(&target.github).map_err(Error::GitHub)?;
     let existing = gh.find_pull_request(&branch).await.map_err(Error::GitHub)?;
     if let Some(pr) = existing.as_ref().filter(|pr| pr.state == "closed") {
@@ -91,6 +73,37 @@ pub async fn open_or_update(
                 PrOperation::Unchanged,
                 None,
             ));
+        }
+    }
+    // Store `dir:`: the artifact is on its shared disk before any pointer names it.
+    if let Some(crate::outcome::ArtifactUpload {
+        to: Upload::Dir,
+        files,
+    }) = &p.upload
+    {
+        for f in files {
+            crate::registry::write_dir_artifact(repo, &f.uri, &f.bytes).map_err(
+                |(path, source)| Error::Io {
+                    context: format!(
+                        "cannot write the artifact `{}` (store `dir:`); nothing was pushed",
+                        path.display()
+                    ),
+                    source,
+                },
+            )?;
+        }
+    }
+    // An object store: the same, with one PUT per file (skipped when already there).
+    if let Some(crate::outcome::ArtifactUpload {
+        to: Upload::Object,
+        files,
+    }) = &p.upload
+    {
+        for f in files {
+            crate::data::remote::put(&f.uri, f.bytes.clone()).map_err(|e| Error::Io {
+                context: format!("cannot upload the artifact `{}`; nothing was pushed", f.uri),
+                source: std::io::Error::other(e.to_string()),
+            })?;
         }
     }
     let token = Token::new(target.github.token.expose().to_string());

@@ -121,11 +121,46 @@ pub fn release_cache_path(repo: &Path, digest: &str) -> std::path::PathBuf {
         .join(format!("{hex}.json"))
 }
 
+/// An artifact in an object store (`s3://…`): the local copy in the git-ignored cache,
+/// downloaded (and its digest checked) when missing.
+fn fetch_object(repo: &Path, version: &ModelVersion) -> Result<std::path::PathBuf, ArtifactError> {
+    let path = release_cache_path(repo, &version.artifact.digest);
+    if path.is_file() {
+        return Ok(path);
+    }
+    let uri = &version.artifact.uri;
+    let bytes = crate::data::remote::get(uri).map_err(|e| ArtifactError::Remote {
+        uri: uri.clone(),
+        message: e.to_string(),
+        hint: e.hint().unwrap_or_default(),
+    })?;
+    let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+    if digest != version.artifact.digest {
+        return Err(ArtifactError::Digest {
+            uri: uri.clone(),
+            actual: digest,
+            expected: version.artifact.digest.clone(),
+        });
+    }
+    let io = |source| ArtifactError::Read {
+        path: path.clone(),
+        source,
+    };
+    let cache = repo.join(".retrain/cache");
+    crate::data::cache::ensure_ignored(&cache).map_err(io)?;
+    crate::data::atomic::write_atomic(&path, &bytes).map_err(io)?;
+    Ok(path)
+}
+
 /// Why a version's artifact could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
-    #[error("artifact `{uri}` is remote; download it first")]
-    Remote { uri: String },
+    #[error("cannot download the artifact `{uri}`: {message} ({hint})")]
+    Remote {
+        uri: String,
+        message: String,
+        hint: String,
+    },
     #[error("artifact `{uri}` is a release asset (store `release`) and was not downloaded: set GITHUB_TOKEN (or a GitHub App) and GITHUB_REPOSITORY so that retrain fetches it from the release `model/…/v{version}`")]
     NotDownloaded { uri: String, version: u32 },
     #[error("cannot read `{}`: {source}", path.display())]
@@ -157,7 +192,7 @@ pub fn load_artifact(
     let uri = &version.artifact.uri;
     let path = match uri.strip_prefix("dir:") {
         Some(p) => repo.join(p),
-        None if uri.contains("://") => return Err(ArtifactError::Remote { uri: uri.clone() }),
+        None if uri.contains("://") => fetch_object(repo, version)?,
         None if uri.starts_with("release:") => {
             let cached = release_cache_path(repo, &version.artifact.digest);
             if !cached.is_file() {
@@ -252,7 +287,13 @@ pub fn propose(previous: Option<&RegistryPointer>, new: &ProposedVersion) -> Pro
         .unwrap_or(0)
         + 1;
     let dir = format!("{}/versions/{version}", model.registry.path);
-    let uri = |file: &str| match &model.registry.artifacts {
+    // (file name, its digest): an object store's keys are named by the digest
+    let uri = |file: &str, digest: &str| match &model.registry.artifacts {
+        crate::config::ArtifactStore::Object(prefix) => format!(
+            "{prefix}/{}/{}/{file}",
+            model.name,
+            digest.trim_start_matches("blake3:")
+        ),
         crate::config::ArtifactStore::Git => format!("versions/{version}/{file}"),
         crate::config::ArtifactStore::Dir(d) => format!(
             "dir:{}/{}/{version}/{file}",
@@ -270,12 +311,12 @@ pub fn propose(previous: Option<&RegistryPointer>, new: &ProposedVersion) -> Pro
         algorithm: crate::train::model::algorithm_name(new.artifact.algorithm).to_string(),
         params: new.artifact.params.clone(),
         artifact: Artifact {
-            uri: uri("model.json"),
+            uri: uri("model.json", new.digest),
             digest: new.digest.to_string(),
             size: new.artifact_bytes.len() as u64,
         },
         onnx: new.onnx.map(|(bytes, digest)| Artifact {
-            uri: uri("model.onnx"),
+            uri: uri("model.onnx", digest),
             digest: digest.to_string(),
             size: bytes.len() as u64,
         }),

@@ -516,3 +516,133 @@ fn store_dir_on_a_full_disk_fails_before_anything_is_pushed() {
     let files: Vec<&str> = left.lines().collect();
     assert!(files.len() == 1 && files[0].ends_with("/filler"), "{left}");
 }
+
+/// Store `s3://…` (a real S3 API, `support::s3`): `run` puts `model.json` and
+/// `model.onnx` under keys named by their digests before the pointer is pushed (and
+/// not again on a re-run); `promote` downloads and verifies them; the next run scores the
+/// champion from a verified local copy; a replaced object is refused, nothing tagged.
+#[test]
+fn store_s3_keeps_the_artifacts_under_their_digests() {
+    use crate::support::s3::S3Server;
+    let s = setup();
+    let s3 = S3Server::start(s.root.path(), serde_json::json!([["bucket", "models"]]));
+    let env = s3.env();
+    let envs: Vec<(&str, &str)> = env
+        .iter()
+        .filter(|(k, _)| *k != "SSL_CERT_FILE")
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let with_s3 = |args: &[&str]| {
+        let out = crate::publish::as_workflow(&mut Command::new(env!("CARGO_BIN_EXE_retrain")), &s)
+            .arg("--repo")
+            .arg(&s.work)
+            .args(args)
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains(&s3.secret), "the secret was printed");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+        )
+    };
+    let config = s.work.join("retrain.yaml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "    pull_request:",
+        "    registry: { artifacts: \"s3://models/registry\" }\n    pull_request:",
+    );
+    std::fs::write(&config, text).unwrap();
+    crate::publish::commit_and_push(&s, "artifacts in S3");
+    s3.take_requests();
+    let run_args = ["run", "--output", "json", "--now", "2025-06-01T00:00:00Z"];
+    let (code, out, err) = with_s3(&run_args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let branch = v["pull_request"]["branch"].as_str().unwrap().to_string();
+    let pointer: serde_yaml::Value = serde_yaml::from_str(&git(
+        &s.origin,
+        &["show", &format!("{branch}:models/churn/registry.yaml")],
+    ))
+    .unwrap();
+    let champion = &pointer["champion"];
+    let hex = |d: &serde_yaml::Value| {
+        d.as_str()
+            .unwrap()
+            .trim_start_matches("blake3:")
+            .to_string()
+    };
+    let (json_hex, onnx_hex) = (
+        hex(&champion["artifact"]["digest"]),
+        hex(&champion["onnx"]["digest"]),
+    );
+    assert_eq!(
+        champion["artifact"]["uri"].as_str().unwrap(),
+        format!("s3://models/registry/churn/{json_hex}/model.json")
+    );
+    assert_eq!(
+        champion["onnx"]["uri"].as_str().unwrap(),
+        format!("s3://models/registry/churn/{onnx_hex}/model.onnx")
+    );
+    let files = git(&s.origin, &["ls-tree", "-r", "--name-only", &branch]);
+    assert!(
+        !files.contains("model.json") && !files.contains("model.onnx"),
+        "{files}"
+    );
+    let puts: Vec<String> = s3
+        .take_requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PUT "))
+        .collect();
+    assert_eq!(
+        puts,
+        [
+            format!("PUT /models/registry/churn/{json_hex}/model.json?"),
+            format!("PUT /models/registry/churn/{onnx_hex}/model.onnx?")
+        ]
+    );
+    // a re-run finds them there and puts nothing
+    let (code, _, err) = with_s3(&[&run_args[..], &["--force"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !s3.take_requests().iter().any(|r| r.starts_with("PUT ")),
+        "uploaded twice"
+    );
+    merge(&s, &branch, v["pull_request"]["number"].as_u64().unwrap());
+    let (code, out, err) = with_s3(&["promote", "--output", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let p: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(p["status"], "promoted", "{p}");
+
+    // the next run scores the champion from a verified local copy
+    more_data(&s, 5, "b");
+    let (code, out, err) = with_s3(&[&run_args[..], &["--force", "--dry-run"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let v2: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v2["evaluation"]["champion"]["accuracy"].is_object()
+            || v2["evaluation"]["champion"]["accuracy"].is_number(),
+        "the champion was not scored: {v2}"
+    );
+    assert!(s
+        .work
+        .join(format!(".retrain/cache/artifacts/{json_hex}.json"))
+        .is_file());
+
+    // a replaced object is refused by promote
+    let forged = s.root.path().join("forged.json");
+    std::fs::write(&forged, b"{}").unwrap();
+    s3.admin(serde_json::json!([[
+        "put",
+        "models",
+        format!("registry/churn/{json_hex}/model.json"),
+        forged.to_str().unwrap()
+    ]]));
+    let (code, _, err) = with_s3(&["promote"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("digest") && err.contains("nothing was tagged"),
+        "{err}"
+    );
+}

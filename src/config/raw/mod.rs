@@ -358,7 +358,8 @@ pub struct RawRegistry {
     #[serde(default)]
     pub path: Option<String>,
     /// Where artifacts are stored: `git` (in the version directory), `dir:<path>`
-    /// (outside the repository) or `release` (asset of a GitHub release on promotion).
+    /// (outside the repository), `release` (asset of a GitHub release on promotion), or an
+    /// object store prefix (`s3://bucket/prefix`, `gs://…`, `az://…`).
     #[serde(default)]
     pub artifacts: ArtifactStore,
 }
@@ -370,6 +371,8 @@ pub enum ArtifactStore {
     Git,
     Dir(String),
     Release,
+    /// An object store prefix, e.g. `s3://bucket/models`.
+    Object(String),
 }
 
 impl Serialize for ArtifactStore {
@@ -378,6 +381,7 @@ impl Serialize for ArtifactStore {
             ArtifactStore::Git => s.serialize_str("git"),
             ArtifactStore::Dir(p) => s.serialize_str(&format!("dir:{p}")),
             ArtifactStore::Release => s.serialize_str("release"),
+            ArtifactStore::Object(url) => s.serialize_str(url),
         }
     }
 }
@@ -391,8 +395,14 @@ impl<'de> Deserialize<'de> for ArtifactStore {
             other => match other.strip_prefix("dir:") {
                 // an empty path is refused by validation, at this key
                 Some(path) => Ok(ArtifactStore::Dir(path.trim().to_string())),
+                None if ["s3://", "gs://", "az://", "abfs://", "abfss://"]
+                    .iter()
+                    .any(|s| other.starts_with(s)) =>
+                {
+                    Ok(ArtifactStore::Object(other.trim_end_matches('/').to_string()))
+                }
                 None => Err(serde::de::Error::custom(format!(
-                    "artifacts must be `git`, `dir:<path>` or `release`, got `{other}`"
+                    "artifacts must be `git`, `dir:<path>`, `release` or an object store prefix (`s3://bucket/prefix`, `gs://…`, `az://…`), got `{other}`"
                 ))),
             },
         }

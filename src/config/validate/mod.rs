@@ -212,6 +212,21 @@ fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, Co
                     None,
                 ))
             }
+            ArtifactStore::Object(url)
+                if url::Url::parse(&url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::is_empty))
+                    != Some(false) =>
+            {
+                return Err(cx.err(
+                    &key(base, &["registry", "artifacts"]),
+                    format!("`{url}` names no bucket"),
+                    Some(
+                        "e.g. `s3://bucket/models`, `gs://bucket/models`, `az://container/models`"
+                            .into(),
+                    ),
+                ))
+            }
             a => a,
         },
     };
