@@ -180,7 +180,32 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
             repo.display()
         )));
     }
+    // `--data s3://bucket/prefix/*.parquet` (or gs://, az://, https://): the first object
+    // is inspected (read into the local cache), and the config reads the URL
+    let url = req
+        .data
+        .as_ref()
+        .and_then(|d| d.to_str())
+        .filter(|d| {
+            d.split_once("://")
+                .is_some_and(|(s, _)| crate::config::URL_SCHEMES.contains(&s))
+        })
+        .map(str::to_string);
+    let remote = match &url {
+        Some(u) => {
+            let err = |e: crate::data::DataError| Error::Snapshot(e.into());
+            let listing =
+                crate::data::remote::list(u, crate::config::DataFormat::Auto).map_err(err)?;
+            let first = listing.objects[0].clone();
+            let (abs, _) = crate::data::cache::ObjectCache::new(repo)
+                .materialize(&listing, &first)
+                .map_err(err)?;
+            Some((abs, first.name))
+        }
+        None => None,
+    };
     let data = match &req.data {
+        _ if remote.is_some() => remote.as_ref().expect("remote").0.clone(),
         Some(d) if d.is_absolute() => d.clone(),
         Some(d) => {
             // relative to the current directory, as shells complete it
@@ -200,7 +225,10 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
             ))
         })?,
     };
-    let rel = rel_path(repo, &data)?;
+    let rel = match &remote {
+        Some((_, name)) => name.clone(),
+        None => rel_path(repo, &data)?,
+    };
     let format = crate::data::format_of(&rel).ok_or_else(|| {
         usage(format!(
             "--data `{rel}`: only .csv and .parquet files can be inspected"
@@ -407,7 +435,19 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
         )
     };
     let model = req.model.clone().unwrap_or_else(|| model_name(repo));
-    let data_path = data_path(repo, &rel);
+    let data_path = match &url {
+        Some(u) => u.clone(),
+        None => data_path(repo, &rel),
+    };
+    let store = url
+        .as_deref()
+        .and_then(|u| u.split_once("://"))
+        .map(|(s, _)| match s {
+            "s3" => "s3",
+            "gs" => "gs",
+            "az" | "abfs" | "abfss" => "azure",
+            _ => "https",
+        });
     let features: Vec<&str> = names
         .iter()
         .copied()
@@ -427,6 +467,8 @@ pub fn init(req: &InitRequest) -> Result<InitReport, Error> {
         features,
         categorical_target => classification && kind == Some(ColumnKind::Numeric),
         data_path,
+        data_url => url,
+        store,
         format => if format == FileFormat::Csv { "csv" } else { "parquet" },
         min_rows => (rows / 10).clamp(100, 100_000),
         primary,

@@ -165,3 +165,90 @@ fn the_example_workflows_are_the_ones_init_writes() {
         );
     }
 }
+
+/// `init --data s3://…`: the first object is inspected, the config reads the URL, and the
+/// workflow gets the OIDC permission and the step that turns the job's token into AWS
+/// credentials (actionlint-clean); the written config snapshots the objects.
+#[test]
+fn init_on_an_s3_prefix_writes_the_url_and_the_oidc_step() {
+    use crate::support::s3::S3Server;
+    let repo = Repo::new();
+    let local = tempfile::tempdir().unwrap();
+    let parts = retrain::data::synth::write(
+        &Spec {
+            rows: 3000,
+            ..Spec::default()
+        },
+        local.path(),
+        "part",
+        2,
+        OutputFormat::Parquet,
+    )
+    .unwrap();
+    let server = S3Server::start(
+        local.path(),
+        serde_json::json!([
+            ["bucket", "lake"],
+            [
+                "put",
+                "lake",
+                "events/part-0.parquet",
+                parts[0].to_str().unwrap()
+            ],
+            [
+                "put",
+                "lake",
+                "events/part-1.parquet",
+                parts[1].to_str().unwrap()
+            ]
+        ]),
+    );
+    let env = server.env();
+    let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = repo.run_with(
+        &[
+            "init",
+            "--data",
+            "s3://lake/events/*.parquet",
+            "--output",
+            "json",
+        ],
+        &envs,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["target"], "label");
+    let yaml = std::fs::read_to_string(repo.path().join("retrain.yaml")).unwrap();
+    assert!(
+        yaml.contains("url: \"s3://lake/events/*.parquet\""),
+        "{yaml}"
+    );
+    let wf_path = repo.path().join(".github/workflows/retrain.yml");
+    let wf = std::fs::read_to_string(&wf_path).unwrap();
+    assert!(wf.contains("id-token: write"), "{wf}");
+    assert!(
+        wf.contains("aws-actions/configure-aws-credentials@v4"),
+        "{wf}"
+    );
+    assert!(wf.contains("vars.RETRAIN_AWS_ROLE_ARN"), "{wf}");
+    assert!(
+        !wf.contains("s3://"),
+        "no data path among the push paths: {wf}"
+    );
+    let lint = std::process::Command::new("node")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/action/actionlint.mjs"
+        ))
+        .arg(&wf_path)
+        .output()
+        .expect("node runs actionlint (bash tests/run.sh installs it)");
+    assert!(
+        lint.status.success(),
+        "actionlint: {}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    let snap = repo.run_with(&["snapshot", "--output", "json"], &envs);
+    assert_eq!(snap.code, 0, "{}", snap.stderr);
+    assert_eq!(snap.json()["files"], 2);
+}
