@@ -30,6 +30,8 @@ pub enum Error {
     #[error(transparent)]
     GitHub(crate::forge::github::GitHubError),
     #[error(transparent)]
+    Mlflow(crate::forge::mlflow::MlflowError),
+    #[error(transparent)]
     Apply(#[from] crate::config::ApplyError),
     #[error("{0}")]
     Usage(String),
@@ -67,7 +69,8 @@ impl Error {
             Error::Snapshot(SnapshotError::Store(StoreError::Write { .. }))
             | Error::Io { .. }
             | Error::Git(_)
-            | Error::GitHub(_) => exit::FAILURE,
+            | Error::GitHub(_)
+            | Error::Mlflow(_) => exit::FAILURE,
             Error::Snapshot(_) | Error::Registry(_) | Error::Train(_) => exit::PROBLEM,
         }
     }
@@ -81,6 +84,7 @@ impl Error {
             }
             Error::Train(_) => None,
             Error::GitHub(e) => e.hint(),
+            Error::Mlflow(e) => Some(e.hint()),
             Error::Git(e) => e.hint(),
             Error::Usage(_) | Error::Io { .. } => None,
             Error::Apply(_) => Some(

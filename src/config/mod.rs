@@ -251,6 +251,16 @@ pub struct Registry {
     /// Relative to the repository root.
     pub path: String,
     pub artifacts: ArtifactStore,
+    pub mlflow: Option<Mlflow>,
+}
+
+/// `registry.mlflow`: the MLflow model registry `promote` mirrors the champion into.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mlflow {
+    /// Without a trailing `/`.
+    pub tracking_uri: String,
+    pub model_name: String,
+    pub alias: String,
 }
 
 /// A config problem, with where it is.

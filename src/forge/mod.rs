@@ -6,6 +6,7 @@ pub mod bot;
 pub mod git;
 pub mod git_error;
 pub mod github;
+pub mod mlflow;
 pub mod promote;
 pub mod publish;
 pub mod remote;

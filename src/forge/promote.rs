@@ -171,6 +171,7 @@ pub fn promote(req: &PromoteRequest) -> Result<PromoteReport, Error> {
                 tag_operation: None,
                 artifact: None,
                 release: None,
+                mlflow: None,
                 note: Some("the registry has no champion: nothing to promote".into()),
             });
             continue;
@@ -280,10 +281,26 @@ pub fn promote(req: &PromoteRequest) -> Result<PromoteReport, Error> {
                 (Some(outcome), None)
             }
         };
+        // the MLflow mirror, after the tag and the release (which a re-run leaves as
+        // they are): an MLflow failure is retried by running promote again
+        let mlflow = match &model.registry.mlflow {
+            None => None,
+            Some(cfg) => {
+                let client = crate::forge::mlflow::Client::from_env(cfg).map_err(Error::Mlflow)?;
+                let (source, tags) = mlflow_version(model, &champion, &tag, &commit, req);
+                Some(
+                    rt.block_on(client.mirror(cfg, &champion, &source, &tags))
+                        .map_err(Error::Mlflow)?,
+                )
+            }
+        };
         let changed = tag_operation == TagOperation::Created
             || release
                 .as_ref()
-                .is_some_and(|r| r.operation != ReleaseOperation::Unchanged);
+                .is_some_and(|r| r.operation != ReleaseOperation::Unchanged)
+            || mlflow
+                .as_ref()
+                .is_some_and(|m| m.operation != crate::forge::mlflow::MlflowOperation::Unchanged);
         promotions.push(Promotion {
             model: model.name.to_string(),
             status: if changed {
@@ -297,10 +314,54 @@ pub fn promote(req: &PromoteRequest) -> Result<PromoteReport, Error> {
             tag_operation: Some(tag_operation),
             artifact: Some(champion.artifact.clone()),
             release,
+            mlflow,
             note,
         });
     }
     Ok(PromoteReport { promotions })
+}
+
+/// The MLflow model version of a champion: its source (the artifact's URI where that is
+/// one — an object store, `dir:`, `release:` — else `git:/<tag>/<path>` in the repository)
+/// and its tags (retrain's version, the snapshot, the digest, the commit, the metrics).
+fn mlflow_version(
+    model: &ModelConfig,
+    v: &ModelVersion,
+    tag: &str,
+    commit: &str,
+    req: &PromoteRequest,
+) -> (String, std::collections::BTreeMap<String, String>) {
+    // MLflow takes a source with a scheme and an absolute path
+    let uri = &v.artifact.uri;
+    let source = if uri.contains("://") {
+        uri.clone()
+    } else if let Some(p) = uri.strip_prefix("dir:") {
+        format!("dir:{}", req.workspace.repo.join(p).display())
+    } else if let Some(p) = uri.strip_prefix("release:") {
+        format!("release:/{p}")
+    } else {
+        format!("git:/{tag}/{}/{uri}", model.registry.path)
+    };
+    let mut tags = std::collections::BTreeMap::from([
+        ("retrain.version".to_string(), v.retrain_version.clone()),
+        ("retrain.model".to_string(), model.name.to_string()),
+        (
+            "retrain.registry_version".to_string(),
+            v.version.to_string(),
+        ),
+        ("retrain.snapshot".to_string(), v.snapshot.clone()),
+        ("retrain.digest".to_string(), v.artifact.digest.clone()),
+        ("retrain.algorithm".to_string(), v.algorithm.clone()),
+        ("retrain.tag".to_string(), tag.to_string()),
+        ("retrain.commit".to_string(), commit.to_string()),
+    ]);
+    if let Some(gh) = &req.github {
+        tags.insert("retrain.repository".into(), gh.repository.to_string());
+    }
+    for (k, m) in &v.metrics {
+        tags.insert(format!("metric.{k}"), format!("{m}"));
+    }
+    (source, tags)
 }
 
 /// Whether the registry at the remote tag records `version` with the same artifact.

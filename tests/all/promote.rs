@@ -646,3 +646,114 @@ fn store_s3_keeps_the_artifacts_under_their_digests() {
         "{err}"
     );
 }
+
+/// `registry.mlflow` on a real MLflow server (`support::mlflow`, basic auth): promote
+/// creates the registered model, version 1 (tagged with the digest) and the alias; again,
+/// nothing; v2 becomes MLflow version 2 with the alias; a merged rollback moves the alias
+/// back without a new version; a wrong password (401) and an unreachable server fail
+/// promote with what to do, after the tag step, and a re-run converges.
+#[test]
+fn promote_mirrors_the_champion_into_mlflow_and_a_rollback_moves_the_alias() {
+    use crate::support::mlflow::{MlflowServer, PASSWORD, USER};
+    let s = setup();
+    let server = MlflowServer::start(s.root.path());
+    let config = s.work.join("retrain.yaml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "    pull_request:",
+        &format!(
+            "    registry: {{ mlflow: {{ tracking_uri: \"{}\", model_name: churn-model }} }}\n    pull_request:",
+            server.uri
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    crate::publish::commit_and_push(&s, "mirror into MLflow");
+    let promote = |password: &str| {
+        let out = crate::publish::as_workflow(&mut Command::new(env!("CARGO_BIN_EXE_retrain")), &s)
+            .arg("--repo")
+            .arg(&s.work)
+            .args(["promote", "--output", "json"])
+            .env("MLFLOW_TRACKING_USERNAME", USER)
+            .env("MLFLOW_TRACKING_PASSWORD", password)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !stdout.contains(password) && !stderr.contains(password),
+            "the password was printed: {stdout}{stderr}"
+        );
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    };
+    let ok = |password: &str| {
+        let (code, out, err) = promote(password);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    run_and_merge(&s, &[]);
+    // a wrong password: a 401, after the tag is in place
+    let (code, _, err) = promote("not-the-password");
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("refused the credentials (401)"), "{err}");
+    assert!(err.contains("run `retrain promote` again"), "{err}");
+    assert!(git(&s.origin, &["tag", "-l", "model/churn/v1"]).contains("model/churn/v1"));
+    // then the right one: converges
+    let p = ok(PASSWORD);
+    assert_eq!(p["mlflow"]["operation"], "created", "{p}");
+    assert_eq!(p["mlflow"]["version"], "1");
+    assert_eq!(p["mlflow"]["alias"], "champion");
+    assert!(p["mlflow"]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/#/models/churn-model/versions/1"));
+    let m = server.read("churn-model", "champion");
+    assert_eq!(m["alias"], "1", "{m}");
+    let v1 = &m["versions"][0];
+    let digest = git(&s.work, &["show", "HEAD:models/churn/registry.yaml"]);
+    assert!(
+        digest.contains(v1["tags"]["retrain.digest"].as_str().unwrap()),
+        "{m}"
+    );
+    assert_eq!(
+        v1["source"].as_str().unwrap(),
+        "git:/model/churn/v1/models/churn/versions/1/model.json"
+    );
+    assert!(v1["tags"]["metric.accuracy"].as_str().is_some(), "{m}");
+    // again: nothing
+    let again = ok(PASSWORD);
+    assert_eq!(again["mlflow"]["operation"], "unchanged", "{again}");
+    assert_eq!(again["status"], "unchanged", "{again}");
+    assert_eq!(
+        server.read("churn-model", "champion")["versions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // v2
+    more_data(&s, 3, "b");
+    run_and_merge(&s, &["--force"]);
+    let p2 = ok(PASSWORD);
+    assert_eq!(p2["version"], 2, "{p2}");
+    assert_eq!(p2["mlflow"]["version"], "2", "{p2}");
+    assert_eq!(server.read("churn-model", "champion")["alias"], "2");
+    // a merged rollback to v1 moves the alias back; no new version
+    let rb = json(&s, &["rollback", "churn", "--output", "json"]);
+    let pr = &rb["pull_request"];
+    merge(
+        &s,
+        pr["branch"].as_str().unwrap(),
+        pr["number"].as_u64().unwrap(),
+    );
+    let back = ok(PASSWORD);
+    assert_eq!(back["version"], 1, "{back}");
+    assert_eq!(back["mlflow"]["operation"], "alias_moved", "{back}");
+    assert_eq!(back["mlflow"]["version"], "1", "{back}");
+    let m = server.read("churn-model", "champion");
+    assert_eq!(m["alias"], "1", "{m}");
+    assert_eq!(m["versions"].as_array().unwrap().len(), 2, "{m}");
+    // the server gone: a clear failure, nothing else changes
+    drop(server);
+    let (code, _, err) = promote(PASSWORD);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("cannot be reached"), "{err}");
+}

@@ -362,6 +362,26 @@ pub struct RawRegistry {
     /// object store prefix (`s3://bucket/prefix`, `gs://…`, `az://…`).
     #[serde(default)]
     pub artifacts: ArtifactStore,
+    /// Mirror the registry into an MLflow model registry on `promote`: the champion
+    /// becomes a model version there and carries the alias (a rollback moves it back).
+    /// `registry.yaml` stays the source of truth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlflow: Option<RawMlflow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawMlflow {
+    /// The tracking server, e.g. `https://mlflow.example.com`. Credentials from the
+    /// environment: `MLFLOW_TRACKING_TOKEN` (bearer), or `MLFLOW_TRACKING_USERNAME` and
+    /// `MLFLOW_TRACKING_PASSWORD` (basic auth); never printed.
+    pub tracking_uri: String,
+    /// The registered model's name. Default: the model's name.
+    #[serde(default)]
+    pub model_name: Option<String>,
+    /// The alias the champion's version carries. Default: `champion`.
+    #[serde(default)]
+    pub alias: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, JsonSchema)]

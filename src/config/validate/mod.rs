@@ -86,11 +86,13 @@ fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, Co
     // The `backtest:` section is left out: it does not change what `run` trains or
     // proposes, so editing it must not make open pull requests look stale.
     let config_hash = {
-        let json = serde_json::to_vec(&RawModel {
+        // nor is `registry.mlflow`: a mirror, set up after the fact, proposes nothing new
+        let mut hashed = RawModel {
             backtest: None,
             ..m.clone()
-        })
-        .expect("config serialises");
+        };
+        hashed.registry.mlflow = None;
+        let json = serde_json::to_vec(&hashed).expect("config serialises");
         blake3::hash(&json).to_hex()[..16].to_string()
     };
     let name = ModelName::new(&m.name).map_err(|e| cx.err(&key(base, &["name"]), e, None))?;
@@ -228,6 +230,39 @@ fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, Co
                 ))
             }
             a => a,
+        },
+        mlflow: match m.registry.mlflow {
+            None => None,
+            Some(ml) => {
+                let uri = ml.tracking_uri.trim().trim_end_matches('/').to_string();
+                if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+                    return Err(cx.err(
+                        &key(base, &["registry", "mlflow", "tracking_uri"]),
+                        format!("`{uri}` is not an http(s) URL"),
+                        Some("the tracking server, e.g. `https://mlflow.example.com`".into()),
+                    ));
+                }
+                let alias = ml.alias.unwrap_or_else(|| "champion".into());
+                // MLflow refuses aliases like `v1` (they read as versions) and `latest`
+                if alias.is_empty()
+                    || alias == "latest"
+                    || (alias.starts_with(['v', 'V']) && alias[1..].parse::<u64>().is_ok())
+                    || !alias
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(cx.err(
+                        &key(base, &["registry", "mlflow", "alias"]),
+                        format!("`{alias}` cannot be an MLflow alias"),
+                        Some("letters, digits, `_` and `-`; not `latest`, not `v<number>`".into()),
+                    ));
+                }
+                Some(crate::config::Mlflow {
+                    tracking_uri: uri,
+                    model_name: ml.model_name.unwrap_or_else(|| name.to_string()),
+                    alias,
+                })
+            }
         },
     };
     let pr = &m.pull_request;

@@ -7,6 +7,7 @@ use std::process::Command;
 pub mod git_server;
 pub mod github;
 pub mod github_app;
+pub mod mlflow;
 pub mod openapi;
 pub mod s3;
 pub mod webhooks;
