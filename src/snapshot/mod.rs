@@ -129,7 +129,8 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
         .map(|o| (o.name.as_str(), o))
         .collect();
 
-    let columns = plan_columns(&files, model)?;
+    let schemas = file_schemas(repo, &files, &hashes)?;
+    let columns = plan_columns(&files, &schemas, model)?;
     let mut parts: Vec<Part> = columns.iter().map(|_| Part::Empty).collect();
     let mut file_entries = Vec::with_capacity(files.len());
     let mut rows = 0u64;
@@ -319,13 +320,39 @@ struct PlannedColumn {
     dtype: DataType,
 }
 
+/// Each file's schema: kept per content hash (`part_cache::SchemaCache`), or read (for a
+/// CSV file: inferred from its first rows) and kept.
+fn file_schemas(
+    repo: &Path,
+    files: &[DataFile],
+    hashes: &[hash::FileHash],
+) -> Result<Vec<Schema>, DataError> {
+    let cache = part_cache::SchemaCache::new(repo);
+    files
+        .par_iter()
+        .zip(hashes)
+        .map(|(file, hash)| {
+            let csv = file.format == data::FileFormat::Csv;
+            if let Some(s) = cache.get(&hash.blake3, csv) {
+                return Ok(s);
+            }
+            let s = file.schema()?;
+            cache.put(&hash.blake3, csv, &s);
+            Ok(s)
+        })
+        .collect()
+}
+
 /// Columns of the source with their kinds; checks that the files agree and that every
 /// column the config names exists.
-fn plan_columns(files: &[DataFile], model: &ModelConfig) -> Result<Vec<PlannedColumn>, DataError> {
+fn plan_columns(
+    files: &[DataFile],
+    schemas: &[Schema],
+    model: &ModelConfig,
+) -> Result<Vec<PlannedColumn>, DataError> {
     let first = &files[0];
-    let schema = first.schema()?;
-    for other in &files[1..] {
-        let s = other.schema()?;
+    let schema = &schemas[0];
+    for (other, s) in files[1..].iter().zip(&schemas[1..]) {
         let names_a: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
         let names_b: Vec<&str> = s.iter_names().map(|n| n.as_str()).collect();
         if names_a != names_b {

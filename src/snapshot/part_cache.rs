@@ -5,9 +5,14 @@
 //! Parts merge in file order exactly as freshly computed ones do, so a snapshot made from
 //! cached parts equals one made from scratch (tested). A damaged or stale entry is
 //! ignored and written again.
+//!
+//! A file's schema is kept beside (`schemas/<content hash>.json`): a CSV file's schema is
+//! inferred by parsing its first rows, which a snapshot would otherwise do again for every
+//! file of the history just to check that the partitions agree.
 
 use std::path::{Path, PathBuf};
 
+use polars::prelude::{DataType, Schema, TimeUnit};
 use serde::{Deserialize, Serialize};
 
 use super::part::Part;
@@ -69,5 +74,127 @@ impl PartCache {
         if let Err(e) = written {
             tracing::debug!(error = %e, "the profile of a file was not cached");
         }
+    }
+}
+
+/// The schemas of files by content hash, under `.retrain/cache/schemas/`.
+pub struct SchemaCache {
+    dir: PathBuf,
+}
+
+impl SchemaCache {
+    pub fn new(repo: &Path) -> Self {
+        SchemaCache {
+            dir: repo.join(".retrain/cache/schemas"),
+        }
+    }
+
+    fn path(&self, content: &str, csv: bool) -> PathBuf {
+        let ext = if csv { "csv" } else { "parquet" };
+        self.dir.join(format!("{FORMAT}-{content}-{ext}.json"))
+    }
+
+    pub fn get(&self, content: &str, csv: bool) -> Option<Schema> {
+        let bytes = std::fs::read(self.path(content, csv)).ok()?;
+        let columns: Vec<(String, String)> = serde_json::from_slice(&bytes).ok()?;
+        columns
+            .into_iter()
+            .map(|(name, t)| Some((name.into(), dtype_from_text(&t)?)))
+            .collect::<Option<Schema>>()
+    }
+
+    /// Keeps a schema whose every type can be written down (else nothing: inferred again).
+    pub fn put(&self, content: &str, csv: bool, schema: &Schema) {
+        let Some(columns) = schema
+            .iter()
+            .map(|(n, t)| Some((n.to_string(), dtype_text(t)?)))
+            .collect::<Option<Vec<(String, String)>>>()
+        else {
+            return;
+        };
+        let written = serde_json::to_vec(&columns)
+            .map_err(std::io::Error::other)
+            .and_then(|b| {
+                crate::data::cache::ensure_ignored(self.dir.parent().expect("under the cache"))?;
+                crate::data::atomic::write_atomic(&self.path(content, csv), &b)
+            });
+        if let Err(e) = written {
+            tracing::debug!(error = %e, "the schema of a file was not cached");
+        }
+    }
+}
+
+/// The types a CSV or Parquet file's columns have that retrain reads, as text.
+fn dtype_text(t: &DataType) -> Option<String> {
+    Some(
+        match t {
+            DataType::Boolean => "bool",
+            DataType::Int8 => "i8",
+            DataType::Int16 => "i16",
+            DataType::Int32 => "i32",
+            DataType::Int64 => "i64",
+            DataType::UInt8 => "u8",
+            DataType::UInt16 => "u16",
+            DataType::UInt32 => "u32",
+            DataType::UInt64 => "u64",
+            DataType::Float32 => "f32",
+            DataType::Float64 => "f64",
+            DataType::String => "str",
+            DataType::Date => "date",
+            DataType::Time => "time",
+            DataType::Datetime(TimeUnit::Nanoseconds, None) => "datetime[ns]",
+            DataType::Datetime(TimeUnit::Microseconds, None) => "datetime[us]",
+            DataType::Datetime(TimeUnit::Milliseconds, None) => "datetime[ms]",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+fn dtype_from_text(t: &str) -> Option<DataType> {
+    Some(match t {
+        "bool" => DataType::Boolean,
+        "i8" => DataType::Int8,
+        "i16" => DataType::Int16,
+        "i32" => DataType::Int32,
+        "i64" => DataType::Int64,
+        "u8" => DataType::UInt8,
+        "u16" => DataType::UInt16,
+        "u32" => DataType::UInt32,
+        "u64" => DataType::UInt64,
+        "f32" => DataType::Float32,
+        "f64" => DataType::Float64,
+        "str" => DataType::String,
+        "date" => DataType::Date,
+        "time" => DataType::Time,
+        "datetime[ns]" => DataType::Datetime(TimeUnit::Nanoseconds, None),
+        "datetime[us]" => DataType::Datetime(TimeUnit::Microseconds, None),
+        "datetime[ms]" => DataType::Datetime(TimeUnit::Milliseconds, None),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_written_type_reads_back() {
+        for t in [
+            DataType::Boolean,
+            DataType::Int8,
+            DataType::Int64,
+            DataType::UInt32,
+            DataType::Float32,
+            DataType::Float64,
+            DataType::String,
+            DataType::Date,
+            DataType::Time,
+            DataType::Datetime(TimeUnit::Microseconds, None),
+            DataType::Datetime(TimeUnit::Nanoseconds, None),
+        ] {
+            assert_eq!(dtype_from_text(&dtype_text(&t).unwrap()), Some(t));
+        }
+        assert_eq!(dtype_text(&DataType::Null), None);
     }
 }

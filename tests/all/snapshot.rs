@@ -503,6 +503,13 @@ fn a_new_partition_is_profiled_alone_and_the_manifest_equals_a_fresh_one() {
     let grown = repo.run_with(&["snapshot", "--output", "json"], &debug);
     assert_eq!(grown.json()["status"], "created", "{}", grown.stderr);
     assert_eq!(profiled(&grown), 1, "{}", grown.stderr);
+    // each file's schema is kept too (a CSV file's is inferred from its rows)
+    assert_eq!(
+        std::fs::read_dir(repo.path().join(".retrain/cache/schemas"))
+            .unwrap()
+            .count(),
+        4
+    );
     assert!(grown.stderr.contains("part-0003.csv"), "{}", grown.stderr);
     let id = grown.json()["id"].as_str().unwrap().to_string();
     let path = repo.path().join(format!(".retrain/snapshots/{id}.yaml"));
