@@ -471,6 +471,20 @@ pub fn promote_text(report: &crate::outcome::PromoteReport) -> String {
                         a.uri, a.digest, a.size
                     );
                 }
+                if let Some(m) = &p.mlflow {
+                    let _ = writeln!(
+                        out,
+                        "  MLflow: {} version {} carries `{}` ({}): {}",
+                        m.model_name,
+                        m.version,
+                        m.alias,
+                        serde_json::to_value(m.operation)
+                            .unwrap_or_default()
+                            .as_str()
+                            .unwrap_or(""),
+                        m.url
+                    );
+                }
                 if let Some(n) = &p.note {
                     let _ = writeln!(out, "  note: {n}");
                 }
