@@ -722,6 +722,19 @@ fn promote_mirrors_the_champion_into_mlflow_and_a_rollback_moves_the_alias() {
     let again = ok(PASSWORD);
     assert_eq!(again["mlflow"]["operation"], "unchanged", "{again}");
     assert_eq!(again["status"], "unchanged", "{again}");
+    let text = crate::publish::as_workflow(&mut Command::new(env!("CARGO_BIN_EXE_retrain")), &s)
+        .arg("--repo")
+        .arg(&s.work)
+        .arg("promote")
+        .env("MLFLOW_TRACKING_USERNAME", USER)
+        .env("MLFLOW_TRACKING_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("MLflow: churn-model version 1 carries `champion` (unchanged): http://"),
+        "{text}"
+    );
     assert_eq!(
         server.read("churn-model", "champion")["versions"]
             .as_array()
