@@ -8,9 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::atomic::write_atomic;
 use super::remote::{Listing, RemoteObject};
 use super::{DataError, FileFormat};
-use crate::snapshot::manifest::write_atomic;
 
 /// `.retrain/cache/objects` of a repository.
 pub struct ObjectCache {
