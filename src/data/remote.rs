@@ -261,7 +261,7 @@ pub fn put(url: &str, bytes: Vec<u8>) -> Result<(), DataError> {
 /// inside it.
 fn open(url: &url::Url, text: &str) -> Result<(Arc<dyn ObjectStore>, String), DataError> {
     use object_store::ObjectStoreScheme as S;
-    let (scheme, key) = S::parse(url).map_err(|_| {
+    let (scheme, _) = S::parse(url).map_err(|_| {
         bad_url(
             text,
             format!(
@@ -271,7 +271,6 @@ fn open(url: &url::Url, text: &str) -> Result<(Arc<dyn ObjectStore>, String), Da
             ),
         )
     })?;
-    let _ = key;
     // the key as written (object_store's `Path` would percent-encode a glob's `[`, `]`)
     let host = url.host_str().unwrap_or("");
     let bucket_in_path = url.scheme() == "https"

@@ -134,14 +134,7 @@ fn fetch_object(repo: &Path, version: &ModelVersion) -> Result<std::path::PathBu
         message: e.to_string(),
         hint: e.hint().unwrap_or_default(),
     })?;
-    let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
-    if digest != version.artifact.digest {
-        return Err(ArtifactError::Digest {
-            uri: uri.clone(),
-            actual: digest,
-            expected: version.artifact.digest.clone(),
-        });
-    }
+    check_digest(version, &bytes)?;
     let io = |source| ArtifactError::Read {
         path: path.clone(),
         source,
@@ -150,6 +143,20 @@ fn fetch_object(repo: &Path, version: &ModelVersion) -> Result<std::path::PathBu
     crate::data::cache::ensure_ignored(&cache).map_err(io)?;
     crate::data::atomic::write_atomic(&path, &bytes).map_err(io)?;
     Ok(path)
+}
+
+/// `bytes` are the artifact the registry records for `version`, or an error naming both
+/// digests.
+fn check_digest(version: &ModelVersion, bytes: &[u8]) -> Result<(), ArtifactError> {
+    let digest = format!("blake3:{}", blake3::hash(bytes).to_hex());
+    if digest != version.artifact.digest {
+        return Err(ArtifactError::Digest {
+            uri: version.artifact.uri.clone(),
+            actual: digest,
+            expected: version.artifact.digest.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Why a version's artifact could not be loaded.
@@ -209,14 +216,7 @@ pub fn load_artifact(
         path: path.clone(),
         source,
     })?;
-    let digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
-    if digest != version.artifact.digest {
-        return Err(ArtifactError::Digest {
-            uri: uri.clone(),
-            actual: digest,
-            expected: version.artifact.digest.clone(),
-        });
-    }
+    check_digest(version, &bytes)?;
     let artifact = serde_json::from_slice(&bytes).map_err(|source| ArtifactError::NotAModel {
         uri: uri.clone(),
         source,

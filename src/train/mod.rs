@@ -402,17 +402,7 @@ pub fn train(
                     score_rows(table, validation, &preds, primary)
                 });
                 if let Some(s) = score {
-                    let better = match best {
-                        None => true,
-                        Some((_, b)) => {
-                            if primary.higher_is_better() {
-                                s > b
-                            } else {
-                                s < b
-                            }
-                        }
-                    };
-                    if better {
+                    if best.is_none_or(|(_, b)| primary.better(s, b)) {
                         best = Some((i, s));
                     }
                 }

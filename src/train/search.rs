@@ -98,14 +98,7 @@ pub fn run<'s>(
     let mut best: Option<(usize, f64)> = None;
     for (i, s) in trials.iter().enumerate() {
         let Some(s) = s.score else { continue };
-        let better = best.is_none_or(|(_, b)| {
-            if primary.higher_is_better() {
-                s > b
-            } else {
-                s < b
-            }
-        });
-        if better {
+        if best.is_none_or(|(_, b)| primary.better(s, b)) {
             best = Some((i, s));
         }
     }

@@ -138,6 +138,15 @@ impl Metric {
             Metric::LogLoss | Metric::Rmse | Metric::Mae | Metric::Mape
         )
     }
+
+    /// Whether score `a` is strictly better than `b` on this metric.
+    pub fn better(self, a: f64, b: f64) -> bool {
+        if self.higher_is_better() {
+            a > b
+        } else {
+            a < b
+        }
+    }
 }
 
 impl fmt::Display for Metric {
