@@ -6,11 +6,11 @@
 
 pub mod atomic;
 pub mod cache;
+mod csv;
 pub mod remote;
 pub mod synth;
 mod values;
 
-use values::{as_number, numeric_text_columns};
 pub use values::{category_key, guard_truncated_files, MAX_CATEGORY_BYTES};
 
 use std::path::{Path, PathBuf};
@@ -30,22 +30,7 @@ pub struct DataFile {
     /// Learned once per file, before its first scan: for a CSV file, the text columns
     /// that hold numbers and missing-value texts only, and whether any could be a date;
     /// for Parquet, that its footer was checked (empty).
-    pub(crate) prepared: std::sync::OnceLock<Prepared>,
-}
-
-/// What a CSV file's first scan learned (see [`DataFile::scan`]).
-#[derive(Debug, Clone, Default)]
-pub struct Prepared {
-    numeric: Vec<String>,
-    /// Some text column's first value starts with a digit, so polars' date inference
-    /// may turn it into a date; without one, no column can be a date and the inference
-    /// (which tries every date pattern on every text value of the first 10,000 rows —
-    /// once 65% of profiling a 10k-row file) is left out. Same schema either way.
-    dates: bool,
-    /// The schema inferred from the first 10,000 rows, inferred once: every later scan of
-    /// the file is given it (inferring it again parsed a 10k-row partition whole on each
-    /// scan).
-    schema: Option<SchemaRef>,
+    pub(crate) prepared: std::sync::OnceLock<csv::Prepared>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,64 +367,32 @@ impl DataFile {
             path: self.rel.clone(),
             message: "path is not UTF-8".into(),
         })?;
-        let csv = |dates: bool, schema: Option<SchemaRef>| {
-            LazyCsvReader::new(PlRefPath::new(path))
-                .with_has_header(true)
-                .with_infer_schema_length(Some(10_000))
-                .with_try_parse_dates(dates)
-                .with_schema(schema)
-                .with_raise_if_empty(true)
-                .finish()
-        };
-        let prepared = match self.prepared.get() {
-            Some(p) => p.clone(),
-            None => {
-                let found = match self.format {
-                    FileFormat::Csv => self
-                        .guarded(|| -> PolarsResult<Prepared> {
-                            let mut plain = csv(false, None)?;
-                            let plain_schema = plain.collect_schema()?;
-                            let dates = values::may_hold_dates(plain, &plain_schema)?;
-                            let schema = if dates {
-                                csv(true, None)?.collect_schema()?
-                            } else {
-                                plain_schema
-                            };
-                            Ok(Prepared {
-                                numeric: numeric_text_columns(csv(dates, Some(schema.clone())))?,
-                                dates,
-                                schema: Some(schema),
-                            })
-                        })?
-                        .unwrap_or_default(),
-                    FileFormat::Parquet => {
-                        self.check_parquet_footer()?;
-                        Prepared::default()
-                    }
-                };
-                let _ = self.prepared.set(found.clone());
-                found
-            }
-        };
+        let prepared = self.prepared(path)?;
         let lf = match self.format {
-            FileFormat::Csv => csv(prepared.dates, prepared.schema.clone()).map(|lf| {
-                if prepared.numeric.is_empty() {
-                    lf
-                } else {
-                    lf.with_columns(
-                        prepared
-                            .numeric
-                            .iter()
-                            .map(|c| as_number(c))
-                            .collect::<Vec<_>>(),
-                    )
-                }
-            }),
+            FileFormat::Csv => csv::scan(path, &prepared),
             FileFormat::Parquet => {
                 LazyFrame::scan_parquet(PlRefPath::new(path), ScanArgsParquet::default())
             }
         };
         lf.map_err(|e| self.read_error(e))
+    }
+
+    /// What the file's first scan learned (see [`csv::Prepared`]), learned once.
+    fn prepared(&self, path: &str) -> Result<csv::Prepared, DataError> {
+        if let Some(p) = self.prepared.get() {
+            return Ok(p.clone());
+        }
+        let found = match self.format {
+            // a file that cannot be prepared is scanned as polars alone would, which
+            // then reports the problem
+            FileFormat::Csv => self.guarded(|| csv::prepare(path))?.unwrap_or_default(),
+            FileFormat::Parquet => {
+                self.check_parquet_footer()?;
+                csv::Prepared::default()
+            }
+        };
+        let _ = self.prepared.set(found.clone());
+        Ok(found)
     }
 
     /// Refuses a Parquet file whose footer places column chunks outside the file
@@ -490,6 +443,29 @@ impl DataFile {
         })
     }
 
+    /// The columns `sources` of a small CSV file, read whole ([`csv::read`]); `None`
+    /// for other files, which are scanned.
+    fn read_whole_csv<'a>(
+        &self,
+        sources: impl Iterator<Item = &'a str>,
+    ) -> Result<Option<PolarsResult<LazyFrame>>, DataError> {
+        if self.format != FileFormat::Csv || self.size == 0 || self.size > csv::READ_WHOLE_BYTES {
+            return Ok(None);
+        }
+        let Some(path) = self.abs.to_str() else {
+            return Ok(None);
+        };
+        let prepared = self.prepared(path)?;
+        let mut names: Vec<PlSmallStr> = Vec::new();
+        for name in sources {
+            let name = PlSmallStr::from_str(name);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        self.guarded(|| csv::read(path, &prepared, &names))
+    }
+
     /// Column names and dtypes, without reading the data.
     pub fn schema(&self) -> Result<Schema, DataError> {
         let mut lf = self.scan()?;
@@ -530,11 +506,12 @@ impl DataFile {
         self.read_exprs(columns, Vec::new(), filter)
     }
 
-    /// [`Self::read_columns`] plus extra computed columns (`extra`, already aliased).
+    /// [`Self::read_columns`] plus extra computed columns (`extra`: the column each is
+    /// computed from, and the expression, already aliased).
     pub fn read_exprs(
         &self,
         columns: &[(String, ColumnKind)],
-        extra: Vec<Expr>,
+        extra: Vec<(String, Expr)>,
         filter: Option<Expr>,
     ) -> Result<DataFrame, DataError> {
         let mut exprs: Vec<Expr> = columns
@@ -545,13 +522,29 @@ impl DataFile {
                 ColumnKind::Datetime => col(name.as_str()),
             })
             .collect();
-        exprs.extend(extra);
-        let mut lf = self.scan()?;
-        if let Some(f) = filter {
-            lf = lf.filter(f);
-        }
-        let lf = lf.select(exprs);
-        self.guarded(|| lf.collect())?.map_err(|e| {
+        let sources =
+            (columns.iter().map(|(n, _)| n.as_str())).chain(extra.iter().map(|(n, _)| n.as_str()));
+        let read = match filter {
+            None => self.read_whole_csv(sources)?,
+            Some(_) => None,
+        };
+        exprs.extend(extra.into_iter().map(|(_, e)| e));
+        let collected = match read {
+            Some(Err(e)) => Err(e),
+            Some(Ok(lf)) => {
+                let lf = lf.select(exprs);
+                self.guarded(|| lf.collect())?
+            }
+            None => {
+                let mut lf = self.scan()?;
+                if let Some(f) = filter {
+                    lf = lf.filter(f);
+                }
+                let lf = lf.select(exprs);
+                self.guarded(|| lf.collect())?
+            }
+        };
+        collected.map_err(|e| {
             let message = clean_polars_message(&e.to_string());
             // A failed cast names its column; report it as a type problem.
             if let Some((name, kind)) = columns.iter().find(|(n, _)| {

@@ -74,6 +74,13 @@ pub(super) fn as_number(c: &str) -> Expr {
         .alias(c)
 }
 
+/// Whether `v` is a number as [`as_number`] reads it (trimmed, then cast).
+fn reads_as_number(v: &str) -> bool {
+    Series::new(PlSmallStr::EMPTY, [v.trim()])
+        .cast(&DataType::Float64)
+        .is_ok_and(|s| s.null_count() == 0)
+}
+
 /// The columns polars read as text.
 fn text_columns(schema: &Schema) -> Vec<String> {
     schema
@@ -83,40 +90,43 @@ fn text_columns(schema: &Schema) -> Vec<String> {
         .collect()
 }
 
-/// Whether polars' date inference could make a date of any text column of `scan` (read
-/// without it): only when some text column's first non-null value (among the rows the
-/// schema is inferred from) starts with a digit, after blanks and a sign — every date,
-/// time and datetime pattern polars tries starts with a number (`%Y`, `%d`, `%H`,
-/// ISO 8601), and a column is a date only when all its values are.
-pub(super) fn may_hold_dates(lf: LazyFrame, schema: &Schema) -> PolarsResult<bool> {
-    let text = text_columns(schema);
-    if text.is_empty() {
-        return Ok(false);
-    }
-    let firsts = lf
-        .limit(10_000)
-        .select(
-            text.iter()
-                .map(|c| col(c.as_str()).drop_nulls().first())
-                .collect::<Vec<_>>(),
-        )
-        .collect()?;
-    Ok(firsts.columns().iter().any(|c| {
-        c.str().ok().and_then(|s| s.get(0)).is_some_and(|v| {
+/// Whether polars' date inference could make a date of any text column of `head` (the
+/// rows the schema is inferred from, read without it): only when some text column's
+/// first non-null value starts with a digit, after blanks and a sign — every date, time
+/// and datetime pattern polars tries starts with a number (`%Y`, `%d`, `%H`, ISO 8601),
+/// and a column is a date only when all its values are.
+pub(super) fn may_hold_dates(head: &DataFrame) -> PolarsResult<bool> {
+    for c in text_columns(head.schema()) {
+        let first = head.column(&c)?.str()?.iter().flatten().next();
+        if first.is_some_and(|v| {
             let v = v.trim_start();
             let v = v.strip_prefix(['+', '-']).unwrap_or(v);
             v.starts_with(|c: char| c.is_ascii_digit())
-        })
-    }))
+        }) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
-/// The text columns of a CSV scan whose values, in the rows polars infers the schema
-/// from, are all numbers or missing texts, with at least one number: polars reads a
+/// The text columns of `head` (the rows polars infers a CSV file's schema from) whose
+/// values are all numbers or missing texts, with at least one number: polars reads a
 /// numeric column with one `NA` or `Infinity` as text, which would make it categorical.
-pub(super) fn numeric_text_columns(scan: PolarsResult<LazyFrame>) -> PolarsResult<Vec<String>> {
-    let mut lf = scan?;
-    let schema = lf.collect_schema()?;
-    let text = text_columns(&schema);
+pub(super) fn numeric_text_columns(head: &DataFrame) -> PolarsResult<Vec<String>> {
+    // a column whose first value is neither missing nor a number is text (most text
+    // columns: decided without a query)
+    let mut text = Vec::new();
+    for c in text_columns(head.schema()) {
+        let first = head
+            .column(&c)?
+            .str()?
+            .iter()
+            .flatten()
+            .find(|v| !MISSING_TEXTS.contains(v));
+        if first.is_some_and(reads_as_number) {
+            text.push(c);
+        }
+    }
     if text.is_empty() {
         return Ok(Vec::new());
     }
@@ -129,7 +139,7 @@ pub(super) fn numeric_text_columns(scan: PolarsResult<LazyFrame>) -> PolarsResul
         checks.push(bad.sum().alias(format!("bad{i}")));
         checks.push(value.and(number).sum().alias(format!("num{i}")));
     }
-    let df = lf.limit(10_000).select(checks).collect()?;
+    let df = head.clone().lazy().select(checks).collect()?;
     let get = |name: &str| -> u64 {
         df.column(name)
             .ok()

@@ -141,33 +141,46 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
             .map(|c| (c.name.clone(), c.kind.to_string(), c.dtype.to_string()))
             .collect::<Vec<_>>(),
     );
-    for ((file, hash), stamp) in files.iter().zip(&hashes).zip(&stamps) {
-        let (file_rows, file_parts) = match cache.get(&hash.blake3, columns.len()) {
-            Some(kept) => kept,
-            None => {
+    // files are profiled several at once (as many as threads, within the memory budget)
+    // and merged in order, so the manifest does not depend on the thread count
+    let mut start = 0;
+    while start < files.len() {
+        let end = batch_end(&files, start, columns.len())?;
+        let profiled: Vec<Result<(u64, Vec<Part>), DataError>> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let (file, hash) = (&files[i], &hashes[i]);
+                if let Some(kept) = cache.get(&hash.blake3, columns.len()) {
+                    return Ok(kept);
+                }
                 tracing::debug!(file = %file.rel, "profiling");
                 let (rows, parts) = profile_file(file, &columns)?;
                 // the bytes profiled are the bytes hashed, or nothing is recorded
-                file.unchanged_since(stamp)?;
+                file.unchanged_since(&stamps[i])?;
                 cache.put(&hash.blake3, rows, &parts);
-                (rows, parts)
+                Ok((rows, parts))
+            })
+            .collect();
+        for (i, result) in (start..end).zip(profiled) {
+            let (file, hash) = (&files[i], &hashes[i]);
+            let (file_rows, file_parts) = result?;
+            for (acc, part) in parts.iter_mut().zip(file_parts) {
+                acc.merge(part);
             }
-        };
-        for (acc, part) in parts.iter_mut().zip(file_parts) {
-            acc.merge(part);
+            rows += file_rows;
+            let object = objects.get(hash.rel.as_str());
+            file_entries.push(FileEntry {
+                path: hash.rel.clone(),
+                size: hash.size,
+                blake3: hash.blake3.clone(),
+                rows: file_rows,
+                etag: object.and_then(|o| o.etag.clone()),
+                version: object.and_then(|o| o.version.clone()),
+                modified: object.and_then(|o| o.last_modified),
+            });
+            tracing::debug!(file = %file.rel, rows = file_rows, "profiled");
         }
-        rows += file_rows;
-        let object = objects.get(hash.rel.as_str());
-        file_entries.push(FileEntry {
-            path: hash.rel.clone(),
-            size: hash.size,
-            blake3: hash.blake3.clone(),
-            rows: file_rows,
-            etag: object.and_then(|o| o.etag.clone()),
-            version: object.and_then(|o| o.version.clone()),
-            modified: object.and_then(|o| o.last_modified),
-        });
-        tracing::debug!(file = %file.rel, rows = file_rows, "profiled");
+        start = end;
     }
     let roles = roles(model, columns.iter().map(|c| c.name.as_str()));
     let column_entries = columns
@@ -328,19 +341,28 @@ fn file_schemas(
     hashes: &[hash::FileHash],
 ) -> Result<Vec<Schema>, DataError> {
     let cache = part_cache::SchemaCache::new(repo);
-    files
-        .par_iter()
-        .zip(hashes)
-        .map(|(file, hash)| {
-            let csv = file.format == data::FileFormat::Csv;
-            if let Some(s) = cache.get(&hash.blake3, csv) {
-                return Ok(s);
-            }
-            let s = file.schema()?;
-            cache.put(&hash.blake3, csv, &s);
-            Ok(s)
-        })
-        .collect()
+    let schema = |(file, hash): (&DataFile, &hash::FileHash)| {
+        let csv = file.format == data::FileFormat::Csv;
+        if let Some(s) = cache.get(&hash.blake3, csv) {
+            return Ok(s);
+        }
+        let s = file.schema()?;
+        cache.put(&hash.blake3, csv, &s);
+        Ok(s)
+    };
+    // one file per thread at a time: a thread waiting for polars' own pool (which reads
+    // a CSV file's first rows) takes up the next file meanwhile, and a parallel iterator
+    // over all 100 files of a source then held most of them in memory at once (430 MB)
+    let threads = rayon::current_num_threads().max(1);
+    let mut out = Vec::with_capacity(files.len());
+    for (files, hashes) in files.chunks(threads).zip(hashes.chunks(threads)) {
+        let chunk: Vec<Result<Schema, DataError>> =
+            files.par_iter().zip(hashes).map(schema).collect();
+        for s in chunk {
+            out.push(s?);
+        }
+    }
+    Ok(out)
 }
 
 /// Columns of the source with their kinds; checks that the files agree and that every
@@ -492,16 +514,42 @@ pub fn roles<'a>(
         .collect()
 }
 
+/// About how many rows `file` holds: a Parquet file's footer says; a CSV row takes
+/// about 8 bytes of text per column.
+fn rows_hint(file: &DataFile, columns: usize) -> Result<u64, DataError> {
+    Ok(match file.format {
+        data::FileFormat::Parquet => file.row_count()?,
+        data::FileFormat::Csv => file.size / (8 * columns.max(1) as u64),
+    })
+}
+
+/// Each numeric column costs ~16 bytes a row while profiled (data + sorted copy).
+const PROFILE_BYTES_PER_VALUE: u64 = 16;
+
+/// The end of the batch of files profiled at once from `start`: at most one per thread,
+/// and no more than fit in [`GROUP_BUDGET_BYTES`] together (at least one).
+fn batch_end(files: &[DataFile], start: usize, columns: usize) -> Result<usize, DataError> {
+    let threads = rayon::current_num_threads().max(1);
+    let mut end = start;
+    let mut bytes = 0u64;
+    while end < files.len() && end - start < threads {
+        let need = (rows_hint(&files[end], columns)? * columns as u64 * PROFILE_BYTES_PER_VALUE)
+            .min(GROUP_BUDGET_BYTES);
+        if end > start && bytes + need > GROUP_BUDGET_BYTES {
+            break;
+        }
+        bytes += need;
+        end += 1;
+    }
+    Ok(end)
+}
+
 /// Profiles one file, a group of columns at a time; returns its row count and parts.
 fn profile_file(file: &DataFile, columns: &[PlannedColumn]) -> Result<(u64, Vec<Part>), DataError> {
-    let rows_hint = match file.format {
-        data::FileFormat::Parquet => file.row_count()?,
-        // A CSV row takes about 8 bytes of text per column: read as many columns at once
-        // as fit (a file re-read per column group is parsed again each time).
-        data::FileFormat::Csv => file.size / (8 * columns.len().max(1) as u64),
-    };
-    // Each numeric column costs ~16 bytes a row while profiled (data + sorted copy).
-    let per_column = rows_hint.max(1) * 16;
+    // read as many columns at once as fit (a CSV file re-read per column group is
+    // parsed again each time)
+    let rows_hint = rows_hint(file, columns.len())?;
+    let per_column = rows_hint.max(1) * PROFILE_BYTES_PER_VALUE;
     let group = ((GROUP_BUDGET_BYTES / per_column) as usize).clamp(1, columns.len().max(1));
     let mut rows = None;
     let mut parts = Vec::with_capacity(columns.len());

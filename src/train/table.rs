@@ -136,12 +136,18 @@ pub fn load(
     for file in &files {
         // Time: datetime -> ms since the epoch, numeric as is.
         let extra = match &time_kind {
-            Some((t, ColumnKind::Datetime)) => vec![col(t.as_str())
-                .dt()
-                .timestamp(TimeUnit::Milliseconds)
-                .cast(DataType::Float64)
-                .alias("__time")],
-            Some((t, _)) => vec![col(t.as_str()).cast(DataType::Float64).alias("__time")],
+            Some((t, ColumnKind::Datetime)) => vec![(
+                t.clone(),
+                col(t.as_str())
+                    .dt()
+                    .timestamp(TimeUnit::Milliseconds)
+                    .cast(DataType::Float64)
+                    .alias("__time"),
+            )],
+            Some((t, _)) => vec![(
+                t.clone(),
+                col(t.as_str()).cast(DataType::Float64).alias("__time"),
+            )],
             None => vec![],
         };
         frames.push(file.read_exprs(&wanted, extra, filter.clone())?);

@@ -217,3 +217,91 @@ fn numbers_with_missing_and_infinite_texts_stay_numeric() {
     assert_eq!(x["numeric"]["nan"], 4, "nan is a number (not a number)");
     assert_eq!(column("c")["type"], "categorical");
 }
+
+/// A CSV column's type is what polars infers from the first 10,000 rows, though a quick
+/// inference looks at 100 first: a float, a text or a first value after row 100 still
+/// counts. One file per case (a value that does not parse sends the whole file to the
+/// full inference).
+#[test]
+fn csv_types_come_from_the_first_ten_thousand_rows() {
+    let late = |at: usize, value: &'static str| {
+        move |i: usize| {
+            if i == at {
+                value.to_string()
+            } else {
+                i.to_string()
+            }
+        }
+    };
+    type Column = Box<dyn Fn(usize) -> String>;
+    let cases: [(&str, Column, &str, &str); 6] = [
+        (
+            "a float at row 5000",
+            Box::new(late(5_000, "2.5")),
+            "numeric",
+            "f64",
+        ),
+        (
+            "a text at row 4000",
+            Box::new(late(4_000, "abc")),
+            "categorical",
+            "str",
+        ),
+        (
+            "a boolean column with a text at row 3000",
+            Box::new(|i| {
+                if i == 3_000 {
+                    "maybe".into()
+                } else {
+                    ["true", "false"][i % 2].into()
+                }
+            }),
+            "categorical",
+            "str",
+        ),
+        (
+            "empty in the first 150 rows",
+            Box::new(|i| {
+                if i < 150 {
+                    String::new()
+                } else {
+                    i.to_string()
+                }
+            }),
+            "numeric",
+            "i64",
+        ),
+        (
+            "booleans after 150 empty rows",
+            Box::new(|i| match i {
+                0..150 => String::new(),
+                _ => ["true", "false"][i % 2].into(),
+            }),
+            "categorical",
+            "bool",
+        ),
+        ("integers", Box::new(|i| i.to_string()), "numeric", "i64"),
+    ];
+    for (case, value, kind, dtype) in cases {
+        let repo = Repo::new();
+        let mut csv = String::from("x,label\n");
+        for i in 0..12_000 {
+            csv.push_str(&format!("{},{}\n", value(i), i % 2));
+        }
+        repo.write("data/a.csv", csv);
+        repo.config("version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n");
+        let run = repo.run(&["snapshot", "--output", "json"]);
+        assert_eq!(run.code, 0, "{case}: {}", run.stderr);
+        let path = repo.path().join(run.json()["path"].as_str().unwrap());
+        let m: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let x = &m["columns"][0];
+        assert_eq!(x["name"], "x");
+        assert_eq!(
+            (x["type"].as_str(), x["dtype"].as_str()),
+            (Some(kind), Some(dtype)),
+            "{case}"
+        );
+        assert_eq!(m["rows"], 12_000, "{case}");
+    }
+}
