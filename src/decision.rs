@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::checks::detect::DetectorReport;
 use crate::checks::validation::{Anomaly, Severity};
 use crate::checks::DriftReport;
 use crate::config::{Metric, NewDataRule, TriggerMode, Triggers};
@@ -54,6 +55,9 @@ pub struct PerformanceObservation {
     /// The champion's value on its own evaluation holdout, if recorded.
     pub baseline: Option<f64>,
     pub rows: u64,
+    /// The change detector's run over the per-row errors, when one is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detector: Option<DetectorReport>,
 }
 
 /// Why the champion could not be scored on the new rows (the performance trigger then
@@ -77,6 +81,26 @@ pub struct DecisionInput<'a> {
     /// `None`: the champion could not be scored (why, in the string).
     pub performance: Result<Option<PerformanceObservation>, Unscored>,
     pub anomalies: &'a [Anomaly],
+}
+
+/// "ADWIN signalled a change at new row 812 of 2000 (2024-03-02T00:00:00Z)".
+fn detector_detail(d: &DetectorReport) -> String {
+    match d.changes.last() {
+        None => format!("{}: no change in {} rows", d.detector, d.rows),
+        Some(c) => {
+            let at = c.at.as_ref().map(|t| format!(" ({t})")).unwrap_or_default();
+            let earlier = match d.changes.len() {
+                1 => String::new(),
+                n => format!("; {} earlier", n - 1),
+            };
+            format!(
+                "{} signalled a change at new row {} of {}{at}{earlier}",
+                d.detector,
+                c.row + 1,
+                d.rows
+            )
+        }
+    }
 }
 
 pub fn decide(input: &DecisionInput) -> Decision {
@@ -215,6 +239,7 @@ pub fn decide(input: &DecisionInput) -> Decision {
                     .baseline
                     .map(|b| if hib { b - obs.value } else { obs.value - b });
                 let dropped = matches!((drop, p.max_drop), (Some(d), Some(m)) if d > m);
+                let changed = obs.detector.as_ref().is_some_and(|d| !d.changes.is_empty());
                 let mut parts = vec![format!(
                     "{} {} on {} new labelled rows",
                     obs.metric,
@@ -235,9 +260,12 @@ pub fn decide(input: &DecisionInput) -> Decision {
                         if dropped { ">" } else { "≤" }
                     ));
                 }
+                if let Some(d) = &obs.detector {
+                    parts.push(detector_detail(d));
+                }
                 Reason {
                     kind: ReasonKind::Performance,
-                    fired: below_min || dropped,
+                    fired: below_min || dropped || changed,
                     detail: parts.join(", "),
                     evidence: json!(obs),
                 }
@@ -522,6 +550,7 @@ mod tests {
             metric: Metric::Accuracy,
             min: Some(0.7),
             max_drop: Some(0.03),
+            detector: None,
         });
         let obs = |v: f64| {
             Ok(Some(PerformanceObservation {
@@ -529,6 +558,7 @@ mod tests {
                 value: v,
                 baseline: Some(0.75),
                 rows: 500,
+                detector: None,
             }))
         };
         let mut c = Case::new(t);

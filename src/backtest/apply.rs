@@ -43,6 +43,7 @@ fn window_yaml(w: &Window) -> String {
     match w {
         Window::All => "{ kind: all }".into(),
         Window::Fixed(s) => format!("{{ kind: fixed, last: {} }}", size(s)),
+        Window::SinceChange(s) => format!("{{ kind: since_change, last: {} }}", size(s)),
         Window::Dynamic(c) => format!(
             "{{ kind: dynamic, candidates: [{}] }}",
             c.iter().map(size).collect::<Vec<_>>().join(", ")

@@ -20,6 +20,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::periods::{current_columns, empty_drift, merge_current, reference_manifest};
 use super::policy::Policy;
 use crate::checks::current::CurrentData;
+use crate::checks::detect::DetectorReport;
 use crate::checks::drift::CurrentColumn;
 use crate::checks::DriftReport;
 use crate::config::{Duration, Metric, ModelConfig, Rule, Triggers, Window, WindowSize};
@@ -90,6 +91,9 @@ pub struct ReplayError {
     pub source: FitFailed,
 }
 
+/// Each row's error in one period, under one fit.
+type Errors = Arc<Vec<f64>>;
+
 /// Work shared by every policy of one replay.
 pub struct Shared<'a> {
     setup: Setup<'a>,
@@ -98,6 +102,8 @@ pub struct Shared<'a> {
     period_columns: Vec<BTreeMap<String, CurrentColumn>>,
     fits: Mutex<HashMap<String, Slot<Fit>>>,
     scores: Mutex<HashMap<(u64, usize, Metric), Option<f64>>>,
+    /// Per fit and period: each row's error (for change detectors).
+    errors: Mutex<HashMap<(u64, usize), Errors>>,
     /// (candidate, deployed model, gates) -> the candidate passed.
     verdicts: Mutex<HashMap<(u64, u64, String), bool>>,
     references: Mutex<HashMap<(usize, usize), Slot<Manifest>>>,
@@ -144,6 +150,7 @@ impl<'a> Shared<'a> {
             period_columns,
             fits: Mutex::default(),
             scores: Mutex::default(),
+            errors: Mutex::default(),
             verdicts: Mutex::default(),
             references: Mutex::default(),
             currents: Mutex::default(),
@@ -158,7 +165,7 @@ impl<'a> Shared<'a> {
     fn window_range(&self, window: &Window, to: usize) -> Option<Range<usize>> {
         let size = match window {
             Window::All => WindowSize::All,
-            Window::Fixed(s) => *s,
+            Window::Fixed(s) | Window::SinceChange(s) => *s,
             Window::Dynamic(_) => return None,
         };
         let from = match size {
@@ -343,6 +350,51 @@ impl<'a> Shared<'a> {
         value
     }
 
+    /// Each row's error under `fit` in `period`, in time order (cached).
+    fn errors(&self, fit: &Fit, period: usize) -> Errors {
+        let key = (fit.id, period);
+        if let Some(v) = self.errors.lock().expect("cache lock").get(&key) {
+            return v.clone();
+        }
+        let rows = &self.history.order[self.history.periods[period].clone()];
+        let errors = fit
+            .artifact
+            .predict_table(self.setup.repo, &self.history.table, rows)
+            .map(|preds| {
+                let truth = crate::train::truth_of(&self.history.table, rows);
+                crate::train::metrics::row_errors(truth.view(), &preds)
+            })
+            .unwrap_or_default();
+        let errors = Arc::new(errors);
+        self.errors
+            .lock()
+            .expect("cache lock")
+            .insert(key, errors.clone());
+        errors
+    }
+
+    /// `spec` over `fit`'s errors in periods `periods` (all labelled since it was
+    /// deployed), as `retrain check` runs it over the rows since the champion's snapshot.
+    fn detect(
+        &self,
+        fit: &Fit,
+        periods: std::ops::RangeInclusive<usize>,
+        spec: &crate::config::DetectorSpec,
+    ) -> DetectorReport {
+        let stream: Vec<f64> = periods
+            .flat_map(|p| self.errors(fit, p).iter().copied().collect::<Vec<_>>())
+            .collect();
+        DetectorReport {
+            detector: spec.kind,
+            rows: stream.len(),
+            error: match self.setup.model.task {
+                crate::config::Task::Classification => "misclassified",
+                crate::config::Task::Regression => "absolute_error",
+            },
+            changes: crate::checks::detect::detect(spec, &stream),
+        }
+    }
+
     /// The profile of the training rows `range`, as a reference manifest (cached).
     fn reference(&self, range: &Range<usize>) -> Arc<Manifest> {
         let (cell, _) = slot(&self.references, &(range.start, range.end));
@@ -491,6 +543,10 @@ impl<'a> Shared<'a> {
                                 value,
                                 baseline: self.score(&fit, deployed, p.metric),
                                 rows: h.periods[last].len() as u64,
+                                detector: p
+                                    .detector
+                                    .as_ref()
+                                    .map(|spec| self.detect(&fit, deployed..=last, spec)),
                             }
                         })),
                     }
@@ -502,6 +558,13 @@ impl<'a> Shared<'a> {
                     self.drift(&fit, first, t, triggers)
                 }
                 _ => empty_drift(),
+            };
+            // `window: since_change` starts at the detector's last change
+            let since_change = match (&policy.window, &performance) {
+                (Window::SinceChange(_), Ok(Some(o))) => {
+                    o.detector.as_ref().and_then(|d| d.rows_since_change())
+                }
+                _ => None,
             };
             let decision = decision::decide(&DecisionInput {
                 triggers,
@@ -519,6 +582,16 @@ impl<'a> Shared<'a> {
                 continue;
             }
             let warm = policy.warm_start.then_some(&*fit);
+            let resolved;
+            let policy = match since_change {
+                Some(rows) => {
+                    let mut p = policy.clone();
+                    p.window = Window::Fixed(WindowSize::Rows(rows as u64));
+                    resolved = p;
+                    &resolved
+                }
+                None => policy,
+            };
             match self.candidate(policy, labelled_to, warm, &fit) {
                 Ok((seconds, new)) => {
                     train_seconds += seconds;

@@ -3,6 +3,7 @@
 //! current rows ([`current`] reads those); nothing here writes or decides.
 
 pub mod current;
+pub mod detect;
 pub mod drift;
 pub mod stats;
 pub mod validation;

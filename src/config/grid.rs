@@ -50,6 +50,7 @@ fn window_slug(w: &Option<Window>) -> String {
         Some(Window::Fixed(WindowSize::Span(d))) => format!("-last{d}"),
         Some(Window::Fixed(WindowSize::All)) => "-all".into(),
         Some(Window::Dynamic(_)) => "-dynamic".into(),
+        Some(Window::SinceChange(_)) => "-since-change".into(),
     }
 }
 
@@ -75,6 +76,7 @@ pub(crate) fn performance(task: Task, drop: f64) -> PerformanceTrigger {
         },
         min: None,
         max_drop: Some(drop),
+        detector: None,
     }
 }
 

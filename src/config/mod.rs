@@ -162,6 +162,7 @@ pub struct Triggers {
     pub new_data: Option<NewDataRule>,
     pub drift: Option<DriftTrigger>,
     pub performance: Option<PerformanceTrigger>,
+    pub prediction_drift: Option<PredictionDriftTrigger>,
     pub cooldown: Option<Duration>,
     pub max_per_period: Option<MaxPerPeriod>,
 }
@@ -175,6 +176,7 @@ impl Triggers {
             new_data: None,
             drift: None,
             performance: None,
+            prediction_drift: None,
             cooldown: None,
             max_per_period: None,
         }
@@ -232,6 +234,9 @@ pub enum Window {
     All,
     Fixed(WindowSize),
     Dynamic(Vec<WindowSize>),
+    /// The rows since the detector's last change; the window given when there is none.
+    /// `pipeline` turns it into a fixed window before training.
+    SinceChange(WindowSize),
 }
 
 #[derive(Debug, Clone, PartialEq)]

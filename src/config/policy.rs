@@ -155,6 +155,7 @@ pub fn describe_window(w: &Window) -> String {
     match w {
         Window::All => "all".into(),
         Window::Fixed(s) => s.to_string(),
+        Window::SinceChange(s) => format!("since the detected change (else {s})"),
         Window::Dynamic(c) => format!(
             "dynamic [{}]",
             c.iter()

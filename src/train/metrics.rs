@@ -217,6 +217,23 @@ impl<'a> Prepared<'a> {
     }
 }
 
+/// Each row's error, for change detectors: 1 when the predicted class is wrong, else
+/// 0; for regression, the absolute error.
+pub fn row_errors(truth: Truth, preds: &Predictions) -> Vec<f64> {
+    match (truth, preds) {
+        (Truth::Classes { index, .. }, _) => index
+            .iter()
+            .zip(preds.labels())
+            .map(|(t, p)| f64::from(u8::from(*t != p)))
+            .collect(),
+        (Truth::Values(y), Predictions::Values(v)) => {
+            y.iter().zip(v).map(|(a, b)| (a - b).abs()).collect()
+        }
+        // a regression target scored by a classifier: no error is defined
+        (Truth::Values(_), Predictions::Classes(_)) => Vec::new(),
+    }
+}
+
 /// Confusion matrix `[true][predicted]` (unweighted).
 pub fn confusion(index: &[u32], preds: &Predictions, classes: usize) -> Vec<Vec<u64>> {
     let mut cm = vec![vec![0u64; classes]; classes];

@@ -216,7 +216,7 @@ pub fn reach_of<'o>(model: &ModelConfig, table: &Table, order: &'o [usize]) -> &
     let len = |size: WindowSize| window_rows(table, order, size).len();
     let rows = match &model.training.window {
         Window::All => order.len(),
-        Window::Fixed(size) => len(*size),
+        Window::Fixed(size) | Window::SinceChange(size) => len(*size),
         Window::Dynamic(candidates) => candidates.iter().map(|c| len(*c)).max().unwrap_or(0),
     };
     &order[order.len() - rows..]
@@ -386,7 +386,7 @@ pub fn train(
     let mut windows = Vec::new();
     let chosen: WindowSize = match &model.training.window {
         Window::All => WindowSize::All,
-        Window::Fixed(w) => *w,
+        Window::Fixed(w) | Window::SinceChange(w) => *w,
         Window::Dynamic(candidates) => {
             // Choose on the newest slice of the pool; the evaluation holdout stays unseen.
             let v =

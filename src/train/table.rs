@@ -117,6 +117,29 @@ pub fn load(
     only: Option<&HashSet<String>>,
     filter: Option<Expr>,
 ) -> Result<Table, DataError> {
+    load_rows(repo, model, manifest, only, filter, true)
+}
+
+/// [`load`] for scoring only: every row, labelled or not, and the target not read (the
+/// table's target is NaN throughout; files may lack the target column).
+pub fn load_unlabelled(
+    repo: &Path,
+    model: &ModelConfig,
+    manifest: &Manifest,
+    only: Option<&HashSet<String>>,
+    filter: Option<Expr>,
+) -> Result<Table, DataError> {
+    load_rows(repo, model, manifest, only, filter, false)
+}
+
+fn load_rows(
+    repo: &Path,
+    model: &ModelConfig,
+    manifest: &Manifest,
+    only: Option<&HashSet<String>>,
+    filter: Option<Expr>,
+    labelled: bool,
+) -> Result<Table, DataError> {
     let (features, skipped) = feature_columns(model, manifest);
     let files: Vec<data::DataFile> = data::resolve(repo, &model.data)?
         .into_iter()
@@ -127,7 +150,9 @@ pub fn load(
         Task::Regression => ColumnKind::Numeric,
     };
     let mut wanted = features.clone();
-    wanted.push((model.target.clone(), target_kind));
+    if labelled {
+        wanted.push((model.target.clone(), target_kind));
+    }
     let time_kind = model
         .time_column
         .as_ref()
@@ -168,7 +193,7 @@ pub fn load(
         }
     };
     // Rows without a target cannot be learned from or scored.
-    if df.height() > 0 {
+    if labelled && df.height() > 0 {
         let mask = df
             .column(&model.target)
             .map_err(err)?
@@ -222,7 +247,9 @@ pub fn load(
             values,
         });
     }
-    let target = if n == 0 {
+    let target = if !labelled {
+        Target::Values(vec![f64::NAN; n])
+    } else if n == 0 {
         match model.task {
             Task::Classification => Target::Classes {
                 index: vec![],

@@ -156,6 +156,43 @@ fn never_degrades_after_a_concept_drift_and_retraining_recovers() {
     );
 }
 
+/// A detector-triggered policy: ADWIN over the deployed model's errors since it was
+/// deployed signals the concept change; `since_change` trains on the rows after it.
+#[test]
+fn a_detector_policy_retrains_after_the_change_and_only_then() {
+    let drifts = vec![Drift {
+        from_row: 15 * PERIOD,
+        kind: DriftKind::Concept,
+    }];
+    let repo = repo_with(drifts, "    backtest: { period_rows: 200, warmup: 4 }\n");
+    let report = run(
+        &repo,
+        Some(
+            "policies:\n  - { name: never, never: true }\n  - name: adwin\n    triggers: { performance: { metric: accuracy, detector: adwin } }\n    window: { kind: since_change, last: 400 }\n  - name: ph\n    triggers: { performance: { metric: accuracy, detector: page_hinkley } }\n    window: { kind: fixed, last: 200 }\n",
+        ),
+    );
+    let never = report.policy("never").unwrap();
+    for name in ["adwin", "ph"] {
+        let p = report.policy(name).unwrap();
+        assert!(
+            p.retrain_periods.iter().any(|r| (16..=17).contains(r)),
+            "{name} did not react to the concept change at period 15: {:?}",
+            p.retrain_periods
+        );
+        assert!(
+            p.retrain_periods.iter().all(|r| *r > 15),
+            "{name} retrained before the change: {:?}",
+            p.retrain_periods
+        );
+        assert!(
+            p.mean_metric.unwrap() > never.mean_metric.unwrap() + 0.1,
+            "{name}: {:?} vs never {:?}",
+            p.mean_metric,
+            never.mean_metric
+        );
+    }
+}
+
 /// Champion/challenger: a candidate every period, deployed only when it beats the
 /// deployed model on its holdout by the gate's margin. On stable data it deploys few of
 /// the models it trains; after a concept drift the candidate wins at once.

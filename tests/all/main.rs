@@ -10,6 +10,7 @@ mod check;
 mod cli;
 mod config_errors;
 mod contract;
+mod detectors;
 mod documents;
 mod drift;
 mod faults;

@@ -12,9 +12,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub mod backtest;
+mod detector;
 mod evaluation;
 mod triggers;
 
+pub use detector::*;
 pub use evaluation::*;
 pub use triggers::*;
 
@@ -267,7 +269,8 @@ pub enum Algorithm {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WindowConfig {
-    /// `all`, `fixed` (needs `last`) or `dynamic` (needs `candidates`).
+    /// `all`, `fixed` (needs `last`), `dynamic` (needs `candidates`) or `since_change`
+    /// (needs `triggers.performance.detector`; `last` is the window without a change).
     #[serde(default)]
     pub kind: WindowKind,
     /// For `fixed`: a row count (`5000`) or a duration over `time_column` (`30d`).
@@ -285,6 +288,9 @@ pub enum WindowKind {
     All,
     Fixed,
     Dynamic,
+    /// From the last change the performance trigger's `detector` signalled (the rows
+    /// since it, time-ordered); `last` (default `all`) when it signalled none.
+    SinceChange,
 }
 
 /// `all`, a row count, or a duration.

@@ -24,6 +24,11 @@ pub struct TriggersConfig {
     /// Retrain when the champion's quality on newly labelled data falls.
     #[serde(default)]
     pub performance: Option<PerformanceTrigger>,
+    /// Retrain when the champion's outputs on the new rows (labelled or not) drifted from
+    /// its outputs on the reference rows: the positive class's score (binary), the
+    /// predicted class (more classes), the predicted value (regression).
+    #[serde(default)]
+    pub prediction_drift: Option<PredictionDriftTrigger>,
     /// Do not retrain within this time after the champion was trained (`--force` overrides).
     #[serde(default)]
     pub cooldown: Option<Duration>,
@@ -79,6 +84,18 @@ pub struct DriftTrigger {
 
 fn default_share() -> Fraction {
     Fraction(0.5)
+}
+
+/// `triggers.prediction_drift`: the test of the champion's outputs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PredictionDriftTrigger {
+    /// As for feature drift; `auto` picks by the outputs' type and the reference's size.
+    #[serde(default)]
+    pub method: DriftMethod,
+    /// Threshold of the method; `auto` = the method's default.
+    #[serde(default)]
+    pub threshold: Threshold,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -195,6 +212,12 @@ pub struct PerformanceTrigger {
     /// Retrain when the metric got worse by more than this (absolute) since training.
     #[serde(default)]
     pub max_drop: Option<f64>,
+    /// Retrain when a change detector, run over the champion's per-row errors on the
+    /// new labelled rows in time order, signals a change: `adwin`, `ddm` or
+    /// `page_hinkley` (River's defaults), or `{ kind: adwin, delta: 0.001 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DetectorSchema>")]
+    pub detector: Option<DetectorSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]

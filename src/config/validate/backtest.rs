@@ -112,6 +112,15 @@ pub(super) fn validate_backtest(
             Some(w) => Some(validate_window(cx, &key(&pb, &["window"]), has_time, w)?),
             None => None,
         };
+        let detects = matches!(&rule, Rule::Retrain { triggers, .. }
+            if triggers.performance.as_ref().is_some_and(|p| p.detector.is_some()));
+        if matches!(window, Some(Window::SinceChange(_))) && !detects {
+            return Err(cx.err(
+                &key(&pb, &["window", "kind"]),
+                "`since_change` starts the window at the change the performance trigger's detector signals",
+                Some("give this policy `triggers: { performance: { metric: …, detector: adwin } }`".into()),
+            ));
+        }
         if let Some(gates) = &p.gates {
             for (j, g) in gates.iter().enumerate() {
                 let mut gp = key(&pb, &["gates"]);

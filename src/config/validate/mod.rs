@@ -195,6 +195,19 @@ fn validate_model(cx: &Ctx, base: &[Seg], m: RawModel) -> Result<ModelConfig, Co
         None => None,
     };
     let training = validate_training(cx, base, m.task, m.time_column.is_some(), m.training)?;
+    if matches!(training.window, Window::SinceChange(_)) {
+        let detector = triggers
+            .performance
+            .as_ref()
+            .is_some_and(|p| p.detector.is_some());
+        if !detector || m.time_column.is_none() {
+            return Err(cx.err(
+                &key(base, &["training", "window", "kind"]),
+                "`since_change` starts the window at the change the performance trigger's detector signals, in time order",
+                Some("set `triggers.performance.detector` and the model's `time_column`".into()),
+            ));
+        }
+    }
     let evaluation = validate_evaluation(cx, base, m.task, m.time_column.is_some(), m.evaluation)?;
     let registry = Registry {
         path: match m.registry.path {

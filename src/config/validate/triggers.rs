@@ -37,6 +37,14 @@ pub(super) fn validate_triggers(
             }
         },
     };
+    if let Some(p) = &t.prediction_drift {
+        check_threshold(
+            cx,
+            &key(&tb, &["prediction_drift", "threshold"]),
+            p.method,
+            p.threshold,
+        )?;
+    }
     if let Some(drift) = &t.drift {
         check_threshold(
             cx,
@@ -70,12 +78,15 @@ pub(super) fn validate_triggers(
                 None,
             ));
         }
-        if p.min.is_none() && p.max_drop.is_none() {
+        if p.min.is_none() && p.max_drop.is_none() && p.detector.is_none() {
             return Err(cx.err(
                 &key(&tb, &["performance"]),
-                "needs `min` or `max_drop`",
+                "needs `min`, `max_drop` or `detector`",
                 None,
             ));
+        }
+        if let Some(d) = &p.detector {
+            validate_detector(cx, &key(&tb, &["performance", "detector"]), d, task)?;
         }
         if let Some(d) = p.max_drop {
             if !(d >= 0.0 && d.is_finite()) {
@@ -98,6 +109,7 @@ pub(super) fn validate_triggers(
         new_data,
         drift: t.drift,
         performance: t.performance,
+        prediction_drift: t.prediction_drift,
         cooldown: t.cooldown,
         max_per_period: t.max_per_period,
     })
@@ -256,6 +268,16 @@ pub(super) fn validate_window(
             }
             Window::Dynamic(w.candidates.clone())
         }
+        WindowKind::SinceChange => {
+            if !w.candidates.is_empty() {
+                return Err(cx.err(
+                    wb,
+                    "`kind: since_change` takes no `candidates`",
+                    Some("`last` sets the window used when no change was signalled".into()),
+                ));
+            }
+            Window::SinceChange(w.last.unwrap_or(WindowSize::All))
+        }
     };
     let all_sizes: Vec<WindowSize> = w
         .last
@@ -270,4 +292,55 @@ pub(super) fn validate_window(
         ));
     }
     Ok(window)
+}
+
+fn validate_detector(
+    cx: &Ctx,
+    db: &[Seg],
+    d: &DetectorSpec,
+    task: Task,
+) -> Result<(), ConfigError> {
+    if let Some(name) = d.foreign_settings().first() {
+        return Err(cx.err(
+            &key(db, &[name]),
+            format!("{} has no `{name}`", d.kind),
+            None,
+        ));
+    }
+    if d.kind == DetectorKind::Ddm && task == Task::Regression {
+        return Err(cx.err(
+            &key(db, &["kind"]),
+            "DDM watches a 0/1 error stream (classification); a regression model's errors are real numbers",
+            Some("use `adwin` or `page_hinkley`".into()),
+        ));
+    }
+    let bad = |name: &str, what: &str| Err(cx.err(&key(db, &[name]), what, None));
+    let positive = |v: Option<f64>| v.is_none_or(|v| v > 0.0 && v.is_finite());
+    match (d.kind, d.delta) {
+        (DetectorKind::Adwin, Some(v)) if !(v > 0.0 && v < 1.0) => {
+            return bad("delta", "must be in (0, 1): the confidence of a change")
+        }
+        (_, Some(v)) if !(v >= 0.0 && v.is_finite()) => return bad("delta", "must be ≥ 0"),
+        _ => {}
+    }
+    if !positive(d.threshold) {
+        return bad("threshold", "must be > 0");
+    }
+    if !d.alpha.is_none_or(|v| v > 0.0 && v <= 1.0) {
+        return bad("alpha", "must be in (0, 1]");
+    }
+    if !positive(d.warning) {
+        return bad("warning", "must be > 0");
+    }
+    if !(d.drift() > d.warning() && d.drift().is_finite()) {
+        return Err(cx.err(
+            &key(db, &["drift"]),
+            format!(
+                "must be above `warning` ({}): the warning zone comes before a change",
+                d.warning()
+            ),
+            None,
+        ));
+    }
+    Ok(())
 }

@@ -9,13 +9,15 @@ pub use crate::outcome::{
     SnapshotReport, Trained,
 };
 pub use crate::predict::{predict, PredictReport, PredictRequest};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+mod champion;
+
 use crate::checks;
-use crate::config::{Metric, ModelConfig};
-use crate::decision::{self, DecisionInput, PerformanceObservation, Unscored};
+use crate::config::ModelConfig;
+use crate::decision::{self, DecisionInput, Unscored};
 use crate::evaluate::{self, gate::Verdict, Evaluation};
 use crate::registry;
 use crate::registry::ModelVersion;
@@ -74,6 +76,8 @@ struct Checked {
     champion: Option<Champion>,
     /// The registry pointer as the check read it (the proposal builds on it).
     pointer: Option<registry::RegistryPointer>,
+    /// Rows from the performance detector's last change to the newest row.
+    since_change: Option<usize>,
 }
 
 /// The champion's registry entry and its artifact (or why it could not be loaded).
@@ -151,16 +155,14 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
     let performance = match (&model.triggers.performance, &champion) {
         (None, _) => Ok(None),
         (Some(_), None) => Err(Unscored("no champion".into())),
-        (Some(p), Some(c)) => score_champion(
-            repo,
-            model,
-            &reference,
-            &snap.manifest,
-            &current,
-            c,
-            p.metric,
-        ),
+        (Some(p), Some(c)) => {
+            champion::score_champion(repo, model, &reference, &snap.manifest, &current, c, p)
+        }
     };
+    let since_change = performance
+        .as_ref()
+        .ok()
+        .and_then(|o| o.as_ref()?.detector.as_ref()?.rows_since_change());
     let decision = decision::decide(&DecisionInput {
         triggers: &model.triggers,
         champion_trained_at: champion.as_ref().map(|c| c.version.trained_at),
@@ -196,47 +198,8 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
         snapshot: snap.manifest,
         champion,
         pointer,
+        since_change,
     })
-}
-
-/// The champion scored on the newly labelled rows (the performance trigger).
-fn score_champion(
-    repo: &std::path::Path,
-    model: &ModelConfig,
-    reference: &Manifest,
-    snapshot: &Manifest,
-    current: &checks::current::CurrentData,
-    champion: &Champion,
-    metric: Metric,
-) -> Result<Option<PerformanceObservation>, Unscored> {
-    let artifact = champion
-        .artifact
-        .as_ref()
-        .map_err(|e| Unscored(format!("the champion's artifact: {e}")))?;
-    if current.rows == 0 {
-        return Ok(None);
-    }
-    let files: HashSet<String> = current.files.iter().cloned().collect();
-    let (filter, _) = checks::current::time_filter(model, reference);
-    let table = train::table::load(repo, model, snapshot, Some(&files), filter)
-        .map_err(|e| Unscored(e.to_string()))?;
-    if table.rows() == 0 {
-        return Ok(None);
-    }
-    let rows: Vec<usize> = (0..table.rows()).collect();
-    let preds = artifact
-        .predict_table(repo, &table, &rows)
-        .map_err(|e| Unscored(e.to_string()))?;
-    let truth = train::truth_of(&table, &rows);
-    let value = evaluate::metrics::Prepared::new(truth.view(), &preds)
-        .metric(metric, None)
-        .ok_or_else(|| Unscored(format!("{metric} is undefined on the new rows")))?;
-    Ok(Some(PerformanceObservation {
-        metric,
-        value,
-        baseline: champion.version.metrics.get(metric.name()).copied(),
-        rows: table.rows() as u64,
-    }))
 }
 
 /// `retrain run`.
@@ -328,6 +291,17 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
         return Ok(stop(check, RunOutcome::NoRetrain));
     }
     let repo = &req.check.workspace.repo;
+    let resolved;
+    let model = match (&model.training.window, checked.since_change) {
+        (crate::config::Window::SinceChange(_), Some(rows)) => {
+            let mut m = model.clone();
+            m.training.window =
+                crate::config::Window::Fixed(crate::config::WindowSize::Rows(rows as u64));
+            resolved = m;
+            &resolved
+        }
+        _ => model,
+    };
     tracing::info!(model = %model.name, "loading training data");
     let table = train::table::load(repo, model, &checked.snapshot, None, None)
         .map_err(snapshot::SnapshotError::from)?;

@@ -1,0 +1,105 @@
+//! The champion on the new rows, before a retrain is decided: scored on the labelled
+//! ones (the performance trigger, with its change detector), and its outputs on all of
+//! them against its outputs on the reference rows (the prediction-drift trigger).
+
+use std::collections::HashSet;
+
+use crate::checks;
+use crate::config::ModelConfig;
+use crate::decision::{PerformanceObservation, Unscored};
+use crate::evaluate;
+use crate::snapshot::Manifest;
+use crate::train;
+
+use super::Champion;
+
+/// The champion scored on the newly labelled rows (the performance trigger).
+pub(super) fn score_champion(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    reference: &Manifest,
+    snapshot: &Manifest,
+    current: &checks::current::CurrentData,
+    champion: &Champion,
+    trigger: &crate::config::PerformanceTrigger,
+) -> Result<Option<PerformanceObservation>, Unscored> {
+    let metric = trigger.metric;
+    let artifact = champion
+        .artifact
+        .as_ref()
+        .map_err(|e| Unscored(format!("the champion's artifact: {e}")))?;
+    if current.rows == 0 {
+        return Ok(None);
+    }
+    let files: HashSet<String> = current.files.iter().cloned().collect();
+    let (filter, _) = checks::current::time_filter(model, reference);
+    let table = train::table::load(repo, model, snapshot, Some(&files), filter)
+        .map_err(|e| Unscored(e.to_string()))?;
+    if table.rows() == 0 {
+        return Ok(None);
+    }
+    let rows: Vec<usize> = (0..table.rows()).collect();
+    let preds = artifact
+        .predict_table(repo, &table, &rows)
+        .map_err(|e| Unscored(e.to_string()))?;
+    let truth = train::truth_of(&table, &rows);
+    let value = evaluate::metrics::Prepared::new(truth.view(), &preds)
+        .metric(metric, None)
+        .ok_or_else(|| Unscored(format!("{metric} is undefined on the new rows")))?;
+    let detector = trigger
+        .detector
+        .as_ref()
+        .map(|spec| detect_changes(model, snapshot, &table, spec, &truth, &preds));
+    Ok(Some(PerformanceObservation {
+        metric,
+        value,
+        baseline: champion.version.metrics.get(metric.name()).copied(),
+        rows: table.rows() as u64,
+        detector,
+    }))
+}
+
+/// The detector `spec` over the champion's per-row errors on `table` (the new rows), in
+/// time order; each change with its row's time.
+fn detect_changes(
+    model: &ModelConfig,
+    snapshot: &Manifest,
+    table: &train::table::Table,
+    spec: &crate::config::DetectorSpec,
+    truth: &train::TruthOwned,
+    preds: &train::model::Predictions,
+) -> checks::detect::DetectorReport {
+    let errors = evaluate::metrics::row_errors(truth.view(), preds);
+    let order = table.time_order();
+    let stream: Vec<f64> = order
+        .iter()
+        .filter_map(|r| errors.get(*r).copied())
+        .collect();
+    let datetime = model
+        .time_column
+        .as_ref()
+        .and_then(|t| snapshot.column(t))
+        .is_some_and(|c| c.kind == crate::config::ColumnKind::Datetime);
+    let mut changes = checks::detect::detect(spec, &stream);
+    if let Some(time) = &table.time {
+        for c in &mut changes {
+            let t = time[order[c.row]];
+            c.at = Some(if datetime {
+                chrono::DateTime::from_timestamp_millis(t as i64)
+                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                    .unwrap_or_else(|| t.to_string())
+            } else {
+                t.to_string()
+            });
+        }
+    }
+    checks::detect::DetectorReport {
+        detector: spec.kind,
+        rows: stream.len(),
+        error: match truth {
+            train::TruthOwned::Classes { .. } => "misclassified",
+            train::TruthOwned::Values(_) => "absolute_error",
+        },
+        changes,
+    }
+}
