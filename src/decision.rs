@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::checks::detect::DetectorReport;
+use crate::checks::drift::{Basis, ColumnDrift};
 use crate::checks::validation::{Anomaly, Severity};
 use crate::checks::DriftReport;
 use crate::config::{Metric, NewDataRule, TriggerMode, Triggers};
@@ -31,6 +32,7 @@ pub enum ReasonKind {
     NewData,
     Drift,
     Performance,
+    PredictionDrift,
     Cooldown,
     MaxPerPeriod,
     Validation,
@@ -80,6 +82,9 @@ pub struct DecisionInput<'a> {
     pub drift: &'a DriftReport,
     /// `None`: the champion could not be scored (why, in the string).
     pub performance: Result<Option<PerformanceObservation>, Unscored>,
+    /// The champion's outputs on the new rows against the reference rows
+    /// (`triggers.prediction_drift`); `Ok(None)` without new rows.
+    pub prediction_drift: Result<Option<ColumnDrift>, Unscored>,
     pub anomalies: &'a [Anomaly],
 }
 
@@ -227,6 +232,47 @@ pub fn decide(input: &DecisionInput) -> Decision {
             },
             &mut reasons,
         );
+    }
+    if t.prediction_drift.is_some() {
+        let r = match &input.prediction_drift {
+            Ok(Some(d)) => Reason {
+                kind: ReasonKind::PredictionDrift,
+                fired: d.drifted,
+                detail: match (&d.not_testable, d.statistic) {
+                    (Some(_), _) | (None, None) => format!(
+                        "the champion's {}: not testable: {}",
+                        d.column,
+                        d.not_testable.as_deref().unwrap_or("no statistic")
+                    ),
+                    (None, Some(s)) => format!(
+                        "the champion's {} on the new rows vs the reference rows: {} {} {} (threshold {}): {}",
+                        d.column,
+                        d.method.name(),
+                        match d.basis {
+                            Basis::PValue => "p-value",
+                            Basis::Distance => "distance",
+                        },
+                        fmt_num(s),
+                        d.threshold,
+                        if d.drifted { "drifted" } else { "no drift" }
+                    ),
+                },
+                evidence: json!(d),
+            },
+            Ok(None) => Reason {
+                kind: ReasonKind::PredictionDrift,
+                fired: false,
+                detail: "no new rows to score the champion on".into(),
+                evidence: Value::Null,
+            },
+            Err(why) => Reason {
+                kind: ReasonKind::PredictionDrift,
+                fired: false,
+                detail: format!("not evaluated: {why}"),
+                evidence: Value::Null,
+            },
+        };
+        note(r, &mut reasons);
     }
     if let Some(p) = &t.performance {
         let r = match &input.performance {
@@ -437,6 +483,7 @@ mod tests {
             share_threshold: threshold,
             dataset_drift: share >= threshold,
             label: None,
+            prediction: None,
             reference_rows: 1000,
             current_rows: 100,
         }
@@ -482,6 +529,7 @@ mod tests {
                 reference_rows: 1000,
                 drift: &self.drift,
                 performance: self.performance.clone(),
+                prediction_drift: Ok(None),
                 anomalies: &[],
             })
         }

@@ -22,6 +22,7 @@ pub(super) fn empty_drift() -> DriftReport {
         share_threshold: 0.0,
         dataset_drift: false,
         label: None,
+        prediction: None,
         reference_rows: 0,
         current_rows: 0,
     }

@@ -21,7 +21,9 @@ use super::periods::{current_columns, empty_drift, merge_current, reference_mani
 use super::policy::Policy;
 use crate::checks::current::CurrentData;
 use crate::checks::detect::DetectorReport;
+use crate::checks::drift::ColumnDrift;
 use crate::checks::drift::CurrentColumn;
+use crate::checks::prediction::Outputs;
 use crate::checks::DriftReport;
 use crate::config::{Duration, Metric, ModelConfig, Rule, Triggers, Window, WindowSize};
 use crate::decision::{self, DecisionInput, PerformanceObservation};
@@ -395,6 +397,40 @@ impl<'a> Shared<'a> {
         }
     }
 
+    /// `fit`'s outputs on `rows` (positions in time order) as prediction drift compares
+    /// them.
+    fn outputs(&self, fit: &Fit, rows: &[usize]) -> Outputs {
+        let rows: Vec<usize> = rows.iter().map(|r| self.history.order[*r]).collect();
+        match fit
+            .artifact
+            .predict_table(self.setup.repo, &self.history.table, &rows)
+        {
+            Ok(preds) => preds.outputs(&fit.artifact.classes),
+            Err(_) => Outputs::Numeric(Vec::new()),
+        }
+    }
+
+    /// The prediction-drift test of `fit` over `periods` against its training rows.
+    fn prediction_drift(
+        &self,
+        fit: &Fit,
+        periods: std::ops::RangeInclusive<usize>,
+        cfg: &crate::config::PredictionDriftTrigger,
+    ) -> ColumnDrift {
+        let (first, last) = (*periods.start(), *periods.end());
+        let span = self.history.periods[first].start..self.history.periods[last].end;
+        let now = self.outputs(fit, &span.collect::<Vec<_>>());
+        let reference = self.outputs(fit, &fit.rows.clone().collect::<Vec<_>>());
+        crate::checks::prediction::prediction_drift(
+            &crate::checks::prediction::output_name(&now, &fit.artifact.classes),
+            &reference,
+            &now,
+            cfg.method,
+            cfg.threshold,
+            self.setup.model.profile.top_k,
+        )
+    }
+
     /// The profile of the training rows `range`, as a reference manifest (cached).
     fn reference(&self, range: &Range<usize>) -> Arc<Manifest> {
         let (cell, _) = slot(&self.references, &(range.start, range.end));
@@ -552,6 +588,12 @@ impl<'a> Shared<'a> {
                     }
                 }
             };
+            // The deployed model's outputs on every period since it was deployed (no labels
+            // needed) against its outputs on its training rows.
+            let prediction_drift = match &triggers.prediction_drift {
+                None => Ok(None),
+                Some(p) => Ok(Some(self.prediction_drift(&fit, deployed..=t, p))),
+            };
             let drift = match &triggers.drift {
                 Some(_) if fit.rows.end < h.periods[t].end => {
                     let first = h.periods.partition_point(|p| p.end <= fit.rows.end);
@@ -576,6 +618,7 @@ impl<'a> Shared<'a> {
                 reference_rows: fit.rows.len() as u64,
                 drift: &drift,
                 performance,
+                prediction_drift,
                 anomalies: &[],
             });
             if !decision.retrain || labelled_to <= fit.rows.end {

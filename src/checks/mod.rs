@@ -5,6 +5,7 @@
 pub mod current;
 pub mod detect;
 pub mod drift;
+pub mod prediction;
 pub mod stats;
 pub mod validation;
 
@@ -29,6 +30,10 @@ pub struct DriftReport {
     pub dataset_drift: bool,
     /// Drift of the target's distribution (not counted in the share).
     pub label: Option<ColumnDrift>,
+    /// Drift of the champion's outputs (`triggers.prediction_drift`; not counted in the
+    /// share).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<ColumnDrift>,
     pub reference_rows: u64,
     pub current_rows: u64,
 }
@@ -109,6 +114,7 @@ pub fn drift_report(
         dataset_drift: tested > 0 && share >= cfg.share.get(),
         columns,
         label,
+        prediction: None,
         reference_rows: reference.rows,
         current_rows: current.rows,
     }

@@ -103,3 +103,75 @@ fn detect_changes(
         changes,
     }
 }
+
+/// At most this many reference rows (evenly spaced in time order) are scored for the
+/// prediction-drift reference: enough for any of the drift tests.
+const REFERENCE_SAMPLE: usize = 200_000;
+
+/// The champion's outputs on the new rows (labelled or not) against its outputs on the
+/// reference rows (`triggers.prediction_drift`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn prediction_drift(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    reference: &Manifest,
+    snapshot: &Manifest,
+    current: &checks::current::CurrentData,
+    champion: &Champion,
+    trigger: &crate::config::PredictionDriftTrigger,
+) -> Result<Option<checks::drift::ColumnDrift>, Unscored> {
+    let artifact = champion
+        .artifact
+        .as_ref()
+        .map_err(|e| Unscored(format!("the champion's artifact: {e}")))?;
+    if current.rows == 0 {
+        return Ok(None);
+    }
+    let (filter, _) = checks::current::time_filter(model, reference);
+    let outputs = |manifest: &Manifest, files: HashSet<String>, filter, sample: bool| {
+        let table = train::table::load_unlabelled(repo, model, manifest, Some(&files), filter)
+            .map_err(|e| Unscored(e.to_string()))?;
+        let order = table.time_order();
+        let rows: Vec<usize> = if sample && order.len() > REFERENCE_SAMPLE {
+            (0..REFERENCE_SAMPLE)
+                .map(|i| order[i * order.len() / REFERENCE_SAMPLE])
+                .collect()
+        } else {
+            order
+        };
+        let preds = artifact
+            .predict_table(repo, &table, &rows)
+            .map_err(|e| Unscored(e.to_string()))?;
+        Ok::<_, Unscored>(preds.outputs(&artifact.classes))
+    };
+    let current_files: HashSet<String> = current.files.iter().cloned().collect();
+    let now = outputs(snapshot, current_files, filter.clone(), false)?;
+    if now.is_empty() {
+        return Ok(None);
+    }
+    let reference_files: HashSet<String> = reference.files.iter().map(|f| f.path.clone()).collect();
+    // rows of the reference's files up to its newest time (a file may have grown since)
+    let then = outputs(reference, reference_files, filter.map(|f| f.not()), true)?;
+    if then.is_empty() {
+        return Err(Unscored(
+            "none of the reference's rows are in the data any more".into(),
+        ));
+    }
+    let name = match (&now, artifact.classes.get(1)) {
+        (checks::prediction::Outputs::Numeric(_), Some(positive))
+            if artifact.classes.len() == 2 =>
+        {
+            format!("score of {positive}")
+        }
+        (checks::prediction::Outputs::Numeric(_), _) => "prediction".to_string(),
+        (checks::prediction::Outputs::Classes(_), _) => "predicted class".to_string(),
+    };
+    Ok(Some(checks::prediction::prediction_drift(
+        &name,
+        &then,
+        &now,
+        trigger.method,
+        trigger.threshold,
+        model.profile.top_k,
+    )))
+}

@@ -151,7 +151,17 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
     let current = checks::current::load(repo, model, &reference, &snap.manifest)
         .map_err(snapshot::SnapshotError::from)?;
     let anomalies = checks::validation::validate(model, &reference, &snap.manifest, &current);
-    let drift = checks::drift_report(model, &reference, &current);
+    let mut drift = checks::drift_report(model, &reference, &current);
+    let prediction_drift = match (&model.triggers.prediction_drift, &champion) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Err(Unscored("no champion".into())),
+        (Some(p), Some(c)) => {
+            champion::prediction_drift(repo, model, &reference, &snap.manifest, &current, c, p)
+        }
+    };
+    if let Ok(Some(d)) = &prediction_drift {
+        drift.prediction = Some(d.clone());
+    }
     let performance = match (&model.triggers.performance, &champion) {
         (None, _) => Ok(None),
         (Some(_), None) => Err(Unscored("no champion".into())),
@@ -176,6 +186,7 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
         reference_rows: reference.rows,
         drift: &drift,
         performance,
+        prediction_drift,
         anomalies: &anomalies,
     });
     Ok(Checked {

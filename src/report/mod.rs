@@ -139,6 +139,7 @@ fn check_one(out: &mut String, c: &ModelCheck) {
             .iter()
             .map(|c| c.column.len())
             .chain(d.label.iter().map(|l| l.column.len() + 8))
+            .chain(d.prediction.iter().map(|l| l.column.len() + 13))
             .max()
             .unwrap_or(6)
             .max(6);
@@ -148,15 +149,15 @@ fn check_one(out: &mut String, c: &ModelCheck) {
             "column", "type", "method", "statistic", "threshold"
         );
         let rows = d
-            .columns
+            .prediction
             .iter()
-            .map(|c| (c, false))
-            .chain(d.label.iter().map(|c| (c, true)));
-        for (col, is_label) in rows {
-            let name = if is_label {
-                format!("{} (label)", col.column)
-            } else {
-                col.column.clone()
+            .map(|c| (c, Some("prediction")))
+            .chain(d.columns.iter().map(|c| (c, None)))
+            .chain(d.label.iter().map(|c| (c, Some("label"))));
+        for (col, tag) in rows {
+            let name = match tag {
+                Some(tag) => format!("{} ({tag})", col.column),
+                None => col.column.clone(),
             };
             let stat = col.statistic.map(fmt_num).unwrap_or_else(|| "-".into());
             let verdict = match &col.not_testable {

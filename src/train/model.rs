@@ -107,6 +107,28 @@ impl Predictions {
     }
 
     /// Predicted class per row (highest probability; ties -> lowest index).
+    /// What prediction drift compares: the positive class's score of a binary
+    /// classifier, the predicted class (named by `classes`) of one with more classes, a
+    /// regressor's predicted value.
+    pub fn outputs(&self, classes: &[String]) -> crate::checks::prediction::Outputs {
+        use crate::checks::prediction::Outputs;
+        match self {
+            Predictions::Classes(p) if p.ncols() == 2 => Outputs::Numeric(p.column(1).to_vec()),
+            Predictions::Classes(_) => Outputs::Classes(
+                self.labels()
+                    .into_iter()
+                    .map(|l| {
+                        classes
+                            .get(l as usize)
+                            .cloned()
+                            .unwrap_or_else(|| l.to_string())
+                    })
+                    .collect(),
+            ),
+            Predictions::Values(v) => Outputs::Numeric(v.clone()),
+        }
+    }
+
     pub fn labels(&self) -> Vec<u32> {
         match self {
             Predictions::Classes(p) => p

@@ -193,6 +193,37 @@ fn a_detector_policy_retrains_after_the_change_and_only_then() {
     }
 }
 
+/// A prediction-drift policy: the inputs shift at period 15 (the concept does not), the
+/// deployed model's scores move with them, and the policy retrains then and not before.
+#[test]
+fn a_prediction_drift_policy_retrains_when_the_scores_move() {
+    let drifts = ["num_00", "num_01"]
+        .map(|c| Drift {
+            from_row: 15 * PERIOD,
+            kind: DriftKind::MeanShift {
+                column: c.into(),
+                sd: 2.0,
+            },
+        })
+        .to_vec();
+    let repo = repo_with(drifts, "    backtest: { period_rows: 200, warmup: 4 }\n");
+    let report = run(
+        &repo,
+        Some("policies:\n  - name: pred\n    triggers: { prediction_drift: {} }\n    window: { kind: fixed, last: 400 }\n"),
+    );
+    let p = report.policy("pred").unwrap();
+    assert!(
+        p.retrain_periods.iter().any(|r| (16..=17).contains(r)),
+        "no retrain after the shift at period 15: {:?}",
+        p.retrain_periods
+    );
+    assert!(
+        p.retrain_periods.iter().all(|r| *r > 15),
+        "retrained before the shift: {:?}",
+        p.retrain_periods
+    );
+}
+
 /// Champion/challenger: a candidate every period, deployed only when it beats the
 /// deployed model on its holdout by the gate's margin. On stable data it deploys few of
 /// the models it trains; after a concept drift the candidate wins at once.

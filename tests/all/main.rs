@@ -22,6 +22,7 @@ mod https;
 mod init;
 mod layers;
 mod onnx;
+mod prediction;
 mod promote;
 mod publish;
 mod serve_abuse;

@@ -27,7 +27,7 @@ pub struct TriggersConfig {
     /// Retrain when the champion's outputs on the new rows (labelled or not) drifted from
     /// its outputs on the reference rows: the positive class's score (binary), the
     /// predicted class (more classes), the predicted value (regression).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction_drift: Option<PredictionDriftTrigger>,
     /// Do not retrain within this time after the champion was trained (`--force` overrides).
     #[serde(default)]

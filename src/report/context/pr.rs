@@ -149,24 +149,25 @@ impl PrContext {
                 message: a.message.clone(),
             })
             .collect();
-        let label = c.drift.label.as_ref();
+        let tagged = |d: &crate::checks::drift::ColumnDrift, tag: Option<&str>| DriftRow {
+            column: match tag {
+                Some(tag) => format!("{} ({tag})", d.column),
+                None => d.column.clone(),
+            },
+            method: d.method.name(),
+            statistic: dash(d.statistic),
+            threshold: d.threshold,
+            drifted: d.drifted,
+            not_testable: d.not_testable.clone(),
+        };
         let drift = c
             .drift
-            .columns
+            .prediction
             .iter()
-            .chain(label)
+            .map(|d| tagged(d, Some("prediction")))
+            .chain(c.drift.columns.iter().map(|d| tagged(d, None)))
+            .chain(c.drift.label.iter().map(|d| tagged(d, Some("label"))))
             .take(limit)
-            .map(|d| DriftRow {
-                column: match label.is_some_and(|l| std::ptr::eq(l, d)) {
-                    true => format!("{} (label)", d.column),
-                    false => d.column.clone(),
-                },
-                method: d.method.name(),
-                statistic: dash(d.statistic),
-                threshold: d.threshold,
-                drifted: d.drifted,
-                not_testable: d.not_testable.clone(),
-            })
             .collect();
         let metrics = e
             .map(|e| {
@@ -231,8 +232,10 @@ impl PrContext {
                 }
             ),
             drift,
-            drift_hidden: (c.drift.columns.len() + usize::from(label.is_some()))
-                .saturating_sub(limit),
+            drift_hidden: (c.drift.columns.len()
+                + usize::from(c.drift.label.is_some())
+                + usize::from(c.drift.prediction.is_some()))
+            .saturating_sub(limit),
             holdout_rows: e.map(|e| e.holdout_rows).unwrap_or(0),
             confidence_pct: e.map(|e| pct(e.confidence)).unwrap_or_default(),
             metrics,

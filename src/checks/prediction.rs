@@ -1,0 +1,126 @@
+//! Prediction drift: the champion's outputs on the new rows against its outputs on the
+//! reference rows, by the same tests as feature drift (no labels needed). What is
+//! compared: the positive class's score (binary classification), the predicted class
+//! (more classes), the predicted value (regression).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::config::{ColumnKind, DriftMethod, Threshold};
+use crate::snapshot::profile::{CategoricalPart, KindProfile, NumericPart};
+use crate::snapshot::ColumnEntry;
+
+use super::drift::{self, ColumnDrift, CurrentColumn};
+
+/// A model's outputs over some rows.
+#[derive(Debug, Clone)]
+pub enum Outputs {
+    /// Scores or predicted values (non-finite ones are counted as missing).
+    Numeric(Vec<f64>),
+    /// Predicted classes.
+    Classes(Vec<String>),
+}
+
+impl Outputs {
+    pub fn len(&self) -> usize {
+        match self {
+            Outputs::Numeric(v) => v.len(),
+            Outputs::Classes(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The name of the outputs in reports: `score of <class>`, `predicted class`,
+/// `prediction`.
+pub fn output_name(outputs: &Outputs, classes: &[String]) -> String {
+    match (outputs, classes) {
+        (Outputs::Numeric(_), [_, positive]) => format!("score of {positive}"),
+        (Outputs::Numeric(_), _) => "prediction".to_string(),
+        (Outputs::Classes(_), _) => "predicted class".to_string(),
+    }
+}
+
+/// The drift test of `current` against `reference`, reported as the column `name`.
+pub fn prediction_drift(
+    name: &str,
+    reference: &Outputs,
+    current: &Outputs,
+    method: DriftMethod,
+    threshold: Threshold,
+    top_k: usize,
+) -> ColumnDrift {
+    let entry = reference_entry(name, reference, top_k);
+    let method = if method.accepts(entry.kind) {
+        method
+    } else {
+        DriftMethod::Auto
+    };
+    drift::test_column(
+        &entry,
+        reference.len() as u64,
+        &current_column(current),
+        method,
+        threshold,
+    )
+}
+
+fn reference_entry(name: &str, outputs: &Outputs, top_k: usize) -> ColumnEntry {
+    let (kind, count, nulls, profile) = match outputs {
+        Outputs::Numeric(v) => {
+            let values: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+            let nulls = (v.len() - values.len()) as u64;
+            let count = values.len() as u64;
+            let p = NumericPart::from_values(values, nulls).finish();
+            (ColumnKind::Numeric, count, nulls, KindProfile::Numeric(p))
+        }
+        Outputs::Classes(v) => {
+            let counts = class_counts(v);
+            let p = CategoricalPart::from_counts(counts, 0).finish(top_k);
+            (
+                ColumnKind::Categorical,
+                v.len() as u64,
+                0,
+                KindProfile::Categorical(p),
+            )
+        }
+    };
+    ColumnEntry {
+        name: name.to_string(),
+        kind,
+        dtype: String::new(),
+        role: BTreeMap::new(),
+        count,
+        nulls,
+        profile,
+    }
+}
+
+fn current_column(outputs: &Outputs) -> CurrentColumn {
+    match outputs {
+        Outputs::Numeric(v) => {
+            let mut sorted: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+            sorted.sort_unstable_by(f64::total_cmp);
+            CurrentColumn::Numeric {
+                nulls: (v.len() - sorted.len()) as u64,
+                sorted,
+                nan: 0,
+                inf: 0,
+            }
+        }
+        Outputs::Classes(v) => CurrentColumn::Categorical {
+            counts: class_counts(v),
+            nulls: 0,
+        },
+    }
+}
+
+fn class_counts(classes: &[String]) -> HashMap<String, u64> {
+    let mut counts = HashMap::new();
+    for c in classes {
+        *counts.entry(c.clone()).or_insert(0) += 1;
+    }
+    counts
+}
