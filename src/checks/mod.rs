@@ -5,6 +5,7 @@
 pub mod current;
 pub mod detect;
 pub mod drift;
+pub mod estimate;
 pub mod prediction;
 pub mod stats;
 pub mod validation;

@@ -4,6 +4,7 @@
 //! outside world: reads data, writes nothing.
 
 pub mod boost;
+pub mod calibration;
 pub mod external;
 pub mod forest;
 pub mod logistic;
