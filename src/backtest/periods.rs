@@ -7,8 +7,7 @@ use chrono::Utc;
 
 use crate::checks::drift::CurrentColumn;
 use crate::checks::DriftReport;
-use crate::config::{ColumnKind, ModelConfig};
-use crate::snapshot::profile::{CategoricalPart, KindProfile, NumericPart};
+use crate::config::ModelConfig;
 use crate::snapshot::{ColumnEntry, Manifest, ProfileSettings};
 use crate::train::table::{Table, Values};
 
@@ -125,36 +124,15 @@ pub(super) fn reference_manifest(model: &ModelConfig, table: &Table, rows: &[usi
     let columns = table
         .features
         .iter()
-        .map(|f| {
-            let (kind, count, nulls, profile) = match &f.values {
-                Values::Numeric(v) => {
-                    let values: Vec<f64> =
-                        rows.iter().map(|r| v[*r]).filter(|x| !x.is_nan()).collect();
-                    let nulls = (rows.len() - values.len()) as u64;
-                    let count = values.len() as u64;
-                    let p = NumericPart::from_values(values, nulls).finish();
-                    (ColumnKind::Numeric, count, nulls, KindProfile::Numeric(p))
-                }
-                Values::Categorical { codes, dict } => {
-                    let (counts, nulls) = category_counts(codes, dict, rows);
-                    let count = counts.values().sum();
-                    let p = CategoricalPart::from_counts(counts, nulls).finish(model.profile.top_k);
-                    (
-                        ColumnKind::Categorical,
-                        count,
-                        nulls,
-                        KindProfile::Categorical(p),
-                    )
-                }
-            };
-            ColumnEntry {
-                name: f.name.clone(),
-                kind,
-                dtype: String::new(),
-                role: BTreeMap::new(),
-                count,
-                nulls,
-                profile,
+        .map(|f| match &f.values {
+            Values::Numeric(v) => {
+                let values: Vec<f64> = rows.iter().map(|r| v[*r]).filter(|x| !x.is_nan()).collect();
+                let nulls = (rows.len() - values.len()) as u64;
+                ColumnEntry::of_values(&f.name, values, nulls)
+            }
+            Values::Categorical { codes, dict } => {
+                let (counts, nulls) = category_counts(codes, dict, rows);
+                ColumnEntry::of_counts(&f.name, counts, nulls, model.profile.top_k)
             }
         })
         .collect();

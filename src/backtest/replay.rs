@@ -96,6 +96,9 @@ pub struct ReplayError {
 /// Each row's error in one period, under one fit.
 type Errors = Arc<Vec<f64>>;
 
+/// A fit and a period of its outputs (`None`: its training rows).
+type OutputsKey = (u64, Option<usize>);
+
 /// Work shared by every policy of one replay.
 pub struct Shared<'a> {
     setup: Setup<'a>,
@@ -106,6 +109,8 @@ pub struct Shared<'a> {
     scores: Mutex<HashMap<(u64, usize, Metric), Option<f64>>>,
     /// Per fit and period: each row's error (for change detectors).
     errors: Mutex<HashMap<(u64, usize), Errors>>,
+    /// Per fit and period (`None`: its training rows): its outputs (prediction drift).
+    outputs: Mutex<HashMap<OutputsKey, Arc<Outputs>>>,
     /// (candidate, deployed model, gates) -> the candidate passed.
     verdicts: Mutex<HashMap<(u64, u64, String), bool>>,
     references: Mutex<HashMap<(usize, usize), Slot<Manifest>>>,
@@ -153,6 +158,7 @@ impl<'a> Shared<'a> {
             fits: Mutex::default(),
             scores: Mutex::default(),
             errors: Mutex::default(),
+            outputs: Mutex::default(),
             verdicts: Mutex::default(),
             references: Mutex::default(),
             currents: Mutex::default(),
@@ -386,28 +392,35 @@ impl<'a> Shared<'a> {
         let stream: Vec<f64> = periods
             .flat_map(|p| self.errors(fit, p).iter().copied().collect::<Vec<_>>())
             .collect();
-        DetectorReport {
-            detector: spec.kind,
-            rows: stream.len(),
-            error: match self.setup.model.task {
-                crate::config::Task::Classification => "misclassified",
-                crate::config::Task::Regression => "absolute_error",
-            },
-            changes: crate::checks::detect::detect(spec, &stream),
-        }
+        DetectorReport::run(spec, &stream, self.setup.model.task)
     }
 
-    /// `fit`'s outputs on `rows` (positions in time order) as prediction drift compares
-    /// them.
-    fn outputs(&self, fit: &Fit, rows: &[usize]) -> Outputs {
-        let rows: Vec<usize> = rows.iter().map(|r| self.history.order[*r]).collect();
-        match fit
-            .artifact
-            .predict_table(self.setup.repo, &self.history.table, &rows)
-        {
-            Ok(preds) => preds.outputs(&fit.artifact.classes),
-            Err(_) => Outputs::Numeric(Vec::new()),
+    /// `fit`'s outputs, as prediction drift compares them, on period `period` or (`None`)
+    /// on its training rows (cached).
+    fn outputs(&self, fit: &Fit, period: Option<usize>) -> Arc<Outputs> {
+        let key = (fit.id, period);
+        if let Some(v) = self.outputs.lock().expect("cache lock").get(&key) {
+            return v.clone();
         }
+        let range = match period {
+            Some(p) => self.history.periods[p].clone(),
+            None => fit.rows.clone(),
+        };
+        let outputs = Arc::new(
+            match fit.artifact.predict_table(
+                self.setup.repo,
+                &self.history.table,
+                &self.history.order[range],
+            ) {
+                Ok(preds) => preds.outputs(&fit.artifact.classes),
+                Err(_) => Outputs::Numeric(Vec::new()),
+            },
+        );
+        self.outputs
+            .lock()
+            .expect("cache lock")
+            .insert(key, outputs.clone());
+        outputs
     }
 
     /// The prediction-drift test of `fit` over `periods` against its training rows.
@@ -417,10 +430,11 @@ impl<'a> Shared<'a> {
         periods: std::ops::RangeInclusive<usize>,
         cfg: &crate::config::PredictionDriftTrigger,
     ) -> ColumnDrift {
-        let (first, last) = (*periods.start(), *periods.end());
-        let span = self.history.periods[first].start..self.history.periods[last].end;
-        let now = self.outputs(fit, &span.collect::<Vec<_>>());
-        let reference = self.outputs(fit, &fit.rows.clone().collect::<Vec<_>>());
+        let mut now = Outputs::Numeric(Vec::new());
+        for p in periods {
+            now.append(&self.outputs(fit, Some(p)));
+        }
+        let reference = self.outputs(fit, None);
         crate::checks::prediction::prediction_drift(
             &crate::checks::prediction::output_name(&now, &fit.artifact.classes),
             &reference,

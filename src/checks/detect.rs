@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::config::{DetectorKind, DetectorSpec};
+use crate::config::{DetectorKind, DetectorSpec, Task};
 
 /// A change a detector signalled.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,6 +34,19 @@ pub struct DetectorReport {
 }
 
 impl DetectorReport {
+    /// `spec` over `stream`: the per-row errors (in time order) of a model for `task`.
+    pub fn run(spec: &DetectorSpec, stream: &[f64], task: Task) -> Self {
+        DetectorReport {
+            detector: spec.kind,
+            rows: stream.len(),
+            error: match task {
+                Task::Classification => "misclassified",
+                Task::Regression => "absolute_error",
+            },
+            changes: detect(spec, stream),
+        }
+    }
+
     /// Rows from the last change to the end of the stream (the change's row included).
     pub fn rows_since_change(&self) -> Option<usize> {
         self.changes.last().map(|c| self.rows - c.row)

@@ -3,10 +3,9 @@
 //! compared: the positive class's score (binary classification), the predicted class
 //! (more classes), the predicted value (regression).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use crate::config::{ColumnKind, DriftMethod, Threshold};
-use crate::snapshot::profile::{CategoricalPart, KindProfile, NumericPart};
+use crate::config::{DriftMethod, Threshold};
 use crate::snapshot::ColumnEntry;
 
 use super::drift::{self, ColumnDrift, CurrentColumn};
@@ -30,6 +29,17 @@ impl Outputs {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// `self` followed by `other` (outputs of the same kind; an empty side takes the
+    /// other's).
+    pub fn append(&mut self, other: &Outputs) {
+        match (&mut *self, other) {
+            (Outputs::Numeric(a), Outputs::Numeric(b)) => a.extend_from_slice(b),
+            (Outputs::Classes(a), Outputs::Classes(b)) => a.extend_from_slice(b),
+            (a, b) if a.is_empty() => *a = b.clone(),
+            _ => {}
+        }
     }
 }
 
@@ -68,33 +78,13 @@ pub fn prediction_drift(
 }
 
 fn reference_entry(name: &str, outputs: &Outputs, top_k: usize) -> ColumnEntry {
-    let (kind, count, nulls, profile) = match outputs {
+    match outputs {
         Outputs::Numeric(v) => {
             let values: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
             let nulls = (v.len() - values.len()) as u64;
-            let count = values.len() as u64;
-            let p = NumericPart::from_values(values, nulls).finish();
-            (ColumnKind::Numeric, count, nulls, KindProfile::Numeric(p))
+            ColumnEntry::of_values(name, values, nulls)
         }
-        Outputs::Classes(v) => {
-            let counts = class_counts(v);
-            let p = CategoricalPart::from_counts(counts, 0).finish(top_k);
-            (
-                ColumnKind::Categorical,
-                v.len() as u64,
-                0,
-                KindProfile::Categorical(p),
-            )
-        }
-    };
-    ColumnEntry {
-        name: name.to_string(),
-        kind,
-        dtype: String::new(),
-        role: BTreeMap::new(),
-        count,
-        nulls,
-        profile,
+        Outputs::Classes(v) => ColumnEntry::of_counts(name, class_counts(v), 0, top_k),
     }
 }
 

@@ -522,27 +522,29 @@ impl DataFile {
                 ColumnKind::Datetime => col(name.as_str()),
             })
             .collect();
-        let sources =
-            (columns.iter().map(|(n, _)| n.as_str())).chain(extra.iter().map(|(n, _)| n.as_str()));
+        let names = columns.iter().map(|(n, _)| n.as_str());
+        let sources = names.chain(extra.iter().map(|(n, _)| n.as_str()));
         let read = match filter {
             None => self.read_whole_csv(sources)?,
             Some(_) => None,
         };
         exprs.extend(extra.into_iter().map(|(_, e)| e));
-        let collected = match read {
-            Some(Err(e)) => Err(e),
-            Some(Ok(lf)) => {
-                let lf = lf.select(exprs);
-                self.guarded(|| lf.collect())?
-            }
+        let lf = match read {
+            Some(lf) => lf,
             None => {
-                let mut lf = self.scan()?;
-                if let Some(f) = filter {
-                    lf = lf.filter(f);
-                }
+                let lf = self.scan()?;
+                Ok(match filter {
+                    Some(f) => lf.filter(f),
+                    None => lf,
+                })
+            }
+        };
+        let collected = match lf {
+            Ok(lf) => {
                 let lf = lf.select(exprs);
                 self.guarded(|| lf.collect())?
             }
+            Err(e) => Err(e),
         };
         collected.map_err(|e| {
             let message = clean_polars_message(&e.to_string());

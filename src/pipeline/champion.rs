@@ -80,9 +80,9 @@ fn detect_changes(
         .as_ref()
         .and_then(|t| snapshot.column(t))
         .is_some_and(|c| c.kind == crate::config::ColumnKind::Datetime);
-    let mut changes = checks::detect::detect(spec, &stream);
+    let mut report = checks::detect::DetectorReport::run(spec, &stream, model.task);
     if let Some(time) = &table.time {
-        for c in &mut changes {
+        for c in &mut report.changes {
             let t = time[order[c.row]];
             c.at = Some(if datetime {
                 chrono::DateTime::from_timestamp_millis(t as i64)
@@ -93,15 +93,7 @@ fn detect_changes(
             });
         }
     }
-    checks::detect::DetectorReport {
-        detector: spec.kind,
-        rows: stream.len(),
-        error: match truth {
-            train::TruthOwned::Classes { .. } => "misclassified",
-            train::TruthOwned::Values(_) => "absolute_error",
-        },
-        changes,
-    }
+    report
 }
 
 /// At most this many reference rows (evenly spaced in time order) are scored for the
@@ -157,17 +149,8 @@ pub(super) fn prediction_drift(
             "none of the reference's rows are in the data any more".into(),
         ));
     }
-    let name = match (&now, artifact.classes.get(1)) {
-        (checks::prediction::Outputs::Numeric(_), Some(positive))
-            if artifact.classes.len() == 2 =>
-        {
-            format!("score of {positive}")
-        }
-        (checks::prediction::Outputs::Numeric(_), _) => "prediction".to_string(),
-        (checks::prediction::Outputs::Classes(_), _) => "predicted class".to_string(),
-    };
     Ok(Some(checks::prediction::prediction_drift(
-        &name,
+        &checks::prediction::output_name(&now, &artifact.classes),
         &then,
         &now,
         trigger.method,

@@ -2,13 +2,13 @@
 //! write atomically (temporary file in the same directory, fsync, rename), so a crash
 //! never leaves a half-written manifest behind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::profile::KindProfile;
+use super::profile::{CategoricalPart, KindProfile, NumericPart};
 use crate::config::ColumnKind;
 
 /// Format version of manifests written by this retrain.
@@ -84,6 +84,42 @@ pub struct ColumnEntry {
 impl Manifest {
     pub fn column(&self, name: &str) -> Option<&ColumnEntry> {
         self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+impl ColumnEntry {
+    /// A numeric column profiled from its non-missing `values` (no dtype, no roles: a
+    /// reference built in memory, as the backtest and prediction drift build them).
+    pub fn of_values(name: &str, values: Vec<f64>, nulls: u64) -> Self {
+        let count = values.len() as u64;
+        let profile = KindProfile::Numeric(NumericPart::from_values(values, nulls).finish());
+        Self::in_memory(name, ColumnKind::Numeric, count, nulls, profile)
+    }
+
+    /// A categorical column profiled from its category counts (see [`Self::of_values`]).
+    pub fn of_counts(name: &str, counts: HashMap<String, u64>, nulls: u64, top_k: usize) -> Self {
+        let count = counts.values().sum();
+        let profile =
+            KindProfile::Categorical(CategoricalPart::from_counts(counts, nulls).finish(top_k));
+        Self::in_memory(name, ColumnKind::Categorical, count, nulls, profile)
+    }
+
+    fn in_memory(
+        name: &str,
+        kind: ColumnKind,
+        count: u64,
+        nulls: u64,
+        profile: KindProfile,
+    ) -> Self {
+        ColumnEntry {
+            name: name.to_string(),
+            kind,
+            dtype: String::new(),
+            role: BTreeMap::new(),
+            count,
+            nulls,
+            profile,
+        }
     }
 }
 

@@ -29,7 +29,7 @@ pub enum DetectorKind {
 }
 
 /// `detector:` — a kind, with River's defaults, or a kind and its settings.
-#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DetectorSpec {
     pub kind: DetectorKind,
@@ -139,51 +139,23 @@ impl std::fmt::Display for DetectorKind {
     }
 }
 
-impl<'de> Deserialize<'de> for DetectorSpec {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Full {
-            kind: DetectorKind,
-            #[serde(default)]
-            delta: Option<f64>,
-            #[serde(default)]
-            threshold: Option<f64>,
-            #[serde(default)]
-            alpha: Option<f64>,
-            #[serde(default)]
-            min_instances: Option<u32>,
-            #[serde(default)]
-            warning: Option<f64>,
-            #[serde(default)]
-            drift: Option<f64>,
+/// `detector:` as written: a kind (River's defaults) or the settings' map.
+pub(super) fn kind_or_settings<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DetectorSpec>, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = DetectorSpec;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("`adwin`, `ddm`, `page_hinkley`, or a map with `kind`")
         }
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = DetectorSpec;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("`adwin`, `ddm`, `page_hinkley`, or a map with `kind`")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DetectorSpec, E> {
-                let kind = DetectorKind::deserialize(serde::de::value::StrDeserializer::new(v))?;
-                Ok(DetectorSpec::of(kind))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<DetectorSpec, A::Error> {
-                let f = Full::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(DetectorSpec {
-                    kind: f.kind,
-                    delta: f.delta,
-                    threshold: f.threshold,
-                    alpha: f.alpha,
-                    min_instances: f.min_instances,
-                    warning: f.warning,
-                    drift: f.drift,
-                })
-            }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DetectorSpec, E> {
+            let kind = DetectorKind::deserialize(serde::de::value::StrDeserializer::new(v))?;
+            Ok(DetectorSpec::of(kind))
         }
-        deserializer.deserialize_any(Visitor)
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<DetectorSpec, A::Error> {
+            DetectorSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
     }
+    deserializer.deserialize_any(Visitor).map(Some)
 }

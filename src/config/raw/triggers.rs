@@ -215,7 +215,11 @@ pub struct PerformanceTrigger {
     /// Retrain when a change detector, run over the champion's per-row errors on the
     /// new labelled rows in time order, signals a change: `adwin`, `ddm` or
     /// `page_hinkley` (River's defaults), or `{ kind: adwin, delta: 0.001 }`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::detector::kind_or_settings"
+    )]
     #[schemars(with = "Option<DetectorSchema>")]
     pub detector: Option<DetectorSpec>,
 }
