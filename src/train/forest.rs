@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::boost::bins::Binned;
 use super::boost::ensemble::{Combine, Ensemble, Link, Tree};
 use super::boost::grow::{self, Limits};
-use super::boost::hist::Grad;
+use super::boost::hist::{Grad, Grads};
 use super::boost::split::Rules;
 
 #[derive(Debug, Clone)]
@@ -119,7 +119,8 @@ pub fn fit(x: &Array2<f64>, levels: &[Option<usize>], y: &Labels<'_>, s: &Settin
                         }
                         c
                     };
-                    let grown = grow::grow(&binned, &mut rows, &grad, &limits, &mut pick);
+                    let grads = Grads::new(&grad);
+                    let grown = grow::grow(&binned, &mut rows, grads, &limits, &mut pick);
                     let values = grown
                         .leaves
                         .iter()

@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use super::bins::Binned;
-use super::hist::{self, Cell, Grad};
+use super::hist::{self, Cell, Grads};
 use super::split::{self, Candidate, Rule, Rules};
 
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +78,7 @@ struct Open {
 pub fn grow(
     b: &Binned,
     rows: &mut [u32],
-    grad: &[Grad],
+    grad: Grads<'_>,
     limits: &Limits,
     features: &mut dyn FnMut() -> Vec<usize>,
 ) -> Grown {
@@ -200,11 +200,11 @@ pub fn grow(
 }
 
 /// The sums over all rows, from the first column's bins (every row is in one of them).
-fn total_of(b: &Binned, hist: &[Cell], rows: &[u32], grad: &[Grad]) -> Cell {
+fn total_of(b: &Binned, hist: &[Cell], rows: &[u32], grad: Grads<'_>) -> Cell {
     let mut t = Cell::default();
     if b.width == 0 {
         for r in rows {
-            let [g, h] = grad[*r as usize];
+            let [g, h] = grad.rows[*r as usize];
             t.add(&Cell {
                 g: f64::from(g),
                 h: f64::from(h),
@@ -307,14 +307,15 @@ mod tests {
             .collect();
         let b = Binned::new(&x, &[None, None], 255);
         // squared error from 0: g = -y, h = 1
-        let grad: Vec<Grad> = y.iter().map(|v| [-*v as f32, 1.0]).collect();
+        let grad: Vec<hist::Grad> = y.iter().map(|v| [-*v as f32, 1.0]).collect();
+        let grad = Grads::new(&grad);
         let mut rows: Vec<u32> = (0..n as u32).collect();
         let limits = Limits {
             max_leaves: Some(3),
             max_depth: None,
             rules: Rules::default(),
         };
-        let t = grow(&b, &mut rows, &grad, &limits, &mut || vec![0, 1]);
+        let t = grow(&b, &mut rows, grad, &limits, &mut || vec![0, 1]);
         assert_eq!(t.leaves.len(), 3);
         assert_eq!(t.nodes[0].feature, 0);
         assert_eq!(t.nodes[1].feature, 1);

@@ -199,7 +199,8 @@ pub fn fit(
                 &mut grad,
             );
             let mut rows = bag.clone();
-            let grown = grow::grow(&binned, &mut rows, &grad, &limits, &mut || columns.clone());
+            let grads = hist::Grads::new(&grad);
+            let grown = grow::grow(&binned, &mut rows, grads, &limits, &mut || columns.clone());
             let values: Vec<f64> = grown
                 .leaves
                 .iter()
