@@ -29,6 +29,9 @@ struct Args {
     null_fraction: f64,
     #[arg(long, default_value_t = 0.05)]
     label_noise: f64,
+    /// 0: label = z > 0; above 0: drawn with probability sigmoid(z / T).
+    #[arg(long, default_value_t = 0.0)]
+    label_temperature: f64,
     /// Seconds between rows in the `ts` column.
     #[arg(long, default_value_t = 3600)]
     step_seconds: i64,
@@ -79,6 +82,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         categories: args.categories.max(1),
         null_fraction: args.null_fraction,
         label_noise: args.label_noise,
+        label_temperature: args.label_temperature,
         step_seconds: args.step_seconds,
         drifts,
         ..Spec::default()

@@ -62,6 +62,23 @@ pub struct PerformanceObservation {
     pub detector: Option<DetectorReport>,
 }
 
+/// The champion's metric estimated on the new rows without labels (CBPE).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EstimatedPerformance {
+    /// `cbpe`.
+    pub method: &'static str,
+    pub metric: Metric,
+    pub value: f64,
+    /// Half-width of the sampling-error band (three standard errors), for accuracy.
+    pub band: Option<f64>,
+    pub rows: u64,
+    /// The champion's realized value on its own evaluation holdout, if recorded.
+    pub baseline: Option<f64>,
+    /// The scores were mapped by the artifact's isotonic calibration (else: raw scores,
+    /// which were already better calibrated on the holdout).
+    pub calibrated: bool,
+}
+
 /// Why the champion could not be scored on the new rows (the performance trigger then
 /// says so and does not fire): the sentence the report shows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,6 +99,9 @@ pub struct DecisionInput<'a> {
     pub drift: &'a DriftReport,
     /// `None`: the champion could not be scored (why, in the string).
     pub performance: Result<Option<PerformanceObservation>, Unscored>,
+    /// The metric estimated on the new rows without labels (`triggers.performance.
+    /// estimate`); `Ok(None)` without such rows or when no estimate is configured.
+    pub estimated: Result<Option<EstimatedPerformance>, Unscored>,
     /// The champion's outputs on the new rows against the reference rows
     /// (`triggers.prediction_drift`); `Ok(None)` without new rows.
     pub prediction_drift: Result<Option<ColumnDrift>, Unscored>,
@@ -105,6 +125,98 @@ fn detector_detail(d: &DetectorReport) -> String {
                 d.rows
             )
         }
+    }
+}
+
+/// The performance trigger: the realized metric on the newly labelled rows and, with
+/// `estimate`, the estimated one on the rows without labels; it fires when either is
+/// below `min` or dropped more than `max_drop`, or the detector signalled a change.
+fn performance_reason(
+    p: &crate::config::PerformanceTrigger,
+    realized: &Result<Option<PerformanceObservation>, Unscored>,
+    estimated: &Result<Option<EstimatedPerformance>, Unscored>,
+) -> Reason {
+    // (fired, the words) of one value against min and max_drop
+    let judge = |metric: Metric, value: f64, baseline: Option<f64>| {
+        let hib = metric.higher_is_better();
+        let below_min = p
+            .min
+            .is_some_and(|m| if hib { value < m } else { value > m });
+        let drop = baseline.map(|b| if hib { b - value } else { value - b });
+        let dropped = matches!((drop, p.max_drop), (Some(d), Some(m)) if d > m);
+        let mut parts = Vec::new();
+        if let Some(m) = p.min {
+            parts.push(format!(
+                "{} {} {m}",
+                if below_min { "below" } else { "within" },
+                if hib { "min" } else { "max" }
+            ));
+        }
+        if let (Some(d), Some(m)) = (drop, p.max_drop) {
+            parts.push(format!(
+                "drop {} {} {m}",
+                fmt_num(d),
+                if dropped { ">" } else { "≤" }
+            ));
+        }
+        (below_min || dropped, parts)
+    };
+    let (mut fired, mut detail, mut evidence) = match realized {
+        Ok(Some(obs)) => {
+            let (f, more) = judge(obs.metric, obs.value, obs.baseline);
+            let changed = obs.detector.as_ref().is_some_and(|d| !d.changes.is_empty());
+            let mut parts = vec![format!(
+                "{} {} on {} new labelled rows",
+                obs.metric,
+                fmt_num(obs.value),
+                obs.rows
+            )];
+            parts.extend(more);
+            if let Some(d) = &obs.detector {
+                parts.push(detector_detail(d));
+            }
+            (f || changed, parts.join(", "), json!(obs))
+        }
+        Ok(None) => (
+            false,
+            "no newly labelled rows to score the champion on".to_string(),
+            Value::Null,
+        ),
+        Err(why) => (false, format!("not evaluated: {why}"), Value::Null),
+    };
+    if p.estimate.is_some() {
+        let words = match estimated {
+            Ok(Some(e)) => {
+                let (f, more) = judge(e.metric, e.value, e.baseline);
+                fired |= f;
+                let band = e
+                    .band
+                    .map(|b| format!(" ± {}", fmt_num(b)))
+                    .unwrap_or_default();
+                let mut parts = vec![format!(
+                    "estimated ({}) {} {}{band} on {} new rows without labels",
+                    e.method,
+                    e.metric,
+                    fmt_num(e.value),
+                    e.rows
+                )];
+                parts.extend(more);
+                if !evidence.is_object() {
+                    evidence = json!({});
+                }
+                evidence["estimated"] = json!(e);
+                parts.join(", ")
+            }
+            Ok(None) => "no new rows without labels to estimate on".to_string(),
+            Err(why) => format!("estimate not available: {why}"),
+        };
+        detail = format!("{detail}; {words}");
+    }
+    Reason {
+        kind: ReasonKind::Performance,
+        fired,
+        detail,
+        evidence,
     }
 }
 
@@ -275,61 +387,10 @@ pub fn decide(input: &DecisionInput) -> Decision {
         note(r, &mut reasons);
     }
     if let Some(p) = &t.performance {
-        let r = match &input.performance {
-            Ok(Some(obs)) => {
-                let hib = obs.metric.higher_is_better();
-                let below_min = p
-                    .min
-                    .is_some_and(|m| if hib { obs.value < m } else { obs.value > m });
-                let drop = obs
-                    .baseline
-                    .map(|b| if hib { b - obs.value } else { obs.value - b });
-                let dropped = matches!((drop, p.max_drop), (Some(d), Some(m)) if d > m);
-                let changed = obs.detector.as_ref().is_some_and(|d| !d.changes.is_empty());
-                let mut parts = vec![format!(
-                    "{} {} on {} new labelled rows",
-                    obs.metric,
-                    fmt_num(obs.value),
-                    obs.rows
-                )];
-                if let Some(m) = p.min {
-                    parts.push(format!(
-                        "{} {} {m}",
-                        if below_min { "below" } else { "within" },
-                        if hib { "min" } else { "max" }
-                    ));
-                }
-                if let (Some(d), Some(m)) = (drop, p.max_drop) {
-                    parts.push(format!(
-                        "drop {} {} {m}",
-                        fmt_num(d),
-                        if dropped { ">" } else { "≤" }
-                    ));
-                }
-                if let Some(d) = &obs.detector {
-                    parts.push(detector_detail(d));
-                }
-                Reason {
-                    kind: ReasonKind::Performance,
-                    fired: below_min || dropped || changed,
-                    detail: parts.join(", "),
-                    evidence: json!(obs),
-                }
-            }
-            Ok(None) => Reason {
-                kind: ReasonKind::Performance,
-                fired: false,
-                detail: "no newly labelled rows to score the champion on".into(),
-                evidence: Value::Null,
-            },
-            Err(why) => Reason {
-                kind: ReasonKind::Performance,
-                fired: false,
-                detail: format!("not evaluated: {why}"),
-                evidence: Value::Null,
-            },
-        };
-        note(r, &mut reasons);
+        note(
+            performance_reason(p, &input.performance, &input.estimated),
+            &mut reasons,
+        );
     }
 
     let triggered = match t.mode {
@@ -501,6 +562,7 @@ mod tests {
         new_rows: u64,
         drift: DriftReport,
         performance: Result<Option<PerformanceObservation>, Unscored>,
+        estimated: Result<Option<EstimatedPerformance>, Unscored>,
         force: bool,
     }
 
@@ -514,6 +576,7 @@ mod tests {
                 new_rows: 0,
                 drift: drift(0.0, 0.5),
                 performance: Ok(None),
+                estimated: Ok(None),
                 force: false,
             }
         }
@@ -529,6 +592,7 @@ mod tests {
                 reference_rows: 1000,
                 drift: &self.drift,
                 performance: self.performance.clone(),
+                estimated: self.estimated.clone(),
                 prediction_drift: Ok(None),
                 anomalies: &[],
             })
@@ -599,6 +663,7 @@ mod tests {
             min: Some(0.7),
             max_drop: Some(0.03),
             detector: None,
+            estimate: None,
         });
         let obs = |v: f64| {
             Ok(Some(PerformanceObservation {
@@ -619,6 +684,61 @@ mod tests {
         c.performance = Err(Unscored("no model".into()));
         let d = c.decide();
         assert!(!d.retrain && d.reasons[0].detail.starts_with("not evaluated"));
+    }
+
+    #[test]
+    fn the_estimate_fires_for_rows_without_labels_and_says_which_value_it_is() {
+        let mut t = triggers();
+        t.performance = Some(PerformanceTrigger {
+            metric: Metric::Accuracy,
+            min: None,
+            max_drop: Some(0.03),
+            detector: None,
+            estimate: Some(crate::config::EstimateMethod::Cbpe),
+        });
+        let est = |v: f64| {
+            Ok(Some(EstimatedPerformance {
+                method: "cbpe",
+                metric: Metric::Accuracy,
+                value: v,
+                band: Some(0.012),
+                rows: 5000,
+                baseline: Some(0.80),
+                calibrated: true,
+            }))
+        };
+        let mut c = Case::new(t);
+        c.estimated = est(0.78);
+        let d = c.decide();
+        assert!(!d.retrain, "a drop of 0.02 is within 0.03");
+        assert_eq!(
+            d.reasons[0].detail,
+            "no newly labelled rows to score the champion on; estimated (cbpe) accuracy 0.7800 ± 0.01200 on 5000 new rows without labels, drop 0.02000 ≤ 0.03"
+        );
+        c.estimated = est(0.76);
+        let d = c.decide();
+        assert!(d.retrain && d.reasons[0].fired, "the estimate dropped 0.04");
+        assert_eq!(d.reasons[0].evidence["estimated"]["value"], 0.76);
+        // labelled rows too: both are shown, either fires
+        c.performance = Ok(Some(PerformanceObservation {
+            metric: Metric::Accuracy,
+            value: 0.79,
+            baseline: Some(0.80),
+            rows: 300,
+            detector: None,
+        }));
+        let d = c.decide();
+        assert!(d.retrain);
+        assert!(d.reasons[0].detail.starts_with("accuracy 0.7900 on 300 new labelled rows, drop 0.01000 ≤ 0.03; estimated (cbpe) accuracy 0.7600"), "{}", d.reasons[0].detail);
+        assert_eq!(d.reasons[0].evidence["rows"], 300);
+        c.estimated = Err(Unscored(
+            "the champion's artifact has no calibration".into(),
+        ));
+        let d = c.decide();
+        assert!(!d.retrain);
+        assert!(d.reasons[0]
+            .detail
+            .ends_with("; estimate not available: the champion's artifact has no calibration"));
     }
 
     #[test]

@@ -632,6 +632,12 @@ impl<'a> Shared<'a> {
                 reference_rows: fit.rows.len() as u64,
                 drift: &drift,
                 performance,
+                estimated: match triggers.performance.as_ref().and_then(|p| p.estimate) {
+                    Some(_) => Err(decision::Unscored(
+                        "the backtest does not replay CBPE yet (every period is labelled)".into(),
+                    )),
+                    None => Ok(None),
+                },
                 prediction_drift,
                 anomalies: &[],
             });

@@ -77,6 +77,7 @@ pub(crate) fn performance(task: Task, drop: f64) -> PerformanceTrigger {
         min: None,
         max_drop: Some(drop),
         detector: None,
+        estimate: None,
     }
 }
 

@@ -34,6 +34,10 @@ pub struct Spec {
     pub null_fraction: f64,
     /// Probability that a classification label is flipped (0 = separable).
     pub label_noise: f64,
+    /// 0: the label is `z > 0` (a step: the same error rate everywhere). Above 0: the
+    /// label is drawn with probability `sigmoid(z / label_temperature)`, so rows near
+    /// the boundary are uncertain and a shift towards it lowers any model's accuracy.
+    pub label_temperature: f64,
     /// Seconds between consecutive rows in `ts`.
     pub step_seconds: i64,
     /// `ts` of row 0, seconds since the Unix epoch.
@@ -52,6 +56,7 @@ impl Default for Spec {
             categories: 5,
             null_fraction: 0.0,
             label_noise: 0.05,
+            label_temperature: 0.0,
             step_seconds: 3_600,
             start: 1_704_067_200, // 2024-01-01T00:00:00Z
             drifts: Vec::new(),
@@ -236,7 +241,11 @@ impl Spec {
             }
             match self.task {
                 Task::Classification => {
-                    let mut label = z > 0.0;
+                    let mut label = if self.label_temperature > 0.0 {
+                        rng.gen::<f64>() < 1.0 / (1.0 + (-z / self.label_temperature).exp())
+                    } else {
+                        z > 0.0
+                    };
                     if self.label_noise > 0.0 && rng.gen::<f64>() < self.label_noise {
                         label = !label;
                     }

@@ -1,12 +1,13 @@
 //! The champion on the new rows, before a retrain is decided: scored on the labelled
-//! ones (the performance trigger, with its change detector), and its outputs on all of
-//! them against its outputs on the reference rows (the prediction-drift trigger).
+//! ones (the performance trigger, with its change detector), its metric estimated on
+//! the ones without labels (CBPE), and its outputs on all of them against its outputs on
+//! the reference rows (the prediction-drift trigger).
 
 use std::collections::HashSet;
 
 use crate::checks;
 use crate::config::ModelConfig;
-use crate::decision::{PerformanceObservation, Unscored};
+use crate::decision::{EstimatedPerformance, PerformanceObservation, Unscored};
 use crate::evaluate;
 use crate::snapshot::Manifest;
 use crate::train;
@@ -56,6 +57,92 @@ pub(super) fn score_champion(
         baseline: champion.version.metrics.get(metric.name()).copied(),
         rows: table.rows() as u64,
         detector,
+    }))
+}
+
+/// The champion's metric estimated on the new rows without labels from its calibrated
+/// scores (`triggers.performance.estimate: cbpe`); `Ok(None)` without such rows.
+pub(super) fn estimate_champion(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    reference: &Manifest,
+    snapshot: &Manifest,
+    current: &checks::current::CurrentData,
+    champion: &Champion,
+    metric: crate::config::Metric,
+) -> Result<Option<EstimatedPerformance>, Unscored> {
+    use crate::config::Metric;
+    use train::model::CalibrationRecord;
+    let artifact = champion
+        .artifact
+        .as_ref()
+        .map_err(|e| Unscored(format!("the champion's artifact: {e}")))?;
+    let calibration = match &artifact.calibration {
+        Some(CalibrationRecord::Fitted(c)) => c,
+        Some(CalibrationRecord::Unavailable { reason }) => {
+            return Err(Unscored(format!(
+                "the champion could not be calibrated when it was trained: {reason}"
+            )))
+        }
+        None if artifact.classes.len() != 2 => {
+            return Err(Unscored(format!(
+                "CBPE estimates binary classifiers; the champion has {} classes",
+                artifact.classes.len()
+            )))
+        }
+        None => {
+            return Err(Unscored(
+                "the champion's artifact has no calibration (it was trained before retrain \
+                 calibrated models); the next model trained will have one"
+                    .into(),
+            ))
+        }
+    };
+    if current.rows == 0 {
+        return Ok(None);
+    }
+    let files: HashSet<String> = current.files.iter().cloned().collect();
+    let (filter, _) = checks::current::time_filter(model, reference);
+    let table = train::table::load_without_labels(repo, model, snapshot, Some(&files), filter)
+        .map_err(|e| Unscored(e.to_string()))?;
+    if table.rows() == 0 {
+        return Ok(None);
+    }
+    let rows: Vec<usize> = (0..table.rows()).collect();
+    let preds = artifact
+        .predict_table(repo, &table, &rows)
+        .map_err(|e| Unscored(e.to_string()))?;
+    let train::model::Predictions::Classes(p) = &preds else {
+        return Err(Unscored("the champion does not give class scores".into()));
+    };
+    let scores: Vec<f64> = p.column(1).iter().map(|s| calibration.apply(*s)).collect();
+    let positive: Vec<bool> = preds.labels().iter().map(|c| *c == 1).collect();
+    let e = checks::estimate::estimate(&scores, &positive)
+        .ok_or_else(|| Unscored("no rows to estimate on".into()))?;
+    let value = match metric {
+        Metric::Accuracy => Some(e.accuracy),
+        Metric::Precision => e.precision,
+        Metric::Recall => e.recall,
+        Metric::F1 => e.f1,
+        Metric::RocAuc => e.roc_auc,
+        other => {
+            return Err(Unscored(format!("CBPE does not estimate {other}")));
+        }
+    }
+    .ok_or_else(|| {
+        Unscored(format!(
+            "the estimated {metric} is undefined on the {} new rows without labels",
+            e.rows
+        ))
+    })?;
+    Ok(Some(EstimatedPerformance {
+        method: "cbpe",
+        metric,
+        value,
+        band: (metric == Metric::Accuracy).then_some(e.accuracy_band),
+        rows: e.rows as u64,
+        baseline: champion.version.metrics.get(metric.name()).copied(),
+        calibrated: calibration.isotonic.is_some(),
     }))
 }
 

@@ -169,6 +169,19 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
             champion::score_champion(repo, model, &reference, &snap.manifest, &current, c, p)
         }
     };
+    let estimated = match (&model.triggers.performance, &champion) {
+        (Some(p), Some(c)) if p.estimate.is_some() => champion::estimate_champion(
+            repo,
+            model,
+            &reference,
+            &snap.manifest,
+            &current,
+            c,
+            p.metric,
+        ),
+        (Some(p), None) if p.estimate.is_some() => Err(Unscored("no champion".into())),
+        _ => Ok(None),
+    };
     let since_change = performance
         .as_ref()
         .ok()
@@ -186,6 +199,7 @@ fn check_model(req: &CheckRequest, model: &ModelConfig) -> Result<Checked, Error
         reference_rows: reference.rows,
         drift: &drift,
         performance,
+        estimated,
         prediction_drift,
         anomalies: &anomalies,
     });
@@ -346,6 +360,13 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     )
     .map_err(|e| Error::Train(train::TrainError::Predict(e)))?;
     let (evaluation, mut gate, preds) = (judged.evaluation, judged.gate, judged.predictions);
+    // CBPE's calibration, on the same holdout, recorded in the artifact before the infra
+    // check reads its final bytes.
+    let calibration = train::calibrate(&train::truth_of(&table, &split.holdout), &preds);
+    let candidate = match &calibration {
+        Some(c) => candidate.with_calibration(c.clone()),
+        None => candidate,
+    };
     // Serialise, reload, predict the holdout again: bit-identical.
     let infra_check = |c: &train::Candidate, preds: &Predictions| {
         evaluate::infra::check(&c.artifact, &c.bytes, split.holdout.len(), preds, |a| {
@@ -374,6 +395,12 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
             .artifact
             .predict_table(repo, &table, &split.holdout)
             .map_err(|e| Error::Train(train::TrainError::Predict(e)))?;
+        // The refitted model has seen the holdout: it keeps the calibration fitted there
+        // on the model before the refit.
+        let refit = match &calibration {
+            Some(c) => refit.with_calibration(c.clone()),
+            None => refit,
+        };
         // The infra check reported is the proposed model's.
         infra = infra_check(&refit, &refit_preds);
         if !infra.passed {

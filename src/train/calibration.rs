@@ -7,6 +7,90 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Bins of [`calibration_error`] when a calibration is judged (NannyML's default).
+pub const BINS: usize = 10;
+/// Folds a calibration is judged on.
+const FOLDS: usize = 3;
+
+/// What a binary classifier's artifact records of its calibration, fitted on its
+/// evaluation holdout at training time: the isotonic map when it lowered the
+/// calibration error there (NannyML keeps the raw scores otherwise), and both errors.
+/// CBPE estimates with the map, or with the raw scores when there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Holdout rows it was judged on.
+    pub rows: usize,
+    /// Calibration error of the raw scores on those rows (the mean over three folds).
+    pub error_raw: f64,
+    /// Calibration error of the calibrated scores, each fold's map fitted on the other
+    /// two folds (out of sample).
+    pub error_calibrated: f64,
+    /// The map, when it lowered the error; `None`: the raw scores are used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isotonic: Option<Isotonic>,
+}
+
+impl Calibration {
+    /// Fits and judges the calibration of scores `p` (of the positive class) against
+    /// outcomes `y` (0/1). `Err` with the reason when it cannot be fitted: no rows, one
+    /// class only, or a score that is the same on every row.
+    pub fn fit(p: &[f64], y: &[f64]) -> Result<Calibration, String> {
+        if p.is_empty() {
+            return Err("the evaluation holdout has no rows".into());
+        }
+        let positives = y.iter().filter(|v| **v == 1.0).count();
+        if positives == 0 || positives == y.len() {
+            return Err(format!(
+                "the evaluation holdout holds one class only ({} rows)",
+                y.len()
+            ));
+        }
+        let iso = Isotonic::fit(p, y)
+            .ok_or_else(|| "the score is the same on every holdout row".to_string())?;
+        // judged out of sample, as NannyML does: fitted on two folds, measured on the
+        // third (folds by row: every third row), the errors averaged over the folds
+        let (mut raw, mut calibrated, mut folds) = (0.0, 0.0, 0);
+        for fold in 0..FOLDS {
+            let (fit_rows, test_rows): (Vec<usize>, Vec<usize>) =
+                (0..p.len()).partition(|i| i % FOLDS != fold);
+            let pick =
+                |v: &[f64], rows: &[usize]| -> Vec<f64> { rows.iter().map(|i| v[*i]).collect() };
+            let (tp, ty) = (pick(p, &test_rows), pick(y, &test_rows));
+            let Some(f) = Isotonic::fit(&pick(p, &fit_rows), &pick(y, &fit_rows)) else {
+                continue;
+            };
+            if ty.is_empty() {
+                continue;
+            }
+            let mapped: Vec<f64> = tp.iter().map(|s| f.apply(*s)).collect();
+            raw += calibration_error(&tp, &ty, BINS);
+            calibrated += calibration_error(&mapped, &ty, BINS);
+            folds += 1;
+        }
+        let (error_raw, error_calibrated) = if folds == 0 {
+            // too few rows to hold any out: in sample
+            let mapped: Vec<f64> = p.iter().map(|s| iso.apply(*s)).collect();
+            (
+                calibration_error(p, y, BINS),
+                calibration_error(&mapped, y, BINS),
+            )
+        } else {
+            (raw / folds as f64, calibrated / folds as f64)
+        };
+        Ok(Calibration {
+            rows: p.len(),
+            error_raw,
+            error_calibrated,
+            isotonic: (error_calibrated < error_raw).then_some(iso),
+        })
+    }
+
+    /// The probability CBPE takes for raw score `s`.
+    pub fn apply(&self, s: f64) -> f64 {
+        self.isotonic.as_ref().map_or(s, |i| i.apply(s))
+    }
+}
+
 /// A fitted isotonic map from a score to a probability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Isotonic {
@@ -65,7 +149,22 @@ impl Isotonic {
             let v = (sum / w).clamp(0.0, 1.0);
             ys.extend(std::iter::repeat_n(v, n));
         }
-        Some(Isotonic { x: xs, y: ys })
+        // a point between two of the same value changes nothing: kept are the ends of
+        // each run (scikit-learn keeps the same thresholds)
+        let keep: Vec<bool> = (0..xs.len())
+            .map(|i| i == 0 || i + 1 == xs.len() || ys[i - 1] != ys[i] || ys[i] != ys[i + 1])
+            .collect();
+        let pick = |v: Vec<f64>| -> Vec<f64> {
+            v.into_iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(v, _)| v)
+                .collect()
+        };
+        Some(Isotonic {
+            x: pick(xs),
+            y: pick(ys),
+        })
     }
 
     /// The calibrated probability of score `s`.
@@ -146,6 +245,43 @@ mod tests {
             assert!((got - want).abs() < 1e-9, "at {s}: {got} vs {want}");
         }
         assert!(iso.y.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn a_calibration_is_kept_only_when_it_lowers_the_error() {
+        // 10 score levels k/16 of 160 rows each (one per bin of the error); `ones(k)`
+        // of them have the outcome 1
+        let rows = |ones: &dyn Fn(usize) -> usize| {
+            let (mut p, mut y) = (Vec::new(), Vec::new());
+            for k in 3..13 {
+                for i in 0..160 {
+                    p.push(k as f64 / 16.0);
+                    y.push(f64::from(u8::from(i < ones(k))));
+                }
+            }
+            (p, y)
+        };
+        // scores too spread out: outcomes at the rate 1/4 + s/2
+        let (p, y) = rows(&|k| 40 + 5 * k);
+        let c = Calibration::fit(&p, &y).unwrap();
+        assert!(c.error_raw > 0.05 && c.error_calibrated < 0.02, "{c:?}");
+        assert!(c.isotonic.is_some());
+        assert_eq!(c.apply(3.0 / 16.0), 55.0 / 160.0);
+        // outcomes exactly at the scores' rates: nothing to lower, the raw scores stay
+        let (p, y) = rows(&|k| 10 * k);
+        let c = Calibration::fit(&p, &y).unwrap();
+        assert!(c.error_calibrated > c.error_raw, "{c:?}");
+        assert!(c.isotonic.is_none(), "{c:?}");
+        assert_eq!(c.apply(0.375), 0.375);
+    }
+
+    #[test]
+    fn a_holdout_of_one_class_or_of_one_score_cannot_be_calibrated() {
+        let e = Calibration::fit(&[0.2, 0.7], &[1.0, 1.0]).unwrap_err();
+        assert!(e.contains("one class"), "{e}");
+        let e = Calibration::fit(&[0.4, 0.4, 0.4], &[0.0, 1.0, 0.0]).unwrap_err();
+        assert!(e.contains("same on every"), "{e}");
+        assert!(Calibration::fit(&[], &[]).is_err());
     }
 
     #[test]

@@ -125,6 +125,37 @@ struct Choice<'a> {
     params: &'a std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+impl Candidate {
+    /// The candidate with `calibration` recorded in its artifact: serialised and digested
+    /// again (the ONNX model does not carry it: predictions are the raw scores).
+    pub fn with_calibration(mut self, calibration: model::CalibrationRecord) -> Candidate {
+        self.artifact.calibration = Some(calibration);
+        let mut bytes = serde_json::to_vec_pretty(&self.artifact).expect("artifact serialises");
+        bytes.push(b'\n');
+        self.digest = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+        self.bytes = bytes;
+        self
+    }
+}
+
+/// The calibration of a binary classifier's scores `preds` against the holdout's
+/// outcomes `truth` (CBPE); `None` for regressions and more than two classes.
+pub fn calibrate(truth: &TruthOwned, preds: &Predictions) -> Option<model::CalibrationRecord> {
+    let (TruthOwned::Classes { index, classes: 2 }, Predictions::Classes(p)) = (truth, preds)
+    else {
+        return None;
+    };
+    if p.ncols() != 2 {
+        return None;
+    }
+    let scores: Vec<f64> = p.column(1).to_vec();
+    let outcomes: Vec<f64> = index.iter().map(|c| f64::from(u8::from(*c == 1))).collect();
+    Some(match calibration::Calibration::fit(&scores, &outcomes) {
+        Ok(c) => model::CalibrationRecord::Fitted(c),
+        Err(reason) => model::CalibrationRecord::Unavailable { reason },
+    })
+}
+
 /// The candidate as an ONNX model.
 pub struct Onnx {
     pub bytes: Vec<u8>,
@@ -379,6 +410,7 @@ pub fn train(
                 warm_start: fitted.warm_started,
                 retrain_version: env!("CARGO_PKG_VERSION").to_string(),
             },
+            calibration: None,
         };
         Ok((artifact, fitted.warm_started, fitted.iterations))
     };

@@ -45,6 +45,19 @@ pub struct ModelArtifact {
     pub preprocessing: Preprocessor,
     pub estimator: Estimator,
     pub training: TrainingFacts,
+    /// A binary classifier's calibration for CBPE, fitted on its evaluation holdout.
+    /// Absent from artifacts of regressions, of more than two classes, and from before
+    /// calibration existed (an estimate is then "not available", with that reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationRecord>,
+}
+
+/// [`ModelArtifact::calibration`]: fitted, or why it could not be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CalibrationRecord {
+    Fitted(super::calibration::Calibration),
+    Unavailable { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

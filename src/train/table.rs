@@ -117,7 +117,7 @@ pub fn load(
     only: Option<&HashSet<String>>,
     filter: Option<Expr>,
 ) -> Result<Table, DataError> {
-    load_rows(repo, model, manifest, only, filter, true)
+    load_rows(repo, model, manifest, only, filter, Labels::Required)
 }
 
 /// [`load`] for scoring only: every row, labelled or not, and the target not read (the
@@ -129,7 +129,33 @@ pub fn load_unlabelled(
     only: Option<&HashSet<String>>,
     filter: Option<Expr>,
 ) -> Result<Table, DataError> {
-    load_rows(repo, model, manifest, only, filter, false)
+    load_rows(repo, model, manifest, only, filter, Labels::Ignored)
+}
+
+/// [`load_unlabelled`] of only the rows without a label: the target null, or absent
+/// from the file (CBPE estimates on them).
+pub fn load_without_labels(
+    repo: &Path,
+    model: &ModelConfig,
+    manifest: &Manifest,
+    only: Option<&HashSet<String>>,
+    filter: Option<Expr>,
+) -> Result<Table, DataError> {
+    load_rows(repo, model, manifest, only, filter, Labels::Missing)
+}
+
+/// The column of [`Labels::Missing`]'s null test.
+const UNLABELLED: &str = "__unlabelled";
+
+/// Which rows [`load_rows`] keeps, and whether it reads the target.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Labels {
+    /// Rows with a label; the target is read.
+    Required,
+    /// Every row; the target is not read.
+    Ignored,
+    /// Rows without a label; the target is not read.
+    Missing,
 }
 
 fn load_rows(
@@ -138,8 +164,9 @@ fn load_rows(
     manifest: &Manifest,
     only: Option<&HashSet<String>>,
     filter: Option<Expr>,
-    labelled: bool,
+    labels: Labels,
 ) -> Result<Table, DataError> {
+    let labelled = labels == Labels::Required;
     let (features, skipped) = feature_columns(model, manifest);
     let files: Vec<data::DataFile> = data::resolve(repo, &model.data)?
         .into_iter()
@@ -175,7 +202,26 @@ fn load_rows(
             )],
             None => vec![],
         };
-        frames.push(file.read_exprs(&wanted, extra, filter.clone())?);
+        // rows without labels: the target's null test where the file has it, else all
+        let has_target =
+            labels == Labels::Missing && file.schema()?.contains(model.target.as_str());
+        let mut extra = extra;
+        if has_target {
+            let target = model.target.as_str();
+            extra.push((
+                model.target.clone(),
+                col(target).is_null().alias(UNLABELLED),
+            ));
+        }
+        let mut frame = file.read_exprs(&wanted, extra, filter.clone())?;
+        if labels == Labels::Missing && !has_target {
+            let all = Column::new(UNLABELLED.into(), vec![true; frame.height()]);
+            frame.with_column(all).map_err(|e| DataError::Read {
+                path: file.rel.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        frames.push(frame);
     }
     let err = |e: PolarsError| DataError::Read {
         path: model.data.to_string(),
@@ -192,6 +238,16 @@ fn load_rows(
             first
         }
     };
+    if labels == Labels::Missing && df.height() > 0 {
+        let mask = df
+            .column(UNLABELLED)
+            .map_err(err)?
+            .as_materialized_series()
+            .bool()
+            .map_err(err)?
+            .clone();
+        df = df.filter(&mask).map_err(err)?;
+    }
     // Rows without a target cannot be learned from or scored.
     if labelled && df.height() > 0 {
         let mask = df

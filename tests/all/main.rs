@@ -13,6 +13,7 @@ mod contract;
 mod detectors;
 mod documents;
 mod drift;
+mod estimate;
 mod faults;
 mod fuzz;
 mod git;

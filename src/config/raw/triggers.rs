@@ -222,6 +222,21 @@ pub struct PerformanceTrigger {
     )]
     #[schemars(with = "Option<DetectorSchema>")]
     pub detector: Option<DetectorSpec>,
+    /// `cbpe`: on new rows without labels (the target missing or null), the metric is
+    /// estimated from the champion's calibrated scores (NannyML's confidence-based
+    /// performance estimation; binary classifiers; accuracy, precision, recall, f1,
+    /// roc_auc). The trigger fires on the estimate for those rows and on the realized
+    /// value for the labelled ones. Blind to a change of concept: see docs/monitoring.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<EstimateMethod>,
+}
+
+/// How a metric is estimated on rows without labels.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimateMethod {
+    /// Confidence-based performance estimation (NannyML's CBPE).
+    Cbpe,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]

@@ -88,6 +88,26 @@ pub(super) fn validate_triggers(
         if let Some(d) = &p.detector {
             validate_detector(cx, &key(&tb, &["performance", "detector"]), d, task)?;
         }
+        if p.estimate.is_some() {
+            use crate::config::Metric::{Accuracy, Precision, Recall, RocAuc, F1};
+            if !matches!(p.metric, Accuracy | Precision | Recall | F1 | RocAuc) {
+                return Err(cx.err(
+                    &key(&tb, &["performance", "estimate"]),
+                    format!(
+                        "CBPE estimates accuracy, precision, recall, f1 and roc_auc of a binary classifier, not `{}`",
+                        p.metric
+                    ),
+                    Some("use one of those metrics, or remove `estimate`".into()),
+                ));
+            }
+            if p.min.is_none() && p.max_drop.is_none() {
+                return Err(cx.err(
+                    &key(&tb, &["performance", "estimate"]),
+                    "an estimate needs `min` or `max_drop` to fire on",
+                    None,
+                ));
+            }
+        }
         if let Some(d) = p.max_drop {
             if !(d >= 0.0 && d.is_finite()) {
                 return Err(cx.err(&key(&tb, &["performance", "max_drop"]), "must be ≥ 0", None));
