@@ -272,7 +272,7 @@ mod tests {
     fn a_constant_hessian_gives_the_sums_of_the_full_pass() {
         let n = 5000;
         let x = Array2::from_shape_fn((n, 4), |(i, j)| ((i * 31 + j * 7) % 97) as f64);
-        let b = Binned::new(&x, &vec![None; 4], 64);
+        let b = Binned::new(&x, &[None; 4], 64);
         let grad: Vec<Grad> = (0..n).map(|i| [(i % 11) as f32 - 5.0, 1.0]).collect();
         let g = Grads::new(&grad);
         assert_eq!(g.constant_hessian, Some(1.0));
