@@ -14,6 +14,43 @@ use crate::train;
 
 use super::Champion;
 
+/// The loaders of [`train::table`]: which of a file's rows, and columns, are read.
+type Loader = fn(
+    &std::path::Path,
+    &ModelConfig,
+    &Manifest,
+    Option<&HashSet<String>>,
+    Option<polars::prelude::Expr>,
+) -> Result<train::table::Table, crate::data::DataError>;
+
+/// The new rows (of the current files, after the reference's newest time) that `load`
+/// reads, and `artifact`'s predictions of all of them; `None` without such rows.
+fn predict_new_rows(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    reference: &Manifest,
+    snapshot: &Manifest,
+    current: &checks::current::CurrentData,
+    artifact: &train::model::ModelArtifact,
+    load: Loader,
+) -> Result<Option<(train::table::Table, train::model::Predictions)>, Unscored> {
+    if current.rows == 0 {
+        return Ok(None);
+    }
+    let files: HashSet<String> = current.files.iter().cloned().collect();
+    let (filter, _) = checks::current::time_filter(model, reference);
+    let table =
+        load(repo, model, snapshot, Some(&files), filter).map_err(|e| Unscored(e.to_string()))?;
+    if table.rows() == 0 {
+        return Ok(None);
+    }
+    let rows: Vec<usize> = (0..table.rows()).collect();
+    let preds = artifact
+        .predict_table(repo, &table, &rows)
+        .map_err(|e| Unscored(e.to_string()))?;
+    Ok(Some((table, preds)))
+}
+
 /// The champion scored on the newly labelled rows (the performance trigger).
 pub(super) fn score_champion(
     repo: &std::path::Path,
@@ -29,20 +66,13 @@ pub(super) fn score_champion(
         .artifact
         .as_ref()
         .map_err(|e| Unscored(format!("the champion's artifact: {e}")))?;
-    if current.rows == 0 {
+    let load = train::table::load;
+    let Some((table, preds)) =
+        predict_new_rows(repo, model, reference, snapshot, current, artifact, load)?
+    else {
         return Ok(None);
-    }
-    let files: HashSet<String> = current.files.iter().cloned().collect();
-    let (filter, _) = checks::current::time_filter(model, reference);
-    let table = train::table::load(repo, model, snapshot, Some(&files), filter)
-        .map_err(|e| Unscored(e.to_string()))?;
-    if table.rows() == 0 {
-        return Ok(None);
-    }
+    };
     let rows: Vec<usize> = (0..table.rows()).collect();
-    let preds = artifact
-        .predict_table(repo, &table, &rows)
-        .map_err(|e| Unscored(e.to_string()))?;
     let truth = train::truth_of(&table, &rows);
     let value = evaluate::metrics::Prepared::new(truth.view(), &preds)
         .metric(metric, None)
@@ -98,20 +128,12 @@ pub(super) fn estimate_champion(
             ))
         }
     };
-    if current.rows == 0 {
+    let load = train::table::load_without_labels;
+    let Some((_, preds)) =
+        predict_new_rows(repo, model, reference, snapshot, current, artifact, load)?
+    else {
         return Ok(None);
-    }
-    let files: HashSet<String> = current.files.iter().cloned().collect();
-    let (filter, _) = checks::current::time_filter(model, reference);
-    let table = train::table::load_without_labels(repo, model, snapshot, Some(&files), filter)
-        .map_err(|e| Unscored(e.to_string()))?;
-    if table.rows() == 0 {
-        return Ok(None);
-    }
-    let rows: Vec<usize> = (0..table.rows()).collect();
-    let preds = artifact
-        .predict_table(repo, &table, &rows)
-        .map_err(|e| Unscored(e.to_string()))?;
+    };
     let train::model::Predictions::Classes(p) = &preds else {
         return Err(Unscored("the champion does not give class scores".into()));
     };

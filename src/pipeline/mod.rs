@@ -362,7 +362,7 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     let (evaluation, mut gate, preds) = (judged.evaluation, judged.gate, judged.predictions);
     // CBPE's calibration, on the same holdout, recorded in the artifact before the infra
     // check reads its final bytes.
-    let calibration = train::calibrate(&train::truth_of(&table, &split.holdout), &preds);
+    let calibration = train::calibrate(&judged.truth, &preds);
     let candidate = match &calibration {
         Some(c) => candidate.with_calibration(c.clone()),
         None => candidate,
@@ -440,6 +440,8 @@ pub(crate) struct Judged {
     pub gate: Verdict,
     /// The candidate's predictions on the holdout.
     pub predictions: Predictions,
+    /// The holdout's outcomes.
+    pub truth: train::TruthOwned,
 }
 
 /// Scores the candidate and the champion on the same holdout rows (metrics with the
@@ -498,6 +500,7 @@ pub(crate) fn judge_candidate(
         evaluation,
         gate,
         predictions: preds,
+        truth,
     })
 }
 

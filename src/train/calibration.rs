@@ -50,18 +50,17 @@ impl Calibration {
         // judged out of sample, as NannyML does: fitted on two folds, measured on the
         // third (folds by row: every third row), the errors averaged over the folds
         let (mut raw, mut calibrated, mut folds) = (0.0, 0.0, 0);
+        let pick = |v: &[f64], rows: &[usize]| -> Vec<f64> { rows.iter().map(|i| v[*i]).collect() };
         for fold in 0..FOLDS {
             let (fit_rows, test_rows): (Vec<usize>, Vec<usize>) =
                 (0..p.len()).partition(|i| i % FOLDS != fold);
-            let pick =
-                |v: &[f64], rows: &[usize]| -> Vec<f64> { rows.iter().map(|i| v[*i]).collect() };
-            let (tp, ty) = (pick(p, &test_rows), pick(y, &test_rows));
+            if test_rows.is_empty() {
+                continue;
+            }
             let Some(f) = Isotonic::fit(&pick(p, &fit_rows), &pick(y, &fit_rows)) else {
                 continue;
             };
-            if ty.is_empty() {
-                continue;
-            }
+            let (tp, ty) = (pick(p, &test_rows), pick(y, &test_rows));
             let mapped: Vec<f64> = tp.iter().map(|s| f.apply(*s)).collect();
             raw += calibration_error(&tp, &ty, BINS);
             calibrated += calibration_error(&mapped, &ty, BINS);

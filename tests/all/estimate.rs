@@ -2,29 +2,9 @@
 //! champion's calibration, fitted on its holdout when it was trained, turns its scores
 //! on new unlabelled rows into expected confusion counts.
 
-use retrain::data::synth::{OutputFormat, Spec};
+use retrain::data::synth::Spec;
 
 use crate::support::*;
-
-/// Writes synthetic rows as CSV, the label left empty on the rows `blank` picks.
-fn rows(repo: &Repo, spec: &Spec, name: &str, blank: impl Fn(usize) -> bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let files = retrain::data::synth::write(spec, dir.path(), "x", 1, OutputFormat::Csv).unwrap();
-    let text = std::fs::read_to_string(&files[0]).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    let label = header.split(',').position(|c| c == "label").unwrap();
-    let mut out = format!("{header}\n");
-    for (i, line) in lines.enumerate() {
-        let mut fields: Vec<&str> = line.split(',').collect();
-        if blank(i) {
-            fields[label] = "";
-        }
-        out.push_str(&fields.join(","));
-        out.push('\n');
-    }
-    repo.write(&format!("data/{name}.csv"), out);
-}
 
 fn spec(seed: u64, rows: usize, drifts: &str, start_hours: i64) -> Spec {
     let mut s = Spec {
@@ -48,7 +28,7 @@ const CONFIG: &str = "version: 1\nmodels:\n  - name: m\n    task: classification
 /// A repository whose champion retrain trained (and calibrated) on 4000 rows.
 fn with_champion() -> Repo {
     let repo = Repo::new();
-    rows(&repo, &spec(1, 4000, "", 0), "a", |_| false);
+    synth_csv(&repo, &spec(1, 4000, "", 0), "a", |_| false);
     repo.config(CONFIG);
     let first = dry_run(repo.path(), true);
     for (path, bytes) in &first.proposal().expect("a proposal").files {
@@ -85,7 +65,7 @@ fn the_estimate_follows_the_realized_accuracy_under_covariate_shift_and_fires() 
     assert!(card.contains("**Calibration**"), "{card}");
 
     // New rows without labels, like the old ones: the estimate is near the baseline.
-    rows(&repo, &spec(2, 6000, "", 4000), "b", |_| true);
+    synth_csv(&repo, &spec(2, 6000, "", 4000), "b", |_| true);
     let r = performance(&repo);
     let e = &r["evidence"]["estimated"];
     assert_eq!(e["rows"], 6000, "{r}");
@@ -103,7 +83,7 @@ fn the_estimate_follows_the_realized_accuracy_under_covariate_shift_and_fires() 
     );
 
     // The same rows' labels arrive: the realized accuracy is what was estimated.
-    rows(&repo, &spec(2, 6000, "", 4000), "b", |_| false);
+    synth_csv(&repo, &spec(2, 6000, "", 4000), "b", |_| false);
     let r = performance(&repo);
     let realized = r["evidence"]["value"].as_f64().unwrap();
     assert_eq!(r["evidence"]["rows"], 6000);
@@ -117,12 +97,12 @@ fn the_estimate_follows_the_realized_accuracy_under_covariate_shift_and_fires() 
         .ends_with("; no new rows without labels to estimate on"));
 
     // Shifted rows without labels: the estimate drops and fires the trigger.
-    rows(&repo, &spec(3, 6000, SHRUNK, 4000), "b", |_| true);
+    synth_csv(&repo, &spec(3, 6000, SHRUNK, 4000), "b", |_| true);
     let r = performance(&repo);
     let shifted = r["evidence"]["estimated"]["value"].as_f64().unwrap();
     let fired = r["fired"].clone();
     // ... and it is what their labels then say
-    rows(&repo, &spec(3, 6000, SHRUNK, 4000), "b", |_| false);
+    synth_csv(&repo, &spec(3, 6000, SHRUNK, 4000), "b", |_| false);
     let realized = performance(&repo)["evidence"]["value"].as_f64().unwrap();
     assert!(
         (shifted - realized).abs() < 0.025,
@@ -135,7 +115,7 @@ fn the_estimate_follows_the_realized_accuracy_under_covariate_shift_and_fires() 
 #[test]
 fn partly_labelled_rows_are_scored_and_estimated_each_with_its_count() {
     let repo = with_champion();
-    rows(&repo, &spec(2, 3000, "", 4000), "b", |i| i % 3 == 0);
+    synth_csv(&repo, &spec(2, 3000, "", 4000), "b", |i| i % 3 == 0);
     let r = performance(&repo);
     let detail = r["detail"].as_str().unwrap();
     assert!(detail.contains("on 2000 new labelled rows"), "{detail}");
@@ -171,7 +151,7 @@ fn a_champion_from_before_calibration_has_no_estimate_and_says_why() {
     }
     assert!(replaced > 0, "the registry records the artifact's digest");
 
-    rows(&repo, &spec(2, 1000, "", 4000), "b", |_| true);
+    synth_csv(&repo, &spec(2, 1000, "", 4000), "b", |_| true);
     let r = performance(&repo);
     assert_eq!(r["fired"], false);
     let detail = r["detail"].as_str().unwrap();
@@ -184,7 +164,7 @@ fn a_champion_from_before_calibration_has_no_estimate_and_says_why() {
 #[test]
 fn an_estimate_of_a_metric_cbpe_cannot_estimate_is_a_config_error() {
     let repo = Repo::new();
-    rows(&repo, &spec(1, 500, "", 0), "a", |_| false);
+    synth_csv(&repo, &spec(1, 500, "", 0), "a", |_| false);
     repo.config(&CONFIG.replace("metric: accuracy", "metric: log_loss"));
     let out = repo.run(&["check", "--now", NOW]);
     assert_ne!(out.code, 0);

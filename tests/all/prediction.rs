@@ -5,25 +5,6 @@ use retrain::data::synth::{OutputFormat, Spec};
 
 use crate::support::*;
 
-/// Writes synthetic rows as CSV with the label column left empty (not yet known).
-fn unlabelled(repo: &Repo, spec: &Spec, prefix: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let files =
-        retrain::data::synth::write(spec, dir.path(), prefix, 1, OutputFormat::Csv).unwrap();
-    let text = std::fs::read_to_string(&files[0]).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    let label = header.split(',').position(|c| c == "label").unwrap();
-    let mut out = format!("{header}\n");
-    for line in lines {
-        let mut fields: Vec<&str> = line.split(',').collect();
-        fields[label] = "";
-        out.push_str(&fields.join(","));
-        out.push('\n');
-    }
-    repo.write(&format!("data/{prefix}.csv"), out);
-}
-
 fn spec(seed: u64, drifts: &str, start_hours: i64) -> Spec {
     let mut s = Spec {
         rows: 4000,
@@ -56,7 +37,7 @@ fn shifted_unlabelled_rows_move_the_scores_and_fire_the_trigger() {
     }
 
     // New rows like the old ones, no labels yet: the scores did not move.
-    unlabelled(&repo, &spec(2, "", 4000), "b");
+    synth_csv(&repo, &spec(2, "", 4000), "b", |_| true);
     let check = dry_run(repo.path(), false).check;
     let reason = check
         .decision
@@ -70,7 +51,7 @@ fn shifted_unlabelled_rows_move_the_scores_and_fire_the_trigger() {
     assert!(d.not_testable.is_none() && !d.drifted, "{d:?}");
 
     // More rows, their features shifted: the champion's scores shift with them.
-    unlabelled(
+    synth_csv(
         &repo,
         &spec(
             3,
@@ -78,6 +59,7 @@ fn shifted_unlabelled_rows_move_the_scores_and_fire_the_trigger() {
             8000,
         ),
         "c",
+        |_| true,
     );
     let run = dry_run(repo.path(), false);
     let reason = run

@@ -164,24 +164,19 @@ fn fill_constant(
     out: &mut [Cell],
     h: f64,
 ) {
-    let w = b.width;
-    let offsets = offsets_of(b, &columns);
     let mut sums = vec![[0.0f64; 2]; out.len()];
-    for (i, &r) in rows.iter().enumerate() {
-        if let Some(&next) = rows.get(i + AHEAD) {
-            let next = next as usize;
-            prefetch(b.bins[next * w..].as_ptr());
-            prefetch(&grad[next]);
-        }
-        let r = r as usize;
-        let g = f64::from(grad[r][0]);
-        let row = &b.bins[r * w + columns.start..r * w + columns.end];
-        for (bin, off) in row.iter().zip(&offsets) {
-            let c = &mut sums[off + *bin as usize];
+    pass(
+        b,
+        rows,
+        grad,
+        columns,
+        &mut sums,
+        |[g, _]| f64::from(g),
+        |c, g| {
             c[0] += g;
             c[1] += 1.0;
-        }
-    }
+        },
+    );
     for (o, [g, n]) in out.iter_mut().zip(sums) {
         o.g += g;
         o.h += n * h;
@@ -196,6 +191,34 @@ fn fill_full(
     columns: std::ops::Range<usize>,
     out: &mut [Cell],
 ) {
+    pass(
+        b,
+        rows,
+        grad,
+        columns,
+        out,
+        |[g, h]| (f64::from(g), f64::from(h)),
+        |c, (g, h)| {
+            c.g += g;
+            c.h += h;
+            c.n += 1.0;
+        },
+    );
+}
+
+/// One pass over `rows`: each row's gradient, made once by `each_row`, is added by `add`
+/// into its bin of every column of `columns` (`cells` starts at the first of them); the
+/// rows' bins and gradients are fetched a few rows ahead.
+#[inline(always)]
+fn pass<C, T: Copy>(
+    b: &Binned,
+    rows: &[u32],
+    grad: &[Grad],
+    columns: std::ops::Range<usize>,
+    cells: &mut [C],
+    each_row: impl Fn(Grad) -> T,
+    add: impl Fn(&mut C, T),
+) {
     let w = b.width;
     let offsets = offsets_of(b, &columns);
     for (i, &r) in rows.iter().enumerate() {
@@ -205,14 +228,10 @@ fn fill_full(
             prefetch(&grad[next]);
         }
         let r = r as usize;
-        let [g, h] = grad[r];
-        let (g, h) = (f64::from(g), f64::from(h));
+        let v = each_row(grad[r]);
         let row = &b.bins[r * w + columns.start..r * w + columns.end];
         for (bin, off) in row.iter().zip(&offsets) {
-            let c = &mut out[off + *bin as usize];
-            c.g += g;
-            c.h += h;
-            c.n += 1.0;
+            add(&mut cells[off + *bin as usize], v);
         }
     }
 }

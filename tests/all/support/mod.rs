@@ -123,6 +123,27 @@ pub fn small_spec(rows: usize) -> Spec {
 }
 
 /// The clock of tests that decide (schedules, cooldowns, trained_at).
+/// Writes synthetic rows to `data/<name>.csv` in `repo`, the label left empty (not known
+/// yet) on the rows `blank` picks.
+pub fn synth_csv(repo: &Repo, spec: &Spec, name: &str, blank: impl Fn(usize) -> bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let files = synth::write(spec, dir.path(), "x", 1, OutputFormat::Csv).unwrap();
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let label = header.split(',').position(|c| c == "label").unwrap();
+    let mut out = format!("{header}\n");
+    for (i, line) in lines.enumerate() {
+        let mut fields: Vec<&str> = line.split(',').collect();
+        if blank(i) {
+            fields[label] = "";
+        }
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    repo.write(&format!("data/{name}.csv"), out);
+}
+
 pub const NOW: &str = "2025-06-01T00:00:00Z";
 
 /// `retrain run --dry-run` through the library at [`NOW`]; the first model's run.
