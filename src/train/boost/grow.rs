@@ -185,14 +185,28 @@ pub fn grow(
         } else {
             (large, small)
         };
-        for (leaf, h, ok) in [(i, lh, left_ok), (j, rh, right_ok)] {
-            if ok {
-                open[leaf].best =
-                    split::best(b, &h, &leaves[leaf].sums, &features(), &limits.rules);
-                if open[leaf].best.is_some() {
-                    open[leaf].hist = Some(h);
-                    pending.push(leaf);
-                }
+        // both children's best splits at once (their feature samples drawn in the order
+        // of a search one after the other)
+        let lf = if left_ok { features() } else { Vec::new() };
+        let rf = if right_ok { features() } else { Vec::new() };
+        let (li, ri) = (&leaves[i], &leaves[j]);
+        let (lb, rb) = rayon::join(
+            || {
+                left_ok
+                    .then(|| split::best(b, &lh, &li.sums, &lf, &limits.rules))
+                    .flatten()
+            },
+            || {
+                right_ok
+                    .then(|| split::best(b, &rh, &ri.sums, &rf, &limits.rules))
+                    .flatten()
+            },
+        );
+        for (leaf, h, best) in [(i, lh, lb), (j, rh, rb)] {
+            if best.is_some() {
+                open[leaf].best = best;
+                open[leaf].hist = Some(h);
+                pending.push(leaf);
             }
         }
     }

@@ -95,9 +95,11 @@ pub fn build(b: &Binned, rows: &[u32], grad: Grads<'_>) -> Vec<Cell> {
         fill(b, rows, grad, 0..b.width, &mut out);
         return out;
     }
-    // columns in groups, each group writing its own part of the histogram
-    let per = b.width.div_ceil(GROUPS);
-    let mut parts: Vec<(std::ops::Range<usize>, &mut [Cell])> = Vec::with_capacity(GROUPS);
+    // columns in groups, one per thread (each bin is still summed in row order, so the
+    // grouping does not change the sums), each group writing its own part of the histogram
+    let groups = rayon::current_num_threads().clamp(1, b.width);
+    let per = b.width.div_ceil(groups);
+    let mut parts: Vec<(std::ops::Range<usize>, &mut [Cell])> = Vec::with_capacity(groups);
     let mut rest: &mut [Cell] = &mut out;
     for from in (0..b.width).step_by(per) {
         let to = (from + per).min(b.width);
@@ -116,8 +118,6 @@ pub fn build(b: &Binned, rows: &[u32], grad: Grads<'_>) -> Vec<Cell> {
     out
 }
 
-/// Column groups of a smaller leaf's histogram.
-const GROUPS: usize = 4;
 /// Below this many rows a histogram is built on the calling thread.
 const SMALL: usize = 1024;
 
