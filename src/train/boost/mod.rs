@@ -97,6 +97,19 @@ pub fn fit(
     s: &Settings,
     init: Option<&Ensemble>,
 ) -> Boosted {
+    // on a worker of the thread pool: the many small parallel steps of a fit (a
+    // histogram, a split search, a partition per leaf) are then forked on the worker,
+    // not handed from the calling thread to the pool and back, each a sleep and a wake
+    rayon::scope(|_| fit_on_worker(x, levels, y, s, init))
+}
+
+fn fit_on_worker(
+    x: &Array2<f64>,
+    levels: &[Option<usize>],
+    y: &Labels<'_>,
+    s: &Settings,
+    init: Option<&Ensemble>,
+) -> Boosted {
     let n = x.nrows();
     let binned = Binned::new(x, levels, s.max_bins);
     let k = match y {
