@@ -19,6 +19,16 @@ pub struct Prepared {
     /// the file is given it (inferring it again parsed a 10k-row partition whole on each
     /// scan).
     schema: Option<SchemaRef>,
+    /// The whole file as [`read`] reads it, when the first read covered every row (a
+    /// partition of at most [`INFER_ROWS`] rows): the next whole read takes it instead of
+    /// parsing the file a second time. Shared by the clones of this value, taken once.
+    whole: std::sync::Arc<std::sync::Mutex<Option<DataFrame>>>,
+}
+
+impl Prepared {
+    fn take_whole(&self) -> Option<DataFrame> {
+        self.whole.lock().ok()?.take()
+    }
 }
 
 /// Rows of a CSV file its schema is inferred from (polars' `infer_schema_length`).
@@ -43,7 +53,8 @@ pub(super) fn prepare(path: &str) -> PolarsResult<Prepared> {
             .with_has_header(true)
             .with_infer_schema_length(Some(infer))
             .with_schema(schema)
-            .with_n_rows(Some(INFER_ROWS))
+            // one row more than is looked at: fewer rows read means the file was read whole
+            .with_n_rows(Some(INFER_ROWS + 1))
             .with_raise_if_empty(true)
             .with_parse_options(CsvParseOptions::default().with_try_parse_dates(dates))
             .try_into_reader_with_file_path(Some(path.into()))?
@@ -65,10 +76,12 @@ pub(super) fn prepare(path: &str) -> PolarsResult<Prepared> {
     if dates {
         df = head(INFER_ROWS, true, None)?;
     }
+    let whole = df.height() <= INFER_ROWS;
     Ok(Prepared {
         numeric: values::numeric_text_columns(&df)?,
         dates,
         schema: Some(df.schema().clone()),
+        whole: std::sync::Arc::new(std::sync::Mutex::new(whole.then_some(df))),
     })
 }
 
@@ -97,6 +110,13 @@ pub(super) fn read(
     names: &[PlSmallStr],
 ) -> Option<PolarsResult<LazyFrame>> {
     let schema = prepared.schema.clone()?;
+    if let Some(df) = prepared.take_whole() {
+        // the rows the first read parsed, with the schema it inferred: what this read gives
+        let lf = df
+            .lazy()
+            .select(names.iter().map(|n| col(n.clone())).collect::<Vec<_>>());
+        return Some(Ok(numbers(lf, prepared, |c| names.iter().any(|n| n == c))));
+    }
     let read = || -> PolarsResult<LazyFrame> {
         let df = CsvReadOptions::default()
             .with_has_header(true)
@@ -125,5 +145,69 @@ fn numbers(lf: LazyFrame, prepared: &Prepared, keep: impl Fn(&str) -> bool) -> L
         lf
     } else {
         lf.with_columns(exprs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ColumnKind;
+    use crate::data::{DataFile, FileFormat};
+
+    fn file(dir: &std::path::Path, rows: usize) -> DataFile {
+        let mut text = String::from("x,n,c,d\n");
+        for i in 0..rows {
+            let x = if i % 7 == 0 {
+                String::new()
+            } else {
+                format!("{}.5", i % 100)
+            };
+            let n = if i % 11 == 0 {
+                "NA".to_string()
+            } else {
+                (i % 13).to_string()
+            };
+            text.push_str(&format!("{x},{n},c{},2024-01-{:02}\n", i % 5, 1 + i % 28));
+        }
+        let abs = dir.join(format!("part-{rows}.csv"));
+        std::fs::write(&abs, &text).unwrap();
+        DataFile {
+            rel: format!("part-{rows}.csv"),
+            abs,
+            format: FileFormat::Csv,
+            size: text.len() as u64,
+            prepared: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_small_file_is_parsed_once_and_reads_as_a_second_parse_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let columns = [
+            ("x".to_string(), ColumnKind::Numeric),
+            ("n".to_string(), ColumnKind::Numeric),
+            ("c".to_string(), ColumnKind::Categorical),
+            ("d".to_string(), ColumnKind::Datetime),
+        ];
+        for (rows, whole) in [(INFER_ROWS, true), (INFER_ROWS + 1, false)] {
+            let f = file(dir.path(), rows);
+            f.schema().unwrap();
+            let prepared = f.prepared.get().unwrap().clone();
+            assert_eq!(
+                prepared.whole.lock().unwrap().is_some(),
+                whole,
+                "{rows} rows"
+            );
+            let first = f.read_columns(&columns, None).unwrap();
+            assert!(prepared.whole.lock().unwrap().is_none(), "taken once");
+            let again = f.read_columns(&columns, None).unwrap();
+            assert_eq!(first.height(), rows);
+            assert!(
+                first.equals_missing(&again),
+                "{rows} rows: {first} vs {again}"
+            );
+            assert_eq!(first.column("d").unwrap().dtype(), &DataType::Date);
+            assert_eq!(first.column("n").unwrap().null_count(), rows.div_ceil(11));
+        }
     }
 }

@@ -129,8 +129,13 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
         .map(|o| (o.name.as_str(), o))
         .collect();
 
-    let schemas = file_schemas(repo, &files, &hashes)?;
-    let columns = plan_columns(&files, &schemas, model)?;
+    // the first file's schema plans the columns; every other file's is read and checked
+    // against it as that file is profiled, so that a small CSV file is parsed once (its
+    // type check reads it whole, and the profile takes those rows) and only a batch of
+    // files is in memory at a time
+    let schemas = SchemaSource::new(repo);
+    let first_schema = schemas.of(&files[0], &hashes[0])?;
+    let columns = plan_columns(&files[0], &first_schema, model)?;
     let mut parts: Vec<Part> = columns.iter().map(|_| Part::Empty).collect();
     let mut file_entries = Vec::with_capacity(files.len());
     let mut rows = 0u64;
@@ -150,6 +155,10 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
             .into_par_iter()
             .map(|i| {
                 let (file, hash) = (&files[i], &hashes[i]);
+                if i > 0 {
+                    let schema = schemas.of(file, hash)?;
+                    agrees(&files[0], &first_schema, file, &schema, model)?;
+                }
                 if let Some(kept) = cache.get(&hash.blake3, columns.len()) {
                     return Ok(kept);
                 }
@@ -333,87 +342,87 @@ struct PlannedColumn {
     dtype: DataType,
 }
 
-/// Each file's schema: kept per content hash (`part_cache::SchemaCache`), or read (for a
-/// CSV file: inferred from its first rows) and kept.
-fn file_schemas(
-    repo: &Path,
-    files: &[DataFile],
-    hashes: &[hash::FileHash],
-) -> Result<Vec<Schema>, DataError> {
-    let cache = part_cache::SchemaCache::new(repo);
-    let schema = |(file, hash): (&DataFile, &hash::FileHash)| {
+/// Files' schemas: kept per content hash (`part_cache::SchemaCache`), or read (for a CSV
+/// file: inferred from its first rows) and kept.
+struct SchemaSource {
+    cache: part_cache::SchemaCache,
+}
+
+impl SchemaSource {
+    fn new(repo: &Path) -> Self {
+        Self {
+            cache: part_cache::SchemaCache::new(repo),
+        }
+    }
+
+    fn of(&self, file: &DataFile, hash: &hash::FileHash) -> Result<Schema, DataError> {
         let csv = file.format == data::FileFormat::Csv;
-        if let Some(s) = cache.get(&hash.blake3, csv) {
+        if let Some(s) = self.cache.get(&hash.blake3, csv) {
             return Ok(s);
         }
         let s = file.schema()?;
-        cache.put(&hash.blake3, csv, &s);
+        self.cache.put(&hash.blake3, csv, &s);
         Ok(s)
-    };
-    // one file per thread at a time: a thread waiting for polars' own pool (which reads
-    // a CSV file's first rows) takes up the next file meanwhile, and a parallel iterator
-    // over all 100 files of a source then held most of them in memory at once (430 MB)
-    let threads = rayon::current_num_threads().max(1);
-    let mut out = Vec::with_capacity(files.len());
-    for (files, hashes) in files.chunks(threads).zip(hashes.chunks(threads)) {
-        let chunk: Vec<Result<Schema, DataError>> =
-            files.par_iter().zip(hashes).map(schema).collect();
-        for s in chunk {
-            out.push(s?);
-        }
     }
-    Ok(out)
 }
 
-/// Columns of the source with their kinds; checks that the files agree and that every
-/// column the config names exists.
-fn plan_columns(
-    files: &[DataFile],
-    schemas: &[Schema],
+/// Checks that `other`'s columns are the first file's: the same names in the same order,
+/// of the same kinds (unless `column_types` sets the kind).
+fn agrees(
+    first: &DataFile,
+    schema: &Schema,
+    other: &DataFile,
+    s: &Schema,
     model: &ModelConfig,
-) -> Result<Vec<PlannedColumn>, DataError> {
-    let first = &files[0];
-    let schema = &schemas[0];
-    for (other, s) in files[1..].iter().zip(&schemas[1..]) {
-        let names_a: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
-        let names_b: Vec<&str> = s.iter_names().map(|n| n.as_str()).collect();
-        if names_a != names_b {
-            let missing: Vec<&str> = names_a
-                .iter()
-                .filter(|n| !names_b.contains(n))
-                .copied()
-                .collect();
-            let extra: Vec<&str> = names_b
-                .iter()
-                .filter(|n| !names_a.contains(n))
-                .copied()
-                .collect();
-            let detail = if missing.is_empty() && extra.is_empty() {
-                "same columns in a different order".to_string()
-            } else {
-                format!(
-                    "missing [{}], extra [{}]",
-                    missing.join(", "),
-                    extra.join(", ")
-                )
-            };
+) -> Result<(), DataError> {
+    let names_a: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
+    let names_b: Vec<&str> = s.iter_names().map(|n| n.as_str()).collect();
+    if names_a != names_b {
+        let missing: Vec<&str> = names_a
+            .iter()
+            .filter(|n| !names_b.contains(n))
+            .copied()
+            .collect();
+        let extra: Vec<&str> = names_b
+            .iter()
+            .filter(|n| !names_a.contains(n))
+            .copied()
+            .collect();
+        let detail = if missing.is_empty() && extra.is_empty() {
+            "same columns in a different order".to_string()
+        } else {
+            format!(
+                "missing [{}], extra [{}]",
+                missing.join(", "),
+                extra.join(", ")
+            )
+        };
+        return Err(DataError::SchemaMismatch {
+            path: other.rel.clone(),
+            first: first.rel.clone(),
+            detail,
+        });
+    }
+    for (name, dtype) in s.iter() {
+        let a = data::kind_of(schema.get(name).expect("same names"));
+        if a != data::kind_of(dtype) && !model.column_types.contains_key(name.as_str()) {
             return Err(DataError::SchemaMismatch {
                 path: other.rel.clone(),
                 first: first.rel.clone(),
-                detail,
+                detail: format!("column `{name}` is {dtype} here"),
             });
         }
-        for (name, dtype) in s.iter() {
-            let a = data::kind_of(schema.get(name).expect("same names"));
-            if a != data::kind_of(dtype) && !model.column_types.contains_key(name.as_str()) {
-                return Err(DataError::SchemaMismatch {
-                    path: other.rel.clone(),
-                    first: first.rel.clone(),
-                    detail: format!("column `{name}` is {dtype} here"),
-                });
-            }
-        }
     }
+    Ok(())
+}
+
+/// Columns of the source with their kinds, from its first file's schema; checks that every
+/// column the config names exists.
+fn plan_columns(
+    first: &DataFile,
+    schema: &Schema,
+    model: &ModelConfig,
+) -> Result<Vec<PlannedColumn>, DataError> {
     let available: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     for (column, role) in declared_columns(model) {
         if !available.contains(&column) {
