@@ -192,8 +192,9 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
         start = end;
     }
     let roles = roles(model, columns.iter().map(|c| c.name.as_str()));
+    // each column's merged summary sorted and read at once
     let column_entries = columns
-        .iter()
+        .par_iter()
         .zip(parts)
         .map(|(c, part)| {
             let (count, nulls, profile) = part.finish(settings.top_k);
@@ -535,13 +536,14 @@ fn rows_hint(file: &DataFile, columns: usize) -> Result<u64, DataError> {
 /// Each numeric column costs ~16 bytes a row while profiled (data + sorted copy).
 const PROFILE_BYTES_PER_VALUE: u64 = 16;
 
-/// The end of the batch of files profiled at once from `start`: at most one per thread,
-/// and no more than fit in [`GROUP_BUDGET_BYTES`] together (at least one).
+/// The end of the batch of files profiled at once from `start`: at most two per thread (a
+/// file waiting for polars' reader or writing its cached parts leaves its core to the
+/// other), and no more than fit in [`GROUP_BUDGET_BYTES`] together (at least one).
 fn batch_end(files: &[DataFile], start: usize, columns: usize) -> Result<usize, DataError> {
     let threads = rayon::current_num_threads().max(1);
     let mut end = start;
     let mut bytes = 0u64;
-    while end < files.len() && end - start < threads {
+    while end < files.len() && end - start < 2 * threads {
         let need = (rows_hint(&files[end], columns)? * columns as u64 * PROFILE_BYTES_PER_VALUE)
             .min(GROUP_BUDGET_BYTES);
         if end > start && bytes + need > GROUP_BUDGET_BYTES {

@@ -20,11 +20,19 @@ use super::part::Part;
 /// Bumped whenever a part's meaning changes: older entries are then not read.
 const FORMAT: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Entry {
     format: u32,
     rows: u64,
     parts: Vec<Part>,
+}
+
+/// [`Entry`] as written: the parts borrowed (a file's parts are a megabyte or two).
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    format: u32,
+    rows: u64,
+    parts: &'a [Part],
 }
 
 pub struct PartCache {
@@ -60,10 +68,10 @@ impl PartCache {
 
     /// Keeps a file's parts; a cache that cannot be written only costs time later.
     pub fn put(&self, content: &str, rows: u64, parts: &[Part]) {
-        let entry = Entry {
+        let entry = EntryRef {
             format: FORMAT,
             rows,
-            parts: parts.to_vec(),
+            parts,
         };
         let written = serde_json::to_vec(&entry)
             .map_err(std::io::Error::other)
