@@ -316,6 +316,39 @@ pub struct FileStamp {
     len: u64,
     modified: Option<std::time::SystemTime>,
     inode: (u64, u64),
+    /// The inode's change time (seconds, nanoseconds): set by the kernel on every write
+    /// and metadata change, and unlike the modification time not settable by a user.
+    changed: Option<(i64, i64)>,
+}
+
+impl FileStamp {
+    /// The stamp as text (device, inode, size, modification and change times in
+    /// nanoseconds), when the platform gives all of them: what a content-hash cache is
+    /// keyed by, as git's index is.
+    pub fn key(&self) -> Option<String> {
+        let modified = self.modified?.duration_since(std::time::UNIX_EPOCH).ok()?;
+        let (cs, cn) = self.changed?;
+        let (dev, ino) = self.inode;
+        Some(format!(
+            "{dev}:{ino}:{}:{}:{cs}.{cn:09}",
+            self.len,
+            modified.as_nanos()
+        ))
+    }
+
+    /// Whether the file was last written or changed at least `margin` before `t`: a file
+    /// written within the timestamps' granularity of its hashing could be written again
+    /// with the same stamp, so its hash is not kept by stamp (git's "racily clean").
+    pub fn settled_before(&self, t: std::time::SystemTime, margin: std::time::Duration) -> bool {
+        let Some(limit) = t.checked_sub(margin) else {
+            return false;
+        };
+        let changed = self.changed.and_then(|(s, n)| {
+            let d = std::time::Duration::new(u64::try_from(s).ok()?, u32::try_from(n).ok()?);
+            std::time::UNIX_EPOCH.checked_add(d)
+        });
+        matches!((self.modified, changed), (Some(m), Some(c)) if m <= limit && c <= limit)
+    }
 }
 
 impl DataFile {
@@ -332,10 +365,18 @@ impl DataFile {
         };
         #[cfg(not(unix))]
         let inode = (0, 0);
+        #[cfg(unix)]
+        let changed = {
+            use std::os::unix::fs::MetadataExt;
+            Some((m.ctime(), m.ctime_nsec()))
+        };
+        #[cfg(not(unix))]
+        let changed = None;
         Ok(FileStamp {
             len: m.len(),
             modified: m.modified().ok(),
             inode,
+            changed,
         })
     }
 

@@ -109,7 +109,10 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
         .iter()
         .map(DataFile::stamp)
         .collect::<Result<Vec<_>, _>>()?;
-    let hashes = hash::hash_files(&files)?;
+    // a file whose stamp is the one its hash was recorded with is not read again
+    let hash_cache = part_cache::HashCache::load(repo);
+    let started = std::time::SystemTime::now();
+    let hashes = hash::hash_files(&files, |i| hash_cache.get(&files[i].rel, &stamps[i]))?;
     for ((file, stamp), hash) in files.iter().zip(&stamps).zip(&hashes) {
         file.unchanged_since(stamp)?;
         if hash.size != file.size {
@@ -119,6 +122,7 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
             .into());
         }
     }
+    hash_cache.record(&hashes.iter().zip(&stamps).collect::<Vec<_>>(), started);
     let id = hash::snapshot_id(hashes.iter().map(|h| (h.rel.as_str(), h.blake3.as_str())));
     if store.exists(&id) {
         return unchanged(&store, id, model, &settings);

@@ -10,6 +10,7 @@
 //! inferred by parsing its first rows, which a snapshot would otherwise do again for every
 //! file of the history just to check that the partitions agree.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{DataType, Schema, TimeUnit};
@@ -204,5 +205,92 @@ mod tests {
             assert_eq!(dtype_from_text(&dtype_text(&t).unwrap()), Some(t));
         }
         assert_eq!(dtype_text(&DataType::Null), None);
+    }
+}
+
+/// Files' content hashes by stamp, in `.retrain/cache/hashes.json`: a file whose stamp
+/// (device, inode, size, modification and change times) is the one recorded with its hash
+/// is not read again (git's index and DVC's state do the same). Only settled files are
+/// recorded ([`crate::data::FileStamp::settled_before`]); a damaged cache is ignored.
+pub struct HashCache {
+    path: PathBuf,
+    known: BTreeMap<String, HashEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct HashEntry {
+    stamp: String,
+    size: u64,
+    blake3: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HashFile {
+    format: u32,
+    files: BTreeMap<String, HashEntry>,
+}
+
+/// A file changed less than this before its hashing is hashed again next time.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl HashCache {
+    pub fn load(repo: &Path) -> Self {
+        let path = repo.join(".retrain/cache/hashes.json");
+        let known = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<HashFile>(&b).ok())
+            .filter(|f| f.format == FORMAT)
+            .map(|f| f.files)
+            .unwrap_or_default();
+        HashCache { path, known }
+    }
+
+    /// The content hash (hex) and size recorded for `rel` with this stamp.
+    pub fn get(&self, rel: &str, stamp: &crate::data::FileStamp) -> Option<(String, u64)> {
+        let e = self.known.get(rel)?;
+        (Some(&e.stamp) == stamp.key().as_ref()).then(|| (e.blake3.clone(), e.size))
+    }
+
+    /// Records the hashes of the settled files among `hashed` (hashing began at
+    /// `started`); writes only when something changed.
+    pub fn record(
+        mut self,
+        hashed: &[(&super::hash::FileHash, &crate::data::FileStamp)],
+        started: std::time::SystemTime,
+    ) {
+        let mut changed = false;
+        for (h, stamp) in hashed {
+            let Some(key) = stamp
+                .key()
+                .filter(|_| stamp.settled_before(started, SETTLE))
+            else {
+                continue;
+            };
+            let entry = HashEntry {
+                stamp: key,
+                size: h.size,
+                blake3: h.blake3.clone(),
+            };
+            if self.known.get(&h.rel) != Some(&entry) {
+                self.known.insert(h.rel.clone(), entry);
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
+        }
+        let file = HashFile {
+            format: FORMAT,
+            files: self.known,
+        };
+        let written = serde_json::to_vec(&file)
+            .map_err(std::io::Error::other)
+            .and_then(|b| {
+                crate::data::cache::ensure_ignored(self.path.parent().expect("under the cache"))?;
+                crate::data::atomic::write_atomic(&self.path, &b)
+            });
+        if let Err(e) = written {
+            tracing::debug!(error = %e, "file hashes were not cached");
+        }
     }
 }

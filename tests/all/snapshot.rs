@@ -549,3 +549,58 @@ fn a_new_partition_is_profiled_alone_and_the_manifest_equals_a_fresh_one() {
         incremental
     );
 }
+
+#[test]
+fn a_settled_file_is_hashed_once_and_a_rewrite_that_keeps_its_mtime_is_seen() {
+    let repo = Repo::new();
+    repo.generate(&small_spec(2000), "data", 2, OutputFormat::Csv);
+    repo.config(&basic_config("data/part-*.csv"));
+    // a file changed within a second of its hashing is hashed again next time (its stamp
+    // could repeat), so the files settle first
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let snapshot = |repo: &Repo| {
+        let out = repo.run(&["snapshot", "--output", "json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let v = out.json();
+        (v["id"].as_str().unwrap().to_string(), v["status"].clone())
+    };
+    let (a, _) = snapshot(&repo);
+    let cache = repo.path().join(".retrain/cache/hashes.json");
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+    let files = kept["files"].as_object().unwrap();
+    assert_eq!(files.len(), 2, "{kept}");
+    let first = files.keys().next().unwrap().clone();
+
+    // the next snapshot takes an unchanged file's hash from the cache without reading it:
+    // a forged entry shows through (and deleting the cache brings the true id back)
+    let mut forged = kept.clone();
+    forged["files"][&first]["blake3"] = serde_json::json!("0".repeat(64));
+    std::fs::write(&cache, serde_json::to_vec(&forged).unwrap()).unwrap();
+    assert_ne!(snapshot(&repo).0, a, "the cached hash was used");
+    std::fs::remove_file(&cache).unwrap();
+    assert_eq!(snapshot(&repo), (a.clone(), serde_json::json!("unchanged")));
+
+    // other bytes of the same size, the modification time set back: the inode's change
+    // time differs, so the file is read again
+    let path = repo.path().join(&first);
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let at = text
+        .rfind(|c: char| c.is_ascii_digit() && c != '9')
+        .unwrap();
+    let mut bytes = text.into_bytes();
+    bytes[at] += 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let f = std::fs::File::options().write(true).open(&path).unwrap();
+    f.set_modified(before).unwrap();
+    drop(f);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        before
+    );
+    let (b, status) = snapshot(&repo);
+    assert_ne!(b, a, "the rewritten file was hashed again");
+    assert_eq!(status, "created");
+    std::fs::remove_dir_all(repo.path().join(".retrain/cache")).unwrap();
+    assert_eq!(snapshot(&repo).0, b, "the same id from scratch");
+}
