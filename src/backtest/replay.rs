@@ -32,6 +32,8 @@ use crate::snapshot::Manifest;
 use crate::train::model::ModelArtifact;
 use crate::train::table::Table;
 
+mod estimate;
+
 /// The model's history cut into periods (row positions in time order).
 pub struct History {
     pub table: Table,
@@ -80,6 +82,9 @@ struct Fit {
 
 type Slot<T> = Arc<OnceLock<Result<Arc<T>, FitFailed>>>;
 
+/// A model to deploy, and the candidate whose holdout calibrates it (when one was read).
+type Deployed = (Arc<Fit>, Option<Arc<Fit>>);
+
 /// A model that could not be trained, shared by every policy that asked for it.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(transparent)]
@@ -111,6 +116,10 @@ pub struct Shared<'a> {
     errors: Mutex<HashMap<(u64, usize), Errors>>,
     /// Per fit and period (`None`: its training rows): its outputs (prediction drift).
     outputs: Mutex<HashMap<OutputsKey, Arc<Outputs>>>,
+    /// Per candidate (with a holdout) and metric: what a run would record (CBPE).
+    calibrations: Mutex<HashMap<(u64, Metric), estimate::HeldOut>>,
+    /// Per fit and period: its class scores (CBPE).
+    class_scores: Mutex<HashMap<(u64, usize), estimate::ClassScores>>,
     /// (candidate, deployed model, gates) -> the candidate passed.
     verdicts: Mutex<HashMap<(u64, u64, String), bool>>,
     references: Mutex<HashMap<(usize, usize), Slot<Manifest>>>,
@@ -159,6 +168,8 @@ impl<'a> Shared<'a> {
             scores: Mutex::default(),
             errors: Mutex::default(),
             outputs: Mutex::default(),
+            calibrations: Mutex::default(),
+            class_scores: Mutex::default(),
             verdicts: Mutex::default(),
             references: Mutex::default(),
             currents: Mutex::default(),
@@ -283,28 +294,37 @@ impl<'a> Shared<'a> {
     /// One retrain of `policy` on labelled positions `[0, to)`: the candidate, judged by
     /// the policy's gate against the deployed model, and the model to deploy when it
     /// passes (the candidate, or its refit on the whole window). Returns the training
-    /// seconds spent and that model, `None` when the gate turned the candidate down.
+    /// seconds spent and that model with the candidate it came from (`None` when nothing
+    /// read a holdout), `None` when the gate turned the candidate down. `holdout`: the
+    /// candidate's holdout is needed even without gates (to calibrate it for CBPE).
     fn candidate(
         &self,
         policy: &Policy,
         to: usize,
         warm: Option<&Fit>,
         deployed: &Fit,
-    ) -> Result<(f64, Option<Arc<Fit>>), FitFailed> {
-        if policy.gates.is_empty() {
+        holdout: bool,
+    ) -> Result<(f64, Option<Deployed>), FitFailed> {
+        if policy.gates.is_empty() && !holdout {
             // Nothing reads the holdout: what is deployed is all that is trained.
             let new = self.fit(policy, to, warm, !policy.refit)?;
-            return Ok((new.seconds, Some(new)));
+            return Ok((new.seconds, Some((new, None))));
         }
         let candidate = self.fit(policy, to, warm, true)?;
-        if !self.blessed(&candidate, deployed, policy) {
+        if !policy.gates.is_empty() && !self.blessed(&candidate, deployed, policy) {
             return Ok((candidate.seconds, None));
         }
         if !policy.refit {
-            return Ok((candidate.seconds, Some(candidate)));
+            return Ok((
+                candidate.seconds,
+                Some((candidate.clone(), Some(candidate))),
+            ));
         }
         let refit = self.fit(policy, to, warm, false)?;
-        Ok((candidate.seconds + refit.seconds, Some(refit)))
+        Ok((
+            candidate.seconds + refit.seconds,
+            Some((refit, Some(candidate))),
+        ))
     }
 
     /// Whether `candidate` passes `policy`'s gates against the deployed model on the
@@ -546,6 +566,19 @@ impl<'a> Shared<'a> {
                 policy: policy.name.clone(),
                 source,
             })?;
+        let cbpe = match &policy.rule {
+            Rule::Retrain { triggers, .. } => triggers
+                .performance
+                .as_ref()
+                .is_some_and(|p| p.estimate.is_some()),
+            Rule::Never => false,
+        };
+        // the candidate whose holdout calibrates the deployed model (CBPE)
+        let mut held = match (cbpe, policy.refit) {
+            (false, _) => None,
+            (true, false) => Some(fit.clone()),
+            (true, true) => self.fit(policy, h.periods[warmup - 1].end, None, true).ok(),
+        };
         let mut train_seconds = fit.seconds;
         let mut deployed = warmup;
         let mut trained_times = vec![self.time_after(warmup - 1)];
@@ -632,10 +665,15 @@ impl<'a> Shared<'a> {
                 reference_rows: fit.rows.len() as u64,
                 drift: &drift,
                 performance,
-                estimated: match triggers.performance.as_ref().and_then(|p| p.estimate) {
-                    Some(_) => Err(decision::Unscored(
-                        "the backtest does not replay CBPE yet (every period is labelled)".into(),
-                    )),
+                // the periods since deployment whose labels are not known yet
+                estimated: match triggers
+                    .performance
+                    .as_ref()
+                    .filter(|p| p.estimate.is_some())
+                {
+                    Some(p) => {
+                        self.estimate(&fit, held.as_deref(), labelled.max(deployed)..=t, p.metric)
+                    }
                     None => Ok(None),
                 },
                 prediction_drift,
@@ -655,12 +693,13 @@ impl<'a> Shared<'a> {
                 }
                 None => policy,
             };
-            match self.candidate(policy, labelled_to, warm, &fit) {
+            match self.candidate(policy, labelled_to, warm, &fit, cbpe) {
                 Ok((seconds, new)) => {
                     train_seconds += seconds;
                     out.trainings += 1;
-                    if let Some(new) = new {
+                    if let Some((new, candidate)) = new {
                         fit = new;
+                        held = candidate;
                         deployed = t + 1;
                         trained_times.push(self.time_after(t));
                         out.retrain_periods.push(t + 1);

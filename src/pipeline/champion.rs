@@ -101,45 +101,70 @@ pub(super) fn estimate_champion(
     champion: &Champion,
     metric: crate::config::Metric,
 ) -> Result<Option<EstimatedPerformance>, Unscored> {
-    use crate::config::Metric;
-    use train::model::CalibrationRecord;
     let artifact = champion
         .artifact
         .as_ref()
         .map_err(|e| Unscored(format!("the champion's artifact: {e}")))?;
-    let calibration = match &artifact.calibration {
-        Some(CalibrationRecord::Fitted(c)) => c,
-        Some(CalibrationRecord::Unavailable { reason }) => {
-            return Err(Unscored(format!(
-                "the champion could not be calibrated when it was trained: {reason}"
-            )))
-        }
-        None if artifact.classes.len() != 2 => {
-            return Err(Unscored(format!(
-                "CBPE estimates binary classifiers; the champion has {} classes",
-                artifact.classes.len()
-            )))
-        }
-        None => {
-            return Err(Unscored(
-                "the champion's artifact has no calibration (it was trained before retrain \
-                 calibrated models); the next model trained will have one"
-                    .into(),
-            ))
-        }
-    };
+    let calibration = calibration_in(artifact.calibration.as_ref(), artifact.classes.len())?;
     let load = train::table::load_without_labels;
     let Some((_, preds)) =
         predict_new_rows(repo, model, reference, snapshot, current, artifact, load)?
     else {
         return Ok(None);
     };
-    let train::model::Predictions::Classes(p) = &preds else {
+    let (raw, positive) = class_scores(&preds)?;
+    let baseline = champion.version.metrics.get(metric.name()).copied();
+    cbpe(calibration, &raw, &positive, metric, baseline).map(Some)
+}
+
+/// The calibration a model's artifact records (`classes`: how many it has), or why there
+/// is none to estimate with.
+pub(crate) fn calibration_in(
+    record: Option<&train::model::CalibrationRecord>,
+    classes: usize,
+) -> Result<&train::calibration::Calibration, Unscored> {
+    use train::model::CalibrationRecord;
+    match record {
+        Some(CalibrationRecord::Fitted(c)) => Ok(c),
+        Some(CalibrationRecord::Unavailable { reason }) => Err(Unscored(format!(
+            "the champion could not be calibrated when it was trained: {reason}"
+        ))),
+        None if classes != 2 => Err(Unscored(format!(
+            "CBPE estimates binary classifiers; the champion has {classes} classes"
+        ))),
+        None => Err(Unscored(
+            "the champion's artifact has no calibration (it was trained before retrain \
+             calibrated models); the next model trained will have one"
+                .into(),
+        )),
+    }
+}
+
+/// A binary classifier's positive-class scores and whether it predicts the positive class,
+/// row by row.
+pub(crate) fn class_scores(
+    preds: &train::model::Predictions,
+) -> Result<(Vec<f64>, Vec<bool>), Unscored> {
+    let train::model::Predictions::Classes(p) = preds else {
         return Err(Unscored("the champion does not give class scores".into()));
     };
-    let scores: Vec<f64> = p.column(1).iter().map(|s| calibration.apply(*s)).collect();
-    let positive: Vec<bool> = preds.labels().iter().map(|c| *c == 1).collect();
-    let e = checks::estimate::estimate(&scores, &positive)
+    let raw = p.column(1).to_vec();
+    let positive = preds.labels().iter().map(|c| *c == 1).collect();
+    Ok((raw, positive))
+}
+
+/// CBPE's estimate of `metric` from raw positive-class scores and predicted classes,
+/// the scores mapped by `calibration` (`baseline`: the model's value on its holdout).
+pub(crate) fn cbpe(
+    calibration: &train::calibration::Calibration,
+    raw: &[f64],
+    positive: &[bool],
+    metric: crate::config::Metric,
+    baseline: Option<f64>,
+) -> Result<EstimatedPerformance, Unscored> {
+    use crate::config::Metric;
+    let scores: Vec<f64> = raw.iter().map(|s| calibration.apply(*s)).collect();
+    let e = checks::estimate::estimate(&scores, positive)
         .ok_or_else(|| Unscored("no rows to estimate on".into()))?;
     let value = match metric {
         Metric::Accuracy => Some(e.accuracy),
@@ -157,15 +182,15 @@ pub(super) fn estimate_champion(
             e.rows
         ))
     })?;
-    Ok(Some(EstimatedPerformance {
+    Ok(EstimatedPerformance {
         method: "cbpe",
         metric,
         value,
         band: (metric == Metric::Accuracy).then_some(e.accuracy_band),
         rows: e.rows as u64,
-        baseline: champion.version.metrics.get(metric.name()).copied(),
+        baseline,
         calibrated: calibration.isotonic.is_some(),
-    }))
+    })
 }
 
 /// The detector `spec` over the champion's per-row errors on `table` (the new rows), in

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-mod champion;
+pub(crate) mod champion;
 
 use crate::checks;
 use crate::config::ModelConfig;

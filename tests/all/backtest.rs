@@ -766,3 +766,79 @@ fn algorithms_are_compared_as_policies() {
         assert!(run.stderr.contains(needle), "{policies}: {}", run.stderr);
     }
 }
+
+/// CBPE in the replay: with labels 3 periods late, the estimate on the periods not yet
+/// labelled sees a shift of the rows towards the boundary (less sure, less right) when it
+/// happens, while the realized accuracy waits for the labels.
+#[test]
+fn a_cbpe_policy_reacts_to_a_covariate_shift_before_the_labels_arrive() {
+    let repo = Repo::new();
+    let spec = Spec {
+        seed: 7,
+        rows: 30 * PERIOD,
+        numeric: 4,
+        categorical: 1,
+        label_noise: 0.0,
+        label_temperature: 0.3,
+        drifts: (0..4)
+            .map(|i| Drift {
+                from_row: 15 * PERIOD,
+                kind: DriftKind::Scale {
+                    column: format!("num_{i:02}"),
+                    factor: 0.2,
+                },
+            })
+            .collect(),
+        ..Spec::default()
+    };
+    repo.generate(&spec, "data", 1, OutputFormat::Parquet);
+    repo.config(&format!(
+        "{}    training: {{ algorithm: logistic_regression }}\n    backtest: {{ period_rows: 200, warmup: 4 }}\n",
+        basic_config("data/part.parquet")
+    ));
+    let policy = |name: &str, extra: &str| {
+        format!(
+            "  - name: {name}\n    triggers: {{ performance: {{ metric: accuracy, max_drop: 0.05{extra} }} }}\n    window: {{ kind: fixed, last: 400 }}\n"
+        )
+    };
+    let report = run(
+        &repo,
+        Some(&format!(
+            "label_delay: 3\npolicies:\n{}{}",
+            policy("realized", ""),
+            policy("cbpe", ", estimate: cbpe")
+        )),
+    );
+    let first_after = |name: &str| {
+        let p = report.policy(name).unwrap();
+        let before: Vec<usize> = p
+            .retrain_periods
+            .iter()
+            .copied()
+            .filter(|r| *r <= 15)
+            .collect();
+        assert!(
+            before.is_empty(),
+            "{name} retrained before the shift: {:?}",
+            p.retrain_periods
+        );
+        p.retrain_periods.iter().copied().find(|r| *r > 15)
+    };
+    let cbpe = first_after("cbpe").expect("the estimate fired after the shift");
+    let realized = first_after("realized").expect("the realized accuracy fired once labelled");
+    // a retrain serving from period r was decided after period r - 1
+    assert_eq!(cbpe, 16, "the estimate fired on the first shifted period");
+    assert!(realized >= cbpe + 3, "realized {realized}, cbpe {cbpe}");
+    // the retrains before the labels arrive train on rows from before the shift, so the
+    // estimate keeps firing until a window holds shifted labelled rows
+    let (c, r) = (
+        report.policy("cbpe").unwrap(),
+        report.policy("realized").unwrap(),
+    );
+    assert!(
+        c.retrains > r.retrains,
+        "{:?} vs {:?}",
+        c.retrain_periods,
+        r.retrain_periods
+    );
+}
