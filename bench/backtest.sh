@@ -8,6 +8,8 @@
 #   bench/backtest.sh retrain    # retrain's runs only (RUNS each, default 3)
 #   bench/backtest.sh peers      # the peer script once (BLAS 1 thread, like its RESULTS.md)
 #   bench/backtest.sh tables     # results/backtest.md from the raw runs
+#   bench/backtest.sh delay      # policies-delay.yaml with labels 0 and 2 weeks late (LR) ->
+#                                # results/backtest/delay.md
 #
 # Binary: the bench-fast build (bench/README.md), RETRAIN=... to point elsewhere.
 # Raw results: results/backtest/*.json; timings with /usr/bin/time -v and the load average.
@@ -85,8 +87,38 @@ run_peers() {
   echo "{\"loadavg_after\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" > "$OUT/peers.meta.json"
 }
 
+run_delay() {
+  [ -x "$RETRAIN" ] || { echo "missing $RETRAIN: build it (bench/README.md)" >&2; exit 2; }
+  dir=$(repo lr-delay logistic_regression '{}')
+  "$RETRAIN" --repo "$dir" snapshot > /dev/null
+  for d in 0 2; do
+    sed "s/LABEL_DELAY/$d/" "$BENCH_DIR/backtest/policies-delay.yaml" > "$WORK/policies-delay-$d.yaml"
+    /usr/bin/time -v -o "$OUT/delay_d$d.time.txt" \
+      "$RETRAIN" --repo "$dir" backtest --policies "$WORK/policies-delay-$d.yaml" --output json \
+      > "$OUT/delay_d$d.json"
+  done
+  python3 - "$OUT" > "$OUT/delay.md" <<'PY'
+import json, sys
+out = sys.argv[1]
+runs = {d: json.load(open(f"{out}/delay_d{d}.json")) for d in (0, 2)}
+def row(report, name):
+    for p in report["policies"]:
+        if p["name"] == name:
+            return p
+names = [p["name"] for p in runs[2]["policies"] if not p.get("current")]
+print("| policy | labels on time: mean weekly accuracy | retrains | labels 2 weeks late: mean weekly accuracy | retrains |")
+print("|---|---|---|---|---|")
+for n in names:
+    a, b = row(runs[0], n), row(runs[2], n)
+    f = lambda p: f"{p['mean_metric']:.4f}" if p.get("mean_metric") is not None else "—"
+    print(f"| {n} | {f(a)} | {a['retrains']} | {f(b)} | {b['retrains']} |")
+PY
+  cat "$OUT/delay.md"
+}
+
 for s in $stages; do
   case $s in
+    delay) run_delay ;;
     retrain) run_retrain ;;
     peers) run_peers ;;
     tables) python3 "$BENCH_DIR/backtest/tables.py" "$OUT" > "$RESULTS/backtest.md" ;;
