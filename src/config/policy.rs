@@ -169,7 +169,8 @@ pub fn describe_window(w: &Window) -> String {
 /// The built-in candidates: never; every 1, 2, 4, 8 periods; drift share 0.2 / 0.3 /
 /// 0.5; performance drop 0.02 / 0.05 / 0.1; drift 0.3 or drop 0.05 — each on all data,
 /// on the last 4 and the last 12 periods' rows, cold (and warm for logistic regression,
-/// whose warm start means something).
+/// whose warm start means something); champion/challenger every period on the last 4
+/// and 12 periods with margins 0.01 / 0.02 / 0.03 / 0.05, with and without a refit.
 pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<PolicySpec> {
     let frac = |v: f64| Fraction::new(v).expect("a fraction");
     let grid = RawGrid {
@@ -215,7 +216,8 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
         training: None,
     });
     // Champion/challenger: a candidate every period, deployed only when it beats the
-    // deployed model on its holdout.
+    // deployed model on its holdout by the margin, then deployed as trained or refitted on
+    // its whole window (the deployed model then saw the newest rows too).
     out.extend(expand_grid(
         &RawGrid {
             every: vec![1],
@@ -224,7 +226,11 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
                 WindowSize::Rows((12 * period_rows) as u64),
             ],
             warm_start: vec![false],
-            gate_min_change: vec![GateChoice::MinChange(0.01), GateChoice::MinChange(0.02)],
+            gate_min_change: [0.01, 0.02, 0.03, 0.05]
+                .into_iter()
+                .map(GateChoice::MinChange)
+                .collect(),
+            refit: vec![false, true],
             ..Default::default()
         },
         model.task,
