@@ -138,6 +138,20 @@ pub struct Stats {
     pub drift_reused: AtomicUsize,
 }
 
+/// `map[key]`, made by `make` (outside the lock) the first time it is asked for.
+fn cached<K: std::hash::Hash + Eq, V: Clone>(
+    map: &Mutex<HashMap<K, V>>,
+    key: K,
+    make: impl FnOnce() -> V,
+) -> V {
+    if let Some(v) = map.lock().expect("cache lock").get(&key) {
+        return v.clone();
+    }
+    let v = make();
+    map.lock().expect("cache lock").insert(key, v.clone());
+    v
+}
+
 fn slot<K: std::hash::Hash + Eq + Clone, T>(
     map: &Mutex<HashMap<K, Slot<T>>>,
     key: &K,
@@ -331,74 +345,56 @@ impl<'a> Shared<'a> {
     /// candidate's holdout, judged as `retrain run` judges it (cached).
     fn blessed(&self, candidate: &Fit, deployed: &Fit, policy: &Policy) -> bool {
         let key = (candidate.id, deployed.id, format!("{:?}", policy.gates));
-        if let Some(v) = self.verdicts.lock().expect("cache lock").get(&key) {
-            return *v;
-        }
-        let mut model = self.setup.model.clone();
-        model.evaluation.gates = policy.gates.clone();
-        // The gate reads point values; intervals would only cost time.
-        model.evaluation.intervals.method = crate::config::IntervalMethod::None;
-        for g in &policy.gates {
-            if !model.evaluation.metrics.contains(&g.metric) {
-                model.evaluation.metrics.push(g.metric);
+        cached(&self.verdicts, key, || {
+            let mut model = self.setup.model.clone();
+            model.evaluation.gates = policy.gates.clone();
+            // The gate reads point values; intervals would only cost time.
+            model.evaluation.intervals.method = crate::config::IntervalMethod::None;
+            for g in &policy.gates {
+                if !model.evaluation.metrics.contains(&g.metric) {
+                    model.evaluation.metrics.push(g.metric);
+                }
             }
-        }
-        let blessed = crate::pipeline::judge_candidate(
-            self.setup.repo,
-            &model,
-            &self.history.table,
-            &candidate.holdout,
-            &candidate.artifact,
-            Some(Ok(&deployed.artifact)),
-        )
-        .is_ok_and(|j| j.gate.blessed);
-        self.verdicts
-            .lock()
-            .expect("cache lock")
-            .insert(key, blessed);
-        blessed
+            crate::pipeline::judge_candidate(
+                self.setup.repo,
+                &model,
+                &self.history.table,
+                &candidate.holdout,
+                &candidate.artifact,
+                Some(Ok(&deployed.artifact)),
+            )
+            .is_ok_and(|j| j.gate.blessed)
+        })
     }
 
     /// `metric` of a model on one period (cached).
     fn score(&self, fit: &Fit, period: usize, metric: Metric) -> Option<f64> {
-        let key = (fit.id, period, metric);
-        if let Some(v) = self.scores.lock().expect("cache lock").get(&key) {
-            return *v;
-        }
-        let rows = &self.history.order[self.history.periods[period].clone()];
-        let value = fit
-            .artifact
-            .predict_table(self.setup.repo, &self.history.table, rows)
-            .ok()
-            .and_then(|preds| {
-                let truth = crate::train::truth_of(&self.history.table, rows);
-                Prepared::new(truth.view(), &preds).metric(metric, None)
-            });
-        self.scores.lock().expect("cache lock").insert(key, value);
-        value
+        cached(&self.scores, (fit.id, period, metric), || {
+            let rows = &self.history.order[self.history.periods[period].clone()];
+            fit.artifact
+                .predict_table(self.setup.repo, &self.history.table, rows)
+                .ok()
+                .and_then(|preds| {
+                    let truth = crate::train::truth_of(&self.history.table, rows);
+                    Prepared::new(truth.view(), &preds).metric(metric, None)
+                })
+        })
     }
 
     /// Each row's error under `fit` in `period`, in time order (cached).
     fn errors(&self, fit: &Fit, period: usize) -> Errors {
-        let key = (fit.id, period);
-        if let Some(v) = self.errors.lock().expect("cache lock").get(&key) {
-            return v.clone();
-        }
-        let rows = &self.history.order[self.history.periods[period].clone()];
-        let errors = fit
-            .artifact
-            .predict_table(self.setup.repo, &self.history.table, rows)
-            .map(|preds| {
-                let truth = crate::train::truth_of(&self.history.table, rows);
-                crate::train::metrics::row_errors(truth.view(), &preds)
-            })
-            .unwrap_or_default();
-        let errors = Arc::new(errors);
-        self.errors
-            .lock()
-            .expect("cache lock")
-            .insert(key, errors.clone());
-        errors
+        cached(&self.errors, (fit.id, period), || {
+            let rows = &self.history.order[self.history.periods[period].clone()];
+            let errors = fit
+                .artifact
+                .predict_table(self.setup.repo, &self.history.table, rows)
+                .map(|preds| {
+                    let truth = crate::train::truth_of(&self.history.table, rows);
+                    crate::train::metrics::row_errors(truth.view(), &preds)
+                })
+                .unwrap_or_default();
+            Arc::new(errors)
+        })
     }
 
     /// `spec` over `fit`'s errors in periods `periods` (all labelled since it was
@@ -418,29 +414,22 @@ impl<'a> Shared<'a> {
     /// `fit`'s outputs, as prediction drift compares them, on period `period` or (`None`)
     /// on its training rows (cached).
     fn outputs(&self, fit: &Fit, period: Option<usize>) -> Arc<Outputs> {
-        let key = (fit.id, period);
-        if let Some(v) = self.outputs.lock().expect("cache lock").get(&key) {
-            return v.clone();
-        }
-        let range = match period {
-            Some(p) => self.history.periods[p].clone(),
-            None => fit.rows.clone(),
-        };
-        let outputs = Arc::new(
-            match fit.artifact.predict_table(
-                self.setup.repo,
-                &self.history.table,
-                &self.history.order[range],
-            ) {
-                Ok(preds) => preds.outputs(&fit.artifact.classes),
-                Err(_) => Outputs::Numeric(Vec::new()),
-            },
-        );
-        self.outputs
-            .lock()
-            .expect("cache lock")
-            .insert(key, outputs.clone());
-        outputs
+        cached(&self.outputs, (fit.id, period), || {
+            let range = match period {
+                Some(p) => self.history.periods[p].clone(),
+                None => fit.rows.clone(),
+            };
+            Arc::new(
+                match fit.artifact.predict_table(
+                    self.setup.repo,
+                    &self.history.table,
+                    &self.history.order[range],
+                ) {
+                    Ok(preds) => preds.outputs(&fit.artifact.classes),
+                    Err(_) => Outputs::Numeric(Vec::new()),
+                },
+            )
+        })
     }
 
     /// The prediction-drift test of `fit` over `periods` against its training rows.

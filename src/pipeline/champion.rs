@@ -23,6 +23,14 @@ type Loader = fn(
     Option<polars::prelude::Expr>,
 ) -> Result<train::table::Table, crate::data::DataError>;
 
+/// The champion's artifact, or why it could not be read.
+fn artifact_of(champion: &Champion) -> Result<&train::model::ModelArtifact, Unscored> {
+    champion
+        .artifact
+        .as_ref()
+        .map_err(|e| Unscored(format!("the champion's artifact: {e}")))
+}
+
 /// The new rows (of the current files, after the reference's newest time) that `load`
 /// reads, and `artifact`'s predictions of all of them; `None` without such rows.
 fn predict_new_rows(
@@ -62,10 +70,7 @@ pub(super) fn score_champion(
     trigger: &crate::config::PerformanceTrigger,
 ) -> Result<Option<PerformanceObservation>, Unscored> {
     let metric = trigger.metric;
-    let artifact = champion
-        .artifact
-        .as_ref()
-        .map_err(|e| Unscored(format!("the champion's artifact: {e}")))?;
+    let artifact = artifact_of(champion)?;
     let load = train::table::load;
     let Some((table, preds)) =
         predict_new_rows(repo, model, reference, snapshot, current, artifact, load)?
@@ -101,10 +106,7 @@ pub(super) fn estimate_champion(
     champion: &Champion,
     metric: crate::config::Metric,
 ) -> Result<Option<EstimatedPerformance>, Unscored> {
-    let artifact = champion
-        .artifact
-        .as_ref()
-        .map_err(|e| Unscored(format!("the champion's artifact: {e}")))?;
+    let artifact = artifact_of(champion)?;
     let calibration = calibration_in(artifact.calibration.as_ref(), artifact.classes.len())?;
     let load = train::table::load_without_labels;
     let Some((_, preds)) =
@@ -246,10 +248,7 @@ pub(super) fn prediction_drift(
     champion: &Champion,
     trigger: &crate::config::PredictionDriftTrigger,
 ) -> Result<Option<checks::drift::ColumnDrift>, Unscored> {
-    let artifact = champion
-        .artifact
-        .as_ref()
-        .map_err(|e| Unscored(format!("the champion's artifact: {e}")))?;
+    let artifact = artifact_of(champion)?;
     if current.rows == 0 {
         return Ok(None);
     }

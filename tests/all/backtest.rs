@@ -13,16 +13,30 @@ const PERIOD: usize = 200;
 
 /// 30 periods of 200 rows, one file, with `drifts` (at period boundaries).
 fn repo_with(drifts: Vec<Drift>, backtest: &str) -> Repo {
-    let repo = Repo::new();
-    let spec = Spec {
+    repo_of(
+        Spec {
+            label_noise: 0.05,
+            drifts,
+            ..periods_spec()
+        },
+        backtest,
+    )
+}
+
+/// The data of [`repo_with`] before its label noise and drifts.
+fn periods_spec() -> Spec {
+    Spec {
         seed: 7,
         rows: 30 * PERIOD,
         numeric: 4,
         categorical: 1,
-        label_noise: 0.05,
-        drifts,
         ..Spec::default()
-    };
+    }
+}
+
+/// A repository of `spec`'s rows in one file, trained with logistic regression.
+fn repo_of(spec: Spec, backtest: &str) -> Repo {
+    let repo = Repo::new();
     repo.generate(&spec, "data", 1, OutputFormat::Parquet);
     repo.config(&format!(
         "{}    training: {{ algorithm: logistic_regression }}\n{backtest}",
@@ -772,12 +786,7 @@ fn algorithms_are_compared_as_policies() {
 /// happens, while the realized accuracy waits for the labels.
 #[test]
 fn a_cbpe_policy_reacts_to_a_covariate_shift_before_the_labels_arrive() {
-    let repo = Repo::new();
     let spec = Spec {
-        seed: 7,
-        rows: 30 * PERIOD,
-        numeric: 4,
-        categorical: 1,
         label_noise: 0.0,
         label_temperature: 0.3,
         drifts: (0..4)
@@ -789,13 +798,9 @@ fn a_cbpe_policy_reacts_to_a_covariate_shift_before_the_labels_arrive() {
                 },
             })
             .collect(),
-        ..Spec::default()
+        ..periods_spec()
     };
-    repo.generate(&spec, "data", 1, OutputFormat::Parquet);
-    repo.config(&format!(
-        "{}    training: {{ algorithm: logistic_regression }}\n    backtest: {{ period_rows: 200, warmup: 4 }}\n",
-        basic_config("data/part.parquet")
-    ));
+    let repo = repo_of(spec, "    backtest: { period_rows: 200, warmup: 4 }\n");
     let policy = |name: &str, extra: &str| {
         format!(
             "  - name: {name}\n    triggers: {{ performance: {{ metric: accuracy, max_drop: 0.05{extra} }} }}\n    window: {{ kind: fixed, last: 400 }}\n"

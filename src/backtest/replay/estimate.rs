@@ -6,7 +6,7 @@
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 
-use super::{Fit, Shared};
+use super::{cached, Fit, Shared};
 use crate::config::Metric;
 use crate::decision::{EstimatedPerformance, Unscored};
 use crate::evaluate::metrics::Prepared;
@@ -23,45 +23,32 @@ impl Shared<'_> {
     /// What a run records of the candidate `held` (cached): its calibration, and its
     /// `metric` on its holdout (the registry's value, the estimate's baseline).
     fn held_out(&self, held: &Fit, metric: Metric) -> HeldOut {
-        let key = (held.id, metric);
-        if let Some(c) = self.calibrations.lock().expect("cache lock").get(&key) {
-            return c.clone();
-        }
-        let (table, rows) = (&self.history.table, &held.holdout);
-        let truth = crate::train::truth_of(table, rows);
-        let found = match held.artifact.predict_table(self.setup.repo, table, rows) {
-            Ok(preds) => (
-                crate::train::calibrate(&truth, &preds),
-                Prepared::new(truth.view(), &preds).metric(metric, None),
-            ),
-            Err(_) => (None, None),
-        };
-        let found = Arc::new(found);
-        self.calibrations
-            .lock()
-            .expect("cache lock")
-            .insert(key, found.clone());
-        found
+        cached(&self.calibrations, (held.id, metric), || {
+            let (table, rows) = (&self.history.table, &held.holdout);
+            let truth = crate::train::truth_of(table, rows);
+            Arc::new(
+                match held.artifact.predict_table(self.setup.repo, table, rows) {
+                    Ok(preds) => (
+                        crate::train::calibrate(&truth, &preds),
+                        Prepared::new(truth.view(), &preds).metric(metric, None),
+                    ),
+                    Err(_) => (None, None),
+                },
+            )
+        })
     }
 
     /// `fit`'s class scores in `period` (cached).
     fn class_scores(&self, fit: &Fit, period: usize) -> ClassScores {
-        let key = (fit.id, period);
-        if let Some(v) = self.class_scores.lock().expect("cache lock").get(&key) {
-            return v.clone();
-        }
-        let rows = &self.history.order[self.history.periods[period].clone()];
-        let scores = Arc::new(
-            fit.artifact
-                .predict_table(self.setup.repo, &self.history.table, rows)
-                .map_err(|e| Unscored(format!("the deployed model could not predict: {e}")))
-                .and_then(|preds| champion::class_scores(&preds)),
-        );
-        self.class_scores
-            .lock()
-            .expect("cache lock")
-            .insert(key, scores.clone());
-        scores
+        cached(&self.class_scores, (fit.id, period), || {
+            let rows = &self.history.order[self.history.periods[period].clone()];
+            Arc::new(
+                fit.artifact
+                    .predict_table(self.setup.repo, &self.history.table, rows)
+                    .map_err(|e| Unscored(format!("the deployed model could not predict: {e}")))
+                    .and_then(|preds| champion::class_scores(&preds)),
+            )
+        })
     }
 
     /// `metric` of `fit` estimated on `periods` (none: `Ok(None)`); `held` is the candidate
