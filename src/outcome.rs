@@ -139,6 +139,65 @@ pub struct ModelRun {
     pub dry_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_request: Option<PublishedPr>,
+    /// The open candidate's shadow evaluation (`evaluation.shadow`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowReport>,
+}
+
+/// Where the open candidate's shadow evaluation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShadowStatus {
+    /// Fewer newer labelled rows than `min_rows` so far.
+    Pending,
+    /// Compared on enough newer rows and passes the shadow gates.
+    Passed,
+    /// Compared on enough newer rows and fails them.
+    Failed,
+    /// The candidate could not be read or trusted (its artifact is missing, or does
+    /// not match its digest, or its snapshot is unknown): nothing was scored.
+    Refused,
+}
+
+/// The open model pull request's candidate and the champion on the labelled rows newer
+/// than the candidate's snapshot (data neither has seen).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShadowReport {
+    pub pull_request: u64,
+    pub url: String,
+    /// The candidate's version and snapshot, as its branch records them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<u32>,
+    pub candidate_snapshot: String,
+    pub champion: Option<u32>,
+    pub status: ShadowStatus,
+    /// Newer labelled rows both were scored on.
+    pub rows: u64,
+    pub min_rows: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<Verdict>,
+    /// Why the candidate was refused (or why the rows could not be scored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What this run did to the pull request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<ShadowOperation>,
+}
+
+/// What a run did to the pull request under shadow evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShadowOperation {
+    /// Nothing new to say: the body already holds this verdict.
+    Unchanged,
+    /// The out-of-time table and the check run brought up to date.
+    Updated,
+    /// Updated, and marked ready for review (the candidate passed).
+    Ready,
+    /// Updated and closed (`close_when_beaten`).
+    Closed,
 }
 
 impl ModelRun {
@@ -431,10 +490,20 @@ pub struct UploadFile {
 #[derive(Debug, Clone)]
 pub struct CheckSummary {
     pub name: String,
-    pub passed: bool,
+    pub state: CheckState,
     pub title: String,
     /// Markdown: the gate's conditions, ticked.
     pub summary: String,
+}
+
+/// A check run's state: completed (success or failure), or in progress (a shadow
+/// evaluation still waiting for newer rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckState {
+    Success,
+    Failure,
+    Pending,
 }
 
 /// A pull request as a value: computed once from the command's result by a pure

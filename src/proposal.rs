@@ -5,18 +5,21 @@
 
 use crate::config::{ArtifactStore, ModelConfig};
 use crate::outcome::{
-    ArtifactUpload, BacktestReport, CheckSummary, Marker, ModelRun, Proposal, ProposalKind, Upload,
-    UploadFile,
+    ArtifactUpload, BacktestReport, CheckState, CheckSummary, Marker, ModelRun, Proposal,
+    ProposalKind, Upload, UploadFile,
 };
 use crate::registry::{self, ModelVersion, RegistryPointer};
 use crate::report::{context, documents, run_documents};
 
 /// The pull request that proposes a trained candidate as the model's next version;
-/// `None` unless the run trained one. `previous` is the registry pointer the run read.
+/// `None` unless the run trained one. `previous` is the registry pointer the run read,
+/// `snapshot` the manifest of the data it trained on: the pull request commits it, so
+/// that after the merge a fresh checkout holds the champion's reference profile.
 pub fn retrain(
     run: &ModelRun,
     model: &ModelConfig,
     previous: Option<&RegistryPointer>,
+    snapshot: &crate::snapshot::Manifest,
 ) -> Option<Proposal> {
     let t = run.trained()?;
     let (c, e) = (&t.artifact, &t.evaluation);
@@ -49,9 +52,43 @@ pub fn retrain(
             card.into_bytes(),
         ));
     }
-    let body = run_documents::pr_body(run, model, &change, previous);
+    change.files.push((
+        crate::snapshot::Store::rel_path(&snapshot.id),
+        snapshot.to_yaml(),
+    ));
+    let mut body = run_documents::pr_body(run, model, &change, previous);
     let version = change.version;
     let blessed = t.gate.blessed;
+    // Shadow evaluation: a blessed candidate with a champion to beat waits, a draft with
+    // its check pending, until later runs have compared both on newer rows.
+    let champion = previous
+        .and_then(|p| p.champion.as_ref())
+        .map(|c| c.version);
+    let shadow = model
+        .evaluation
+        .shadow
+        .as_ref()
+        .filter(|_| blessed && champion.is_some());
+    if let Some(sh) = shadow {
+        let waiting = crate::outcome::ShadowReport {
+            pull_request: 0,
+            url: String::new(),
+            candidate: Some(version),
+            candidate_snapshot: run.check.snapshot.clone(),
+            champion,
+            status: crate::outcome::ShadowStatus::Pending,
+            rows: 0,
+            min_rows: sh.min_rows,
+            evaluation: None,
+            gate: None,
+            reason: None,
+            operation: None,
+        };
+        body = crate::report::shadow::with_section(
+            &body,
+            &crate::report::shadow::section(&waiting, sh.close_when_beaten),
+        );
+    }
     let snapshot = &run.check.snapshot;
     let upload = match &model.registry.artifacts {
         ArtifactStore::Dir(_) => Some(Upload::Dir),
@@ -112,7 +149,7 @@ pub fn retrain(
         body,
         labels: model.pull_request.labels.clone(),
         reviewers: model.pull_request.reviewers.clone(),
-        draft: !blessed && model.pull_request.draft_when_not_blessed,
+        draft: (!blessed && model.pull_request.draft_when_not_blessed) || shadow.is_some(),
         withheld: (!blessed && !model.pull_request.open_when_not_blessed).then(|| {
             "the candidate is not blessed and `pull_request.open_when_not_blessed` is false"
                 .to_string()
@@ -133,13 +170,19 @@ pub fn retrain(
         volatile_body: false,
         check: Some(CheckSummary {
             name: format!("retrain / {}", model.name),
-            passed: blessed,
-            title: if blessed {
-                "candidate blessed"
-            } else {
-                "candidate not blessed"
-            }
-            .into(),
+            state: match (blessed, shadow) {
+                (false, _) => CheckState::Failure,
+                (true, None) => CheckState::Success,
+                (true, Some(_)) => CheckState::Pending,
+            },
+            title: match (blessed, shadow) {
+                (false, _) => "candidate not blessed".into(),
+                (true, None) => "candidate blessed".into(),
+                (true, Some(sh)) => format!(
+                    "candidate blessed; shadow evaluation pending (0 of {} newer rows)",
+                    sh.min_rows
+                ),
+            },
             summary,
         }),
         upload,

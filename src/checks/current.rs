@@ -49,17 +49,7 @@ pub fn load(
     reference: &Manifest,
     current: &Manifest,
 ) -> Result<CurrentData, DataError> {
-    let known: HashSet<(&str, &str)> = reference
-        .files
-        .iter()
-        .map(|f| (f.path.as_str(), f.blake3.as_str()))
-        .collect();
-    let new_files: HashSet<&str> = current
-        .files
-        .iter()
-        .filter(|f| !known.contains(&(f.path.as_str(), f.blake3.as_str())))
-        .map(|f| f.path.as_str())
-        .collect();
+    let new_files = new_files(reference, current);
     let mut out = CurrentData::default();
     if new_files.is_empty() {
         return Ok(out);
@@ -117,6 +107,21 @@ pub fn load(
         .into_iter()
         .collect();
     Ok(out)
+}
+
+/// The files of `current` that are new or changed since `reference` (by path and content).
+pub fn new_files<'a>(reference: &Manifest, current: &'a Manifest) -> HashSet<&'a str> {
+    let known: HashSet<(&str, &str)> = reference
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.blake3.as_str()))
+        .collect();
+    current
+        .files
+        .iter()
+        .filter(|f| !known.contains(&(f.path.as_str(), f.blake3.as_str())))
+        .map(|f| f.path.as_str())
+        .collect()
 }
 
 /// The filter that keeps rows newer than the reference's newest time (and its words).

@@ -249,6 +249,16 @@ pub struct Evaluation {
     /// Refit the blessed candidate on its whole window, holdout included.
     pub refit: bool,
     pub slices: Vec<String>,
+    /// `evaluation.shadow`, its gates resolved.
+    pub shadow: Option<Shadow>,
+}
+
+/// Shadow evaluation of an open model pull request (`evaluation.shadow`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shadow {
+    pub min_rows: u64,
+    pub gates: Vec<Gate>,
+    pub close_when_beaten: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -40,6 +40,8 @@ pub enum ReasonKind {
     Cooldown,
     MaxPerPeriod,
     Validation,
+    /// The open candidate is in its shadow period (`evaluation.shadow`).
+    Shadow,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +77,22 @@ pub struct DecisionInput<'a> {
     pub prediction_drift: Result<Option<ColumnDrift>, Unscored>,
     pub anomalies: &'a [Anomaly],
 }
+/// The guard of shadow evaluation: while the open candidate is still being compared on
+/// newer rows, or has passed and waits for review, a new candidate would supersede it
+/// and start its shadow period over, so the retrain is held (unless forced). `detail`
+/// says where the shadow evaluation stands.
+pub fn hold_for_shadow(decision: &mut Decision, force: bool, detail: String) {
+    decision.reasons.push(Reason {
+        kind: ReasonKind::Shadow,
+        fired: decision.retrain && !force,
+        detail,
+        evidence: Value::Null,
+    });
+    if !force {
+        decision.retrain = false;
+    }
+}
+
 pub fn decide(input: &DecisionInput) -> Decision {
     let t = input.triggers;
     let mut reasons = Vec::new();

@@ -150,6 +150,13 @@ pub fn publish_branch(repo_dir: &Path, req: &BranchRequest) -> Result<BranchOutc
     }
     let mut update = TreeUpdateBuilder::new();
     for (path, bytes) in req.files {
+        // A snapshot manifest is named by its data: one the base holds describes the same
+        // files (its `created_at` may differ, from another machine), and is kept.
+        if path.starts_with(crate::snapshot::manifest::DIR)
+            && base_tree.get_path(Path::new(path)).is_ok()
+        {
+            continue;
+        }
         let blob = repo.blob(bytes).map_err(git("write a blob"))?;
         update.upsert(path.as_str(), blob, FileMode::Blob);
     }

@@ -10,6 +10,7 @@ pub mod mlflow;
 pub mod promote;
 pub mod publish;
 pub mod remote;
+pub mod shadow;
 pub mod target;
 
 /// The process's tokio runtime for calls to GitHub (current-thread, made on first use

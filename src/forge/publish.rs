@@ -199,7 +199,7 @@ pub async fn open_or_update(
         gh.check_run(
             &pushed.commit,
             &check.name,
-            check.passed,
+            check.state,
             &check.title,
             &check.summary,
         )

@@ -87,6 +87,7 @@ pub fn from_env(
                 token: crate::forge::git::Token::new(token),
                 attempts: 5,
                 max_backoff: std::time::Duration::from_secs(60),
+                graphql_url: env("GITHUB_GRAPHQL_URL"),
             },
             identity: crate::forge::git::Identity::default(),
         },

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 pub(crate) mod champion;
+pub(crate) mod shadow;
 
 use crate::checks;
 use crate::config::ModelConfig;
@@ -255,7 +256,20 @@ pub fn run(req: &RunRequest) -> Result<RunReport, Error> {
     }
     let mut runs = Vec::with_capacity(models.len());
     for model in models {
-        let mut r = run_model(req, model)?;
+        // the open candidate under shadow evaluation, read from its pull request's branch
+        let open = match (target, &model.evaluation.shadow) {
+            (Some(t), Some(_)) => crate::forge::runtime()?.block_on(
+                crate::forge::shadow::open_candidate(&req.check.workspace.repo, model, t),
+            )?,
+            _ => None,
+        };
+        let mut r = run_model(req, model, open.as_ref())?;
+        if let (Some(t), Some(open), Some(report)) = (target, &open, r.shadow.as_mut()) {
+            report.operation = Some(
+                crate::forge::runtime()?
+                    .block_on(crate::forge::shadow::publish(t, model, open, report))?,
+            );
+        }
         if let (Some(t), Some(p)) = (target, r.proposal()) {
             r.pull_request = Some(crate::forge::runtime()?.block_on(
                 crate::forge::publish::open_or_update(&req.check.workspace.repo, p, t),
@@ -300,14 +314,125 @@ fn ensure_committed(workspace: &Workspace, models: &[&ModelConfig]) -> Result<()
     )))
 }
 
-fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
-    let checked = check_model(&req.check, model)?;
+fn run_model(
+    req: &RunRequest,
+    model: &ModelConfig,
+    open: Option<&crate::forge::shadow::OpenCandidate>,
+) -> Result<ModelRun, Error> {
+    let mut checked = check_model(&req.check, model)?;
+    let shadow = open.and_then(|o| shadow_of(&req.check.workspace.repo, model, &checked, o));
+    if let Some(s) = &shadow {
+        let (n, v) = (s.pull_request, s.candidate.unwrap_or_default());
+        let detail = match s.status {
+            crate::outcome::ShadowStatus::Pending => Some(format!(
+                "the open candidate v{v} (#{n}) is in its shadow period ({} of {} newer labelled rows); a new candidate would start it over",
+                s.rows, s.min_rows
+            )),
+            crate::outcome::ShadowStatus::Passed => Some(format!(
+                "the open candidate v{v} (#{n}) passed its shadow evaluation on {} newer rows and waits for review",
+                s.rows
+            )),
+            _ => None,
+        };
+        if let Some(detail) = detail {
+            decision::hold_for_shadow(&mut checked.check.decision, req.check.force, detail);
+        }
+    }
+    let mut run = train_checked(req, model, checked)?;
+    run.shadow = shadow;
+    Ok(run)
+}
+
+/// The open candidate's shadow evaluation against the champion; `None` when there is
+/// nothing to evaluate (no champion to compare with, or a candidate the gate did not
+/// bless).
+fn shadow_of(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    checked: &Checked,
+    open: &crate::forge::shadow::OpenCandidate,
+) -> Option<crate::outcome::ShadowReport> {
+    use crate::outcome::{ShadowReport, ShadowStatus};
+    let sh = model.evaluation.shadow.as_ref()?;
+    let champion = checked.champion.as_ref()?;
+    let refused = |candidate: Option<u32>, snapshot: String, why: String| ShadowReport {
+        pull_request: open.pr.number,
+        url: open.pr.html_url.clone(),
+        candidate,
+        candidate_snapshot: snapshot,
+        champion: Some(champion.version.version),
+        status: ShadowStatus::Refused,
+        rows: 0,
+        min_rows: sh.min_rows,
+        evaluation: None,
+        gate: None,
+        reason: Some(why),
+        operation: None,
+    };
+    let c = match &open.candidate {
+        Err(why) => {
+            let marker = open
+                .pr
+                .body
+                .as_deref()
+                .and_then(crate::outcome::Marker::parse);
+            return Some(refused(
+                marker.as_ref().map(|m| m.version),
+                marker.map(|m| m.snapshot).unwrap_or_default(),
+                why.clone(),
+            ));
+        }
+        Ok(c) if !c.blessed => return None,
+        Ok(c) => c,
+    };
+    let (v, snap) = (c.version.version, c.version.snapshot.clone());
+    let champion_artifact = match &champion.artifact {
+        Ok(a) => a,
+        Err(e) => {
+            return Some(refused(
+                Some(v),
+                snap,
+                format!("the champion's artifact: {e}"),
+            ))
+        }
+    };
+    Some(
+        match shadow::compare(
+            repo,
+            model,
+            sh,
+            &checked.snapshot,
+            &c.snapshot,
+            &c.artifact,
+            champion_artifact,
+        ) {
+            Ok(cmp) => ShadowReport {
+                rows: cmp.rows,
+                evaluation: cmp.evaluation,
+                gate: cmp.gate,
+                status: cmp.status,
+                reason: None,
+                ..refused(Some(v), snap, String::new())
+            },
+            Err(why) => refused(Some(v), snap, why),
+        },
+    )
+}
+
+/// The rest of the run once the model is checked: the decision followed, the candidate
+/// trained and judged, the proposal made.
+fn train_checked(
+    req: &RunRequest,
+    model: &ModelConfig,
+    checked: Checked,
+) -> Result<ModelRun, Error> {
     let check = checked.check;
     let stop = |check, outcome| ModelRun {
         check,
         outcome,
         dry_run: req.dry_run,
         pull_request: None,
+        shadow: None,
     };
     if check.decision.blocked {
         return Ok(stop(check, RunOutcome::Blocked));
@@ -427,7 +552,8 @@ fn run_model(req: &RunRequest, model: &ModelConfig) -> Result<ModelRun, Error> {
     };
     let mut run = stop(check, RunOutcome::Trained(Box::new(trained)));
     // the proposal stage: once, from the run and the pointer its check read
-    let proposal = crate::proposal::retrain(&run, model, checked.pointer.as_ref());
+    let proposal =
+        crate::proposal::retrain(&run, model, checked.pointer.as_ref(), &checked.snapshot);
     if let RunOutcome::Trained(t) = &mut run.outcome {
         t.proposal = proposal;
     }

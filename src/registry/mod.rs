@@ -91,8 +91,13 @@ pub fn read(repo: &Path, registry_dir: &str) -> Result<Option<RegistryPointer>, 
             })
         }
     };
+    parse(rel, &text).map(Some)
+}
+
+/// A registry pointer from its file's text (`rel`: the file, for errors).
+pub fn parse(rel: String, text: &str) -> Result<RegistryPointer, RegistryError> {
     let pointer: RegistryPointer =
-        serde_yaml::from_str(&text).map_err(|e| RegistryError::Invalid {
+        serde_yaml::from_str(text).map_err(|e| RegistryError::Invalid {
             path: rel.clone(),
             message: e.to_string(),
         })?;
@@ -105,7 +110,7 @@ pub fn read(repo: &Path, registry_dir: &str) -> Result<Option<RegistryPointer>, 
             ),
         });
     }
-    Ok(Some(pointer))
+    Ok(pointer)
 }
 
 /// Where a release asset (store `release`) is kept once downloaded:
@@ -216,12 +221,20 @@ pub fn load_artifact(
         path: path.clone(),
         source,
     })?;
-    check_digest(version, &bytes)?;
-    let artifact = serde_json::from_slice(&bytes).map_err(|source| ArtifactError::NotAModel {
-        uri: uri.clone(),
-        source,
-    })?;
+    let artifact = artifact_from_bytes(version, &bytes)?;
     Ok((artifact, bytes))
+}
+
+/// `version`'s artifact from its bytes, once they match the digest the registry records.
+pub fn artifact_from_bytes(
+    version: &ModelVersion,
+    bytes: &[u8],
+) -> Result<crate::train::model::ModelArtifact, ArtifactError> {
+    check_digest(version, bytes)?;
+    serde_json::from_slice(bytes).map_err(|source| ArtifactError::NotAModel {
+        uri: version.artifact.uri.clone(),
+        source,
+    })
 }
 
 /// The tag of a promoted version: `model/<m>/v<n>`.

@@ -80,6 +80,8 @@ pub(super) fn environment() -> Environment<'static> {
         .expect("backtest template parses");
     env.add_template("policy_pr", include_str!("../../templates/policy_pr.md.j2"))
         .expect("policy PR template parses");
+    env.add_template("shadow", include_str!("../../templates/shadow.md.j2"))
+        .expect("shadow template parses");
     env
 }
 
@@ -116,6 +118,11 @@ pub fn render_step_summary(pr: &PrContext) -> String {
 /// The comment variant (replies to `/retrain`).
 pub fn render_comment(pr: &PrContext) -> String {
     render("comment", "pr", pr, None)
+}
+
+/// The shadow-evaluation section of a model pull request ([`super::shadow`]).
+pub(super) fn render_shadow(section: &impl Serialize) -> String {
+    render("shadow", "s", section, None)
 }
 
 /// The body of a rollback pull request.

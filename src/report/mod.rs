@@ -15,6 +15,7 @@ pub mod chart;
 pub mod context;
 pub mod documents;
 pub mod run_documents;
+pub mod shadow;
 
 pub use artifacts::{comments, rendered_text, run_step_summary, write_artifacts, WriteError};
 

@@ -175,6 +175,7 @@ impl Executor {
             token: Token::new(token.expose_secret().to_string()),
             attempts: 4,
             max_backoff: Duration::from_secs(30),
+            graphql_url: None,
         })?)
     }
 

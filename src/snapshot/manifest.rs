@@ -82,6 +82,14 @@ pub struct ColumnEntry {
 }
 
 impl Manifest {
+    /// The manifest as its file holds it (what [`Store::write`] writes and a model pull
+    /// request commits).
+    pub fn to_yaml(&self) -> Vec<u8> {
+        serde_yaml::to_string(self)
+            .expect("manifest serialises")
+            .into_bytes()
+    }
+
     pub fn column(&self, name: &str) -> Option<&ColumnEntry> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -254,8 +262,7 @@ impl Store {
     }
 
     pub fn write(&self, manifest: &Manifest) -> Result<(), StoreError> {
-        let text = serde_yaml::to_string(manifest).expect("manifest serialises");
-        write_atomic(&self.path(&manifest.id), text.as_bytes()).map_err(|source| {
+        write_atomic(&self.path(&manifest.id), &manifest.to_yaml()).map_err(|source| {
             StoreError::Write {
                 path: Self::rel_path(&manifest.id),
                 source,

@@ -229,3 +229,29 @@ fn a_key_given_twice_is_reported_at_its_second_occurrence() {
     hint: keep one of them
     ");
 }
+
+/// `evaluation.shadow`: a period of no rows, a slice gate (the newer rows are scored as
+/// one), and no gate at all are refused at their keys.
+#[test]
+fn shadow_evaluation_settings_are_checked_at_their_keys() {
+    let model = "version: 1\nmodels:\n  - name: m\n    task: classification\n    target: label\n    data: { path: data/a.csv }\n    evaluation:\n";
+    let run = check(&format!("{model}      shadow: {{ min_rows: 0 }}\n"));
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!(run.stderr, @"error: [REPO]/retrain.yaml:8:17: models[0].evaluation.shadow.min_rows: must be at least 1: the candidate is compared on this many newer labelled rows");
+    let run = check(&format!(
+        "{model}      slices: [x]\n      shadow:\n        min_rows: 100\n        gates: [ {{ metric: accuracy, min: 0.5, slice: x }} ]\n"
+    ));
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!(run.stderr, @"error: [REPO]/retrain.yaml:11:9: models[0].evaluation.shadow.gates[0].slice: shadow gates apply to all the newer rows, not to a slice");
+    let run = check(&format!("{model}      shadow: {{ min_rows: 100 }}\n"));
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!(run.stderr, @r"
+    error: [REPO]/retrain.yaml:8:7: models[0].evaluation.shadow: shadow evaluation needs a gate: set `evaluation.shadow.gates` (or `evaluation.gates`)
+    hint: e.g. `gates: [ { metric: accuracy, min_change: 0 } ]`
+    ");
+    let run = check(&format!(
+        "{model}      shadow: {{ min_rows: 100, gates: [ {{ metric: rmse, max: 1 }} ] }}\n"
+    ));
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!(run.stderr, @"error: [REPO]/retrain.yaml:8:32: models[0].evaluation.shadow.gates[0].metric: `rmse` is not a classification metric");
+}

@@ -83,7 +83,9 @@ fn model_card_and_pr_body() {
             "models/churn/versions/1/model.json",
             "models/churn/versions/1/model.onnx",
             "models/churn/versions/1/metrics.json",
-            "models/churn/versions/1/MODEL_CARD.md"
+            "models/churn/versions/1/MODEL_CARD.md",
+            // the snapshot it was trained on: after the merge, the champion's reference
+            format!(".retrain/snapshots/{}.yaml", first.check.snapshot).as_str(),
         ]
     );
     let marker = Marker::parse(&body).expect("marker");

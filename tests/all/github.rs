@@ -15,8 +15,58 @@ fn client(server: &GitHubServer) -> GitHub {
         token: Token::new("ghs_test".into()),
         attempts: 4,
         max_backoff: Duration::from_secs(2),
+        graphql_url: Some(server.graphql_url()),
     })
     .unwrap()
+}
+
+/// GitHub's REST API cannot mark a draft ready for review; retrain sends GraphQL's
+/// `markPullRequestReadyForReview`, validated here against GitHub's GraphQL schema
+/// (@octokit/graphql-schema, pinned), with a control the validator must refuse.
+#[test]
+fn the_ready_for_review_mutation_is_valid_against_githubs_graphql_schema() {
+    let validate = |document: &str| {
+        std::process::Command::new("node")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/github/graphql.mjs"
+            ))
+            .arg(document)
+            .output()
+            .expect("node runs (`bash tests/run.sh` installs it)")
+    };
+    let ok = validate(retrain::forge::github::READY_FOR_REVIEW);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let wrong = validate(&retrain::forge::github::READY_FOR_REVIEW.replace("isDraft", "isDrafted"));
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("isDrafted"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_is_marked_ready_for_review_and_a_graphql_error_is_an_error() {
+    let server = GitHubServer::start();
+    let gh = client(&server);
+    let pr = gh
+        .create_pull_request("retrain: m v2", "body", "retrain/m/def", "main", true)
+        .await
+        .unwrap();
+    assert!(!pr.node_id.is_empty());
+    gh.ready_for_review(&pr.node_id).await.unwrap();
+    assert!(!server.world.lock().unwrap().prs[0].draft);
+    // GitHub answers GraphQL errors with status 200
+    let err = gh
+        .ready_for_review("PR_unknown")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("markPullRequestReadyForReview") && err.contains("Could not resolve"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -42,7 +92,7 @@ async fn pull_request_lifecycle_is_valid_against_the_openapi_description() {
     gh.check_run(
         &pr.head.sha,
         "retrain / m",
-        true,
+        retrain::outcome::CheckState::Success,
         "blessed",
         "all gates passed",
     )
@@ -121,7 +171,7 @@ async fn errors_name_the_endpoint_the_status_and_the_missing_permission() {
         .check_run(
             "1111111111111111111111111111111111111111",
             "retrain",
-            true,
+            retrain::outcome::CheckState::Success,
             "t",
             "s",
         )
@@ -218,6 +268,7 @@ async fn asset_downloads_follow_the_redirect_without_the_token() {
         token: Token::new("ghs_test".into()),
         attempts: 2,
         max_backoff: Duration::from_secs(1),
+        graphql_url: None,
     })
     .unwrap();
     let bytes = gh.download_asset(7).await.unwrap();

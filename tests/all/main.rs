@@ -28,6 +28,7 @@ mod promote;
 mod publish;
 mod serve_abuse;
 mod server;
+mod shadow;
 mod snapshot;
 mod sources;
 mod train;

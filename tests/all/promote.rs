@@ -33,8 +33,24 @@ fn json(s: &Setup, args: &[&str]) -> serde_json::Value {
 
 /// Merges the PR branch into main the way GitHub does (a merge commit), and marks the
 /// PR merged on the test server.
-fn merge(s: &Setup, branch: &str, number: u64) {
+pub fn merge(s: &Setup, branch: &str, number: u64) {
     git(&s.work, &["fetch", "-q", "origin", branch]);
+    // the run left the snapshot manifest the pull request commits (the same bytes)
+    // untracked in the work tree, which git would refuse to overwrite
+    let added = git(
+        &s.work,
+        &[
+            "diff",
+            "--name-only",
+            "HEAD",
+            "FETCH_HEAD",
+            "--",
+            ".retrain/snapshots",
+        ],
+    );
+    for path in added.lines() {
+        let _ = std::fs::remove_file(s.work.join(path));
+    }
     git(
         &s.work,
         &[
@@ -68,7 +84,7 @@ fn run_and_merge(s: &Setup, extra: &[&str]) -> u64 {
     pr["number"].as_u64().unwrap()
 }
 
-fn more_data(s: &Setup, seed: u64, name: &str) {
+pub fn more_data(s: &Setup, seed: u64, name: &str) {
     let mut late = Spec {
         rows: 1000,
         seed,
@@ -80,6 +96,63 @@ fn more_data(s: &Setup, seed: u64, name: &str) {
     git(&s.work, &["add", "."]);
     git(&s.work, &["commit", "-q", "-m", "more data"]);
     git(&s.work, &["push", "-q", "origin", "main"]);
+}
+
+/// Regression: the model pull request did not carry its snapshot manifest, so after the
+/// merge a fresh checkout (what every workflow run starts from) could not read the
+/// champion's snapshot, and `check` and `run` failed ("snapshot ... is not in
+/// .retrain/snapshots").
+#[test]
+fn after_the_merge_a_fresh_checkout_checks_and_retrains_against_the_champion() {
+    let mut s = setup();
+    run_and_merge(&s, &[]);
+    more_data(&s, 3, "b");
+    // what actions/checkout gives the next run: a clone of main, and nothing else
+    let fresh = s.root.path().join("fresh");
+    git(
+        s.root.path(),
+        &[
+            "clone",
+            "-q",
+            s.origin.to_str().unwrap(),
+            fresh.to_str().unwrap(),
+        ],
+    );
+    s.git
+        .configure_like_checkout(&fresh, "origin.git", crate::support::git_server::TOKEN);
+    s.work = fresh;
+    let check = json(&s, &["check", "--output", "json"]);
+    let c = &check;
+    assert_eq!(
+        (c["reference_source"].as_str(), c["champion"].as_u64()),
+        (Some("champion"), Some(1)),
+        "{check}"
+    );
+    assert_eq!(c["new_rows"], 1000, "{check}");
+    let v = run(&s, &["--force"]);
+    assert_eq!(v["pull_request"]["operation"], "created", "{v}");
+    // the new pull request carries its own snapshot's manifest, and v1's stays as it was
+    let branch = v["pull_request"]["branch"].as_str().unwrap();
+    git(&s.work, &["fetch", "-q", "origin", branch]);
+    let changed = git(
+        &s.work,
+        &["diff", "--name-only", "origin/main", "FETCH_HEAD"],
+    );
+    let snapshot = v["snapshot"].as_str().unwrap();
+    assert!(
+        changed
+            .lines()
+            .any(|l| l == format!(".retrain/snapshots/{snapshot}.yaml")),
+        "{changed}"
+    );
+    assert_eq!(
+        changed
+            .lines()
+            .filter(|l| l.starts_with(".retrain/"))
+            .count(),
+        1,
+        "{changed}"
+    );
 }
 
 #[test]

@@ -88,6 +88,7 @@ pub fn as_workflow<'a>(cmd: &'a mut Command, s: &Setup) -> &'a mut Command {
         .env_remove("GIT_SSL_CAINFO")
         .env("GITHUB_REPOSITORY", GitHubServer::repository())
         .env("GITHUB_API_URL", &s.server.url)
+        .env("GITHUB_GRAPHQL_URL", s.server.graphql_url())
         .env_remove("RETRAIN_GITHUB_TOKEN")
         // not the Actions runner these tests may themselves run in
         .env_remove("GITHUB_ACTIONS")

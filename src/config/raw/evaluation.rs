@@ -35,6 +35,27 @@ pub struct RawEvaluation {
     /// was held out. Default: false (the proposed model is the one evaluated).
     #[serde(default, skip_serializing_if = "is_false")]
     pub refit: bool,
+    /// Shadow evaluation: while the model's pull request is open, each later run scores
+    /// the candidate and the champion on the labelled rows newer than the candidate's
+    /// snapshot (rows neither has seen); the pull request stays a draft and its check
+    /// pending until the candidate has been compared on `min_rows` such rows and passes
+    /// `gates`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<RawShadow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawShadow {
+    /// Labelled rows newer than the candidate's snapshot needed before the verdict.
+    pub min_rows: u64,
+    /// Conditions on those rows (no `slice`). Default: `evaluation.gates`.
+    #[serde(default)]
+    pub gates: Option<Vec<Gate>>,
+    /// Close the pull request (with a comment) when the candidate fails the shadow
+    /// gates. Default: false (the pull request says so and stays open as a draft).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub close_when_beaten: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]

@@ -107,6 +107,56 @@ pub(super) fn validate_evaluation(
             metrics.push(g.metric);
         }
     }
+    let shadow = match e.shadow {
+        None => None,
+        Some(sh) => {
+            let sp = key(&eb, &["shadow"]);
+            if sh.min_rows == 0 {
+                return Err(cx.err(
+                    &key(&sp, &["min_rows"]),
+                    "must be at least 1: the candidate is compared on this many newer labelled rows",
+                    None,
+                ));
+            }
+            let explicit = sh.gates.is_some();
+            let gates = sh.gates.unwrap_or_else(|| e.gates.clone());
+            for (i, g) in gates.iter().enumerate() {
+                let gp = {
+                    let mut p = if explicit {
+                        key(&sp, &["gates"])
+                    } else {
+                        key(&eb, &["gates"])
+                    };
+                    p.push(Seg::Index(i));
+                    p
+                };
+                validate_gate(cx, &gp, task, g)?;
+                if g.slice.is_some() && explicit {
+                    return Err(cx.err(
+                        &key(&gp, &["slice"]),
+                        "shadow gates apply to all the newer rows, not to a slice",
+                        None,
+                    ));
+                }
+                if !metrics.contains(&g.metric) {
+                    metrics.push(g.metric);
+                }
+            }
+            if gates.iter().all(|g| g.slice.is_some()) {
+                return Err(cx.err(
+                    &sp,
+                    "shadow evaluation needs a gate: set `evaluation.shadow.gates` (or `evaluation.gates`)",
+                    Some("e.g. `gates: [ { metric: accuracy, min_change: 0 } ]`".into()),
+                ));
+            }
+            Some(Shadow {
+                min_rows: sh.min_rows,
+                // slice gates of `evaluation.gates` do not apply to the newer rows
+                gates: gates.into_iter().filter(|g| g.slice.is_none()).collect(),
+                close_when_beaten: sh.close_when_beaten,
+            })
+        }
+    };
     if e.intervals.method == IntervalMethod::Bootstrap && e.intervals.resamples < 10 {
         return Err(cx.err(
             &key(&eb, &["intervals", "resamples"]),
@@ -131,5 +181,6 @@ pub(super) fn validate_evaluation(
         intervals: e.intervals,
         slices: e.slices,
         refit: e.refit,
+        shadow,
     })
 }

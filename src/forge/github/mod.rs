@@ -60,11 +60,17 @@ pub struct GitHubConfig {
     pub attempts: u32,
     /// Longest wait between attempts.
     pub max_backoff: Duration,
+    /// GitHub's GraphQL endpoint (`GITHUB_GRAPHQL_URL` in a workflow); `None`: beside
+    /// the REST API (`https://api.github.com/graphql`, `https://HOST/api/graphql`).
+    pub graphql_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct PullRequest {
     pub number: u64,
+    /// The GraphQL id (marking a draft ready for review is GraphQL only).
+    #[serde(default)]
+    pub node_id: String,
     pub html_url: String,
     pub state: String,
     pub title: String,
@@ -89,6 +95,7 @@ pub struct GitHub {
     /// To scrub from whatever a server answers.
     token: Token,
     api: String,
+    graphql: String,
     owner: String,
     repo: String,
     attempts: u32,
@@ -177,6 +184,13 @@ impl GitHub {
             client,
             token: cfg.token.clone(),
             api: cfg.api_url.trim_end_matches('/').to_string(),
+            graphql: cfg.graphql_url.clone().unwrap_or_else(|| {
+                let api = cfg.api_url.trim_end_matches('/');
+                match api.strip_suffix("/v3") {
+                    Some(enterprise) => format!("{enterprise}/graphql"),
+                    None => format!("{api}/graphql"),
+                }
+            }),
             owner: owner.to_string(),
             repo: repo.to_string(),
             attempts: cfg.attempts.max(1),
@@ -474,27 +488,62 @@ impl GitHub {
     }
 
     /// A completed check run carrying the gate's verdict.
+    /// Marks a draft pull request ready for review (`node_id`: its GraphQL id). GitHub's
+    /// REST API cannot: this is the GraphQL mutation `markPullRequestReadyForReview`.
+    pub async fn ready_for_review(&self, node_id: &str) -> Result<(), GitHubError> {
+        let body = json!({ "query": READY_FOR_REVIEW, "variables": { "id": node_id } });
+        let v = self
+            .send(Method::POST, &self.graphql.clone(), Some(&body), None)
+            .await?;
+        match v.get("errors").and_then(Value::as_array) {
+            Some(errors) if !errors.is_empty() => Err(GitHubError::Http {
+                status: 200,
+                method: "POST".into(),
+                endpoint: "/graphql (markPullRequestReadyForReview)".into(),
+                message: excerpt(
+                    &errors
+                        .iter()
+                        .filter_map(|e| e["message"].as_str())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    &[self.token.expose()],
+                ),
+                hint: None,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     pub async fn check_run(
         &self,
         head_sha: &str,
         name: &str,
-        success: bool,
+        state: crate::outcome::CheckState,
         title: &str,
         summary: &str,
     ) -> Result<(), GitHubError> {
+        use crate::outcome::CheckState;
         let path = self.repo_path("/check-runs");
-        let body = json!({
+        let mut body = json!({
             "name": name,
             "head_sha": head_sha,
             "status": "completed",
-            "conclusion": if success { "success" } else { "failure" },
             "output": { "title": title, "summary": summary },
         });
+        match state {
+            CheckState::Pending => body["status"] = json!("in_progress"),
+            CheckState::Success => body["conclusion"] = json!("success"),
+            CheckState::Failure => body["conclusion"] = json!("failure"),
+        }
         self.request(Method::POST, &path, Some(&body))
             .await
             .map(|_| ())
     }
 }
+
+/// The GraphQL mutation that marks a draft ready for review (checked against GitHub's
+/// GraphQL schema by `tests/github/graphql.mjs`).
+pub const READY_FOR_REVIEW: &str = "mutation($id: ID!) { markPullRequestReadyForReview(input: { pullRequestId: $id }) { pullRequest { number isDraft } } }";
 
 fn urlencode(s: &str) -> String {
     s.bytes()

@@ -170,6 +170,7 @@ fn pr_json(pr: &Pr) -> Value {
         json!({
             "number": pr.number,
             "id": pr.number,
+            "node_id": node_id(pr.number),
             "title": pr.title,
             "body": pr.body,
             "state": pr.state,
@@ -473,6 +474,36 @@ async fn comment(
     (StatusCode::CREATED, Json(v)).into_response()
 }
 
+/// GitHub's GraphQL endpoint, for the one mutation retrain sends:
+/// `markPullRequestReadyForReview` (errors as GitHub gives them: status 200, `errors`).
+async fn graphql(State(w): State<Shared>, method: Method, uri: Uri, body: Bytes) -> Response {
+    if let Some(r) = fault(&w, &method, &uri) {
+        return r;
+    }
+    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let query = b["query"].as_str().unwrap_or_default();
+    if !query.contains("markPullRequestReadyForReview(input: { pullRequestId: $id })") {
+        return Json(json!({ "errors": [{ "message": format!("unexpected document: {query}") }] }))
+            .into_response();
+    }
+    let id = b["variables"]["id"].as_str().unwrap_or_default();
+    let mut world = w.lock().unwrap();
+    match world.prs.iter_mut().find(|p| node_id(p.number) == id) {
+        Some(pr) => {
+            pr.draft = false;
+            Json(json!({ "data": { "markPullRequestReadyForReview": { "pullRequest": { "number": pr.number, "isDraft": false } } } }))
+                .into_response()
+        }
+        None => Json(json!({ "data": { "markPullRequestReadyForReview": null }, "errors": [{ "type": "NOT_FOUND", "path": ["markPullRequestReadyForReview"], "message": format!("Could not resolve to a node with the global id of '{id}'") }] }))
+            .into_response(),
+    }
+}
+
+/// A pull request's GraphQL id.
+pub fn node_id(number: u64) -> String {
+    format!("PR_kwDOtest{number}")
+}
+
 async fn check_run(State(w): State<Shared>, method: Method, uri: Uri, body: Bytes) -> Response {
     if let Some(r) = fault(&w, &method, &uri) {
         return r;
@@ -483,7 +514,7 @@ async fn check_run(State(w): State<Shared>, method: Method, uri: Uri, body: Byte
     let v = openapi::response(
         "post",
         "/repos/{owner}/{repo}/check-runs",
-        json!({ "name": b["name"], "head_sha": b["head_sha"], "status": "completed", "conclusion": b["conclusion"], "id": world.check_runs.len() }),
+        json!({ "name": b["name"], "head_sha": b["head_sha"], "status": b["status"], "conclusion": b["conclusion"], "id": world.check_runs.len() }),
     );
     (StatusCode::CREATED, Json(v)).into_response()
 }
@@ -694,6 +725,7 @@ impl GitHubServer {
             )
             .route("/repos/{o}/{r}/issues/{n}/comments", post(comment))
             .route("/repos/{o}/{r}/check-runs", post(check_run))
+            .route("/graphql", post(graphql))
             .route(
                 "/repos/{o}/{r}/releases",
                 get(list_releases).post(create_release),
@@ -760,6 +792,13 @@ impl GitHubServer {
             url: format!("http://127.0.0.1:{port}"),
             _prism: prism,
         }
+    }
+
+    /// The GraphQL endpoint (`GITHUB_GRAPHQL_URL`): this server's own, as prism validates
+    /// the REST description only; `tests/github/graphql.mjs` checks retrain's GraphQL
+    /// documents against GitHub's GraphQL schema instead.
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.world.lock().unwrap().raw_url)
     }
 
     pub fn repository() -> String {
