@@ -141,6 +141,28 @@ fn triggers_yaml(t: Option<&Triggers>, indent: usize, name: &str) -> Vec<String>
 }
 
 /// The lines of a `gates:` key (at indentation 0).
+/// `evaluation.shadow` as the policy has it (`close_when_beaten` kept from the model's).
+fn shadow_yaml(shadow: &crate::config::Shadow, close_when_beaten: bool, name: &str) -> Vec<String> {
+    let mut out = vec![
+        format!("shadow:   # chosen by retrain backtest: `{name}`"),
+        format!("  min_rows: {}", shadow.min_rows),
+    ];
+    out.extend(
+        gates_yaml(&shadow.gates, name)
+            .into_iter()
+            .map(|l| format!("  {l}")),
+    );
+    if close_when_beaten {
+        out.push("  close_when_beaten: true".into());
+    }
+    out
+}
+
+/// The shadow period that matters to a policy: rows and gates.
+fn shadow_key(shadow: Option<&crate::config::Shadow>) -> Option<(u64, &[crate::config::Gate])> {
+    shadow.map(|s| (s.min_rows, s.gates.as_slice()))
+}
+
 fn gates_yaml(gates: &[crate::config::Gate], name: &str) -> Vec<String> {
     if gates.is_empty() {
         return vec![format!(
@@ -326,6 +348,20 @@ pub fn apply_policy(
     if current.refit != policy.refit {
         evaluation_lines.push(("refit", vec![format!("refit: {}", policy.refit)]));
     }
+    // (written out also when the gates change: a shadow period without gates of its own
+    // takes `evaluation.gates`)
+    if shadow_key(current.shadow.as_ref()) != shadow_key(policy.shadow.as_ref())
+        || (current.gates != policy.gates && policy.shadow.is_some())
+    {
+        let close = current.shadow.as_ref().is_some_and(|s| s.close_when_beaten);
+        evaluation_lines.push((
+            "shadow",
+            match &policy.shadow {
+                Some(sh) => shadow_yaml(sh, close, &policy.name),
+                None => vec![],
+            },
+        ));
+    }
     if !evaluation_lines.is_empty() {
         match find(&view, text, &key_path(model, &["evaluation"])) {
             Some((l, c)) => {
@@ -391,6 +427,7 @@ pub fn apply_policy(
         || m.training.warm_start != policy.warm_start
         || m.evaluation.gates != policy.gates
         || m.evaluation.refit != policy.refit
+        || shadow_key(m.evaluation.shadow.as_ref()) != shadow_key(policy.shadow.as_ref())
         || policy.training.as_ref().is_some_and(|t| {
             m.training.algorithm != t.algorithm || m.training.hyper.as_ref() != Some(&t.hyper)
         })

@@ -33,6 +33,7 @@ use crate::train::model::ModelArtifact;
 use crate::train::table::Table;
 
 mod estimate;
+mod shadow;
 
 /// The model's history cut into periods (row positions in time order).
 pub struct History {
@@ -589,6 +590,9 @@ impl<'a> Shared<'a> {
                 Some(t)
             }
         };
+        // A blessed candidate in its shadow period: (model, calibrating candidate, first
+        // period newer than its training data).
+        let mut waiting: Option<(Deployed, usize)> = None;
         for t in warmup..n {
             out.metrics
                 .push(self.score(&fit, t, metric).unwrap_or(f64::NAN));
@@ -598,6 +602,23 @@ impl<'a> Shared<'a> {
             }
             // Labels of periods [0, labelled) are known after period t.
             let labelled = (t + 1).saturating_sub(delay);
+            if let (Some(((new, _), from)), Some(shadow)) = (&waiting, &policy.shadow) {
+                let newer = *from..labelled.max(*from);
+                if (self.rows_in(newer.clone()) as u64) < shadow.min_rows {
+                    continue; // held: the candidate is still in its shadow period
+                }
+                let wins = self.shadow_wins(new, &fit, shadow, newer);
+                let ((new, candidate), _) = waiting.take().expect("waiting");
+                if wins {
+                    fit = new;
+                    held = candidate;
+                    deployed = t + 1;
+                    trained_times.push(self.time_after(t));
+                    out.retrain_periods.push(t + 1);
+                    continue;
+                }
+                // beaten: dropped; the decision below may train the next candidate
+            }
             let labelled_to = if labelled == 0 {
                 0
             } else {
@@ -686,7 +707,9 @@ impl<'a> Shared<'a> {
                 Ok((seconds, new)) => {
                     train_seconds += seconds;
                     out.trainings += 1;
-                    if let Some((new, candidate)) = new {
+                    if let (Some(deploy), Some(_)) = (&new, &policy.shadow) {
+                        waiting = Some((deploy.clone(), labelled));
+                    } else if let Some((new, candidate)) = new {
                         fit = new;
                         held = candidate;
                         deployed = t + 1;

@@ -243,6 +243,7 @@ pub fn expand_grid(g: &RawGrid, task: Task) -> Vec<PolicySpec> {
                                 warm_start: *warm,
                                 gates: gate.clone(),
                                 refit: *refit,
+                                shadow: None,
                                 training: training.clone(),
                             });
                         }

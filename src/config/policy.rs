@@ -20,6 +20,8 @@ pub struct Policy {
     pub gates: Vec<Gate>,
     /// A blessed candidate is refitted on its whole window before it is deployed.
     pub refit: bool,
+    /// A blessed candidate waits for a shadow period before it is deployed.
+    pub shadow: Option<crate::config::Shadow>,
     /// The model's current `retrain.yaml` policy.
     pub current: bool,
     /// Another trainer than the model's; `None`: the model's.
@@ -92,8 +94,18 @@ impl Policy {
                 (false, false) => "",
                 (true, true) => ", trained on the whole window",
                 (true, false) => ", trained without the window's holdout",
-            }
-        )
+            },
+        ) + &self
+            .shadow
+            .as_ref()
+            .map(|s| {
+                format!(
+                    "; deployed after a shadow period of {} newer rows ({})",
+                    s.min_rows,
+                    describe_gates(&s.gates).trim_start_matches("gate ")
+                )
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -197,6 +209,7 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
         warm_start: None,
         gates: None,
         refit: None,
+        shadow: None,
         training: None,
     }];
     out.extend(expand_grid(&grid, model.task));
@@ -213,6 +226,7 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
         warm_start: None,
         gates: None,
         refit: None,
+        shadow: None,
         training: None,
     });
     // Champion/challenger: a candidate every period, deployed only when it beats the
@@ -247,6 +261,7 @@ pub fn default_candidates(model: &ModelConfig, period_rows: usize) -> Vec<Policy
                 warm_start: Some(true),
                 gates: None,
                 refit: None,
+                shadow: None,
                 training: None,
             });
         }
@@ -275,6 +290,7 @@ pub fn current(model: &ModelConfig) -> Policy {
         warm_start: model.training.warm_start,
         gates: model.evaluation.gates.clone(),
         refit: model.evaluation.refit,
+        shadow: model.evaluation.shadow.clone(),
         current: true,
         training: None,
     }
@@ -301,6 +317,35 @@ pub fn resolve(model: &ModelConfig, specs: &[PolicySpec]) -> Vec<Policy> {
                 .clone()
                 .unwrap_or_else(|| model.evaluation.gates.clone()),
             refit: s.refit.unwrap_or(model.evaluation.refit),
+            shadow: match &s.shadow {
+                None => model.evaluation.shadow.clone(),
+                Some(None) => None,
+                Some(Some((min_rows, gates))) => Some(crate::config::Shadow {
+                    min_rows: *min_rows,
+                    gates: gates
+                        .clone()
+                        .or_else(|| s.gates.clone())
+                        .unwrap_or_else(|| model.evaluation.gates.clone())
+                        .into_iter()
+                        .filter(|g| g.slice.is_none())
+                        .collect::<Vec<_>>(),
+                    close_when_beaten: false,
+                })
+                .map(|mut sh| {
+                    if sh.gates.is_empty() {
+                        // no gate to pass: "at least as good as the deployed model"
+                        sh.gates = vec![Gate {
+                            metric: model.evaluation.primary,
+                            min: None,
+                            max: None,
+                            min_change: Some(0.0),
+                            min_relative_change: None,
+                            slice: None,
+                        }];
+                    }
+                    sh
+                }),
+            },
             current: false,
             // the model's algorithm without params of its own is the model's trainer
             training: s

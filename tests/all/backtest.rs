@@ -291,6 +291,52 @@ fn a_gated_policy_trains_every_period_but_deploys_only_winners() {
     assert_eq!(g["retrains"], gated.retrains);
 }
 
+/// Shadow policies: a candidate waits for the labels of the two periods after its
+/// training data and is deployed only if it beats the deployed model there (as `retrain
+/// run` judges an open pull request); meanwhile no other candidate is trained.
+#[test]
+fn a_shadow_policy_deploys_a_candidate_only_after_it_wins_out_of_time() {
+    let drifts = vec![Drift {
+        from_row: 15 * PERIOD,
+        kind: DriftKind::Concept,
+    }];
+    let repo = repo_with(drifts, "    backtest: { period_rows: 200, warmup: 4 }\n");
+    let report = run(
+        &repo,
+        Some(
+            "policies:\n  - { name: never, never: true }\n  - name: shadow\n    every: 1\n    window: { kind: fixed, last: 400 }\n    gates: []\n    shadow: { min_rows: 400, gates: [{ metric: accuracy, min_change: 0.05 }] }\n  - name: unbeatable\n    every: 1\n    window: { kind: fixed, last: 400 }\n    gates: []\n    shadow: { min_rows: 200, gates: [{ metric: accuracy, min_change: 1.0 }] }\n",
+        ),
+    );
+    let shadow = report.policy("shadow").unwrap();
+    assert!(
+        shadow
+            .description
+            .contains("deployed after a shadow period of 400 newer rows (accuracy change ≥ 0.05)"),
+        "{}",
+        shadow.description
+    );
+    // held while a candidate waits (a period in two): about half the trainings
+    assert!(shadow.trainings <= 13, "{} trainings", shadow.trainings);
+    // the candidate trained after period 15 or 16 (labels known then) is judged on the
+    // next two periods' labels and serves from 18 or 19
+    assert!(
+        shadow.retrain_periods.iter().any(|r| (18..=19).contains(r)),
+        "{:?}",
+        shadow.retrain_periods
+    );
+    assert!(
+        shadow.retrains < 8,
+        "on mostly stable data few candidates win by 0.05: {:?}",
+        shadow.retrain_periods
+    );
+    let never = report.policy("never").unwrap();
+    assert!(shadow.mean_metric.unwrap() > never.mean_metric.unwrap() + 0.1);
+    // a bar no candidate clears (a whole point better): trained, never deployed
+    let unbeatable = report.policy("unbeatable").unwrap();
+    assert_eq!(unbeatable.retrains, 0, "{:?}", unbeatable.retrain_periods);
+    assert!(unbeatable.trainings > 5);
+}
+
 #[test]
 fn numbers_repeat_with_the_seed() {
     let drifts = vec![Drift {
@@ -476,6 +522,42 @@ fn apply_edits_only_the_models_policy_and_keeps_comments() {
             || l.contains("warm_start")),
         "unexpected lines removed: {removed:?}"
     );
+}
+
+/// A recommended shadow policy writes `evaluation.shadow`; one without a shadow period
+/// removes the model's.
+#[test]
+fn apply_writes_and_removes_the_shadow_period() {
+    let text = include_str!("../../examples/elec/retrain.yaml");
+    let file = std::path::Path::new("retrain.yaml");
+    let config = retrain::config::parse(file, text).unwrap();
+    let model = &config.models[0];
+    let spec = retrain::config::parse_policies(
+        file,
+        "policies:\n  - name: weekly-shadow\n    every: 1\n    window: { kind: fixed, last: 1344 }\n    shadow: { min_rows: 336, gates: [ { metric: accuracy, min_change: 0 } ] }\n  - name: weekly\n    every: 1\n    window: { kind: fixed, last: 1344 }\n    shadow: none\n",
+        model.task,
+        false,
+    )
+    .unwrap();
+    let policies = retrain::backtest::policy::resolve(model, &spec.policies);
+    let week = retrain::config::Duration::from_secs(7 * 86_400);
+    let out = retrain::backtest::apply::apply_policy(file, text, 0, &policies[1], week).unwrap();
+    let after = retrain::config::parse(file, &out).unwrap();
+    let shadow = after.models[0]
+        .evaluation
+        .shadow
+        .clone()
+        .expect("a shadow period");
+    assert_eq!(shadow.min_rows, 336);
+    assert_eq!(shadow.gates.len(), 1);
+    assert_eq!(shadow.gates[0].min_change, Some(0.0));
+    assert_eq!(after.models[0].evaluation.gates, model.evaluation.gates);
+    // and back: the policy without one removes it
+    let back = retrain::backtest::policy::resolve(&after.models[0], &spec.policies);
+    let out2 = retrain::backtest::apply::apply_policy(file, &out, 0, &back[2], week).unwrap();
+    let again = retrain::config::parse(file, &out2).unwrap();
+    assert!(again.models[0].evaluation.shadow.is_none(), "{out2}");
+    assert!(!out2.contains("shadow"), "{out2}");
 }
 
 /// A recommended policy with its own gate (and refit) writes `evaluation.gates` and

@@ -91,6 +91,14 @@ pub struct RawPolicy {
     /// (`evaluation.refit`). Default: the model's `evaluation.refit`.
     #[serde(default)]
     pub refit: Option<bool>,
+    /// Shadow evaluation (`evaluation.shadow`): a blessed candidate is deployed only
+    /// after it passed `gates` (default: the policy's gates, else "at least as good as
+    /// the deployed model on the primary metric") against the deployed model on
+    /// `min_rows` labelled rows newer than its training data; the deployed model serves
+    /// meanwhile and no other candidate is trained. A beaten candidate is dropped. `none`:
+    /// no shadow period. Default: the model's `evaluation.shadow`.
+    #[serde(default)]
+    pub shadow: Option<ShadowChoice>,
     /// Train with this built-in algorithm (`training.algorithm`), so algorithms can be
     /// compared as policies. Default: the model's.
     #[serde(default)]
@@ -99,6 +107,14 @@ pub struct RawPolicy {
     /// algorithm is the model's, else the algorithm's defaults.
     #[serde(default)]
     pub params: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+}
+
+/// A policy's `shadow`: a shadow period, or `none`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum ShadowChoice {
+    On(super::evaluation::RawShadow),
+    Off(NoGate),
 }
 
 /// A value of the grid's `gate_min_change`: a smallest change of the metric, or `none`.
@@ -191,6 +207,9 @@ pub struct PolicySpec {
     pub gates: Option<Vec<Gate>>,
     /// `None` = the model's `evaluation.refit`.
     pub refit: Option<bool>,
+    /// `None` = the model's `evaluation.shadow`; `Some(None)` = no shadow period;
+    /// `Some(Some((min_rows, gates)))`, gates `None` = the policy's.
+    pub shadow: Option<Option<(u64, Option<Vec<Gate>>)>>,
     /// `None` = the model's trainer.
     pub training: Option<PolicyTraining>,
 }

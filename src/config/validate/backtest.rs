@@ -152,6 +152,33 @@ pub(super) fn validate_backtest(
                 })
             }
         };
+        let shadow = match &p.shadow {
+            None => None,
+            Some(crate::config::backtest::ShadowChoice::Off(_)) => Some(None),
+            Some(crate::config::backtest::ShadowChoice::On(sh)) => {
+                let sp = key(&pb, &["shadow"]);
+                if sh.min_rows == 0 {
+                    return Err(cx.err(
+                        &key(&sp, &["min_rows"]),
+                        "must be at least 1: the candidate is compared on this many newer labelled rows",
+                        None,
+                    ));
+                }
+                for (j, g) in sh.gates.iter().flatten().enumerate() {
+                    let mut gp = key(&sp, &["gates"]);
+                    gp.push(Seg::Index(j));
+                    validate_gate(cx, &gp, task, g)?;
+                    if g.slice.is_some() {
+                        return Err(cx.err(
+                            &key(&gp, &["slice"]),
+                            "shadow gates apply to all the newer rows, not to a slice",
+                            None,
+                        ));
+                    }
+                }
+                Some(Some((sh.min_rows, sh.gates.clone())))
+            }
+        };
         policies.push(PolicySpec {
             name: p.name.clone(),
             rule,
@@ -159,6 +186,7 @@ pub(super) fn validate_backtest(
             warm_start: p.warm_start,
             gates: p.gates.clone(),
             refit: p.refit,
+            shadow,
             training,
         });
     }
