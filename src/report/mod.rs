@@ -233,8 +233,52 @@ pub fn run_text(report: &RunReport) -> String {
     out
 }
 
+/// The open candidate's shadow evaluation, in one or two lines.
+fn shadow_one(out: &mut String, s: &crate::outcome::ShadowReport) {
+    use crate::outcome::ShadowStatus;
+    use std::fmt::Write;
+    let who = format!(
+        "v{} (#{})",
+        s.candidate.map_or("?".into(), |v| v.to_string()),
+        s.pull_request
+    );
+    let status = match s.status {
+        ShadowStatus::Pending => {
+            format!("pending, {} of {} newer labelled rows", s.rows, s.min_rows)
+        }
+        ShadowStatus::Passed => format!("passed on {} newer labelled rows", s.rows),
+        ShadowStatus::Failed => format!("beaten on {} newer labelled rows", s.rows),
+        ShadowStatus::Refused => format!(
+            "refused: {}",
+            s.reason
+                .as_deref()
+                .unwrap_or("the candidate cannot be read")
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "
+shadow evaluation of the open candidate {who}: {status}"
+    );
+    if let Some(m) = s.evaluation.as_ref().and_then(|e| e.get(e.primary)) {
+        let _ = writeln!(
+            out,
+            "  {} champion {} candidate {}{}",
+            m.metric,
+            m.champion.map(fmt_num).unwrap_or_else(|| "-".into()),
+            m.candidate.map(fmt_num).unwrap_or_else(|| "-".into()),
+            m.diff_interval
+                .map(|i| format!(" (difference {} to {})", fmt_num(i.low), fmt_num(i.high)))
+                .unwrap_or_default()
+        );
+    }
+}
+
 fn run_one(out: &mut String, r: &ModelRun) {
     use std::fmt::Write;
+    if let Some(s) = &r.shadow {
+        shadow_one(out, s);
+    }
     match &r.outcome {
         RunOutcome::NoRetrain => {
             let _ = writeln!(out, "\nnothing to train.");

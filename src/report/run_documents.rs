@@ -46,7 +46,28 @@ pub fn step_summary(
     pr_url: Option<&str>,
 ) -> String {
     let pr = context::PrContext::new(run, model, proposal, None, 50, pr_url);
-    documents::render_step_summary(&pr)
+    let mut text = documents::render_step_summary(&pr);
+    // the open candidate's shadow evaluation, as its pull request now shows it
+    if let Some(s) = &run.shadow {
+        let close = model
+            .evaluation
+            .shadow
+            .as_ref()
+            .is_some_and(|sh| sh.close_when_beaten);
+        text = format!(
+            "{}
+
+The open model pull request: #{} ({}).
+
+{}
+",
+            text.trim_end(),
+            s.pull_request,
+            s.url,
+            super::shadow::section(s, close)
+        );
+    }
+    text
 }
 
 /// The reply to `/retrain` for one model's run.

@@ -167,9 +167,17 @@ fn a_candidate_waits_as_a_draft_until_it_beats_the_champion_on_newer_rows() {
         "{head} {check}"
     );
 
-    // a re-run converges: nothing more to do
+    // a re-run converges: nothing more to do; the text output says where it stands
     let fifth = run(&s, &[]);
     assert_eq!(fifth["shadow"]["operation"], "unchanged", "{fifth}");
+    let (code, text, err) = crate::promote::retrain(&s, &["run", "--now", "2025-06-01T00:00:00Z"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains(&format!(
+            "shadow evaluation of the open candidate v2 (#{number}): passed on 2000 newer labelled rows"
+        )),
+        "{text}"
+    );
 
     // --force overrides the hold: a newer candidate supersedes the open one and starts
     // its own shadow period
@@ -206,10 +214,10 @@ fn a_beaten_candidate_is_closed_when_asked_and_the_next_one_may_come() {
 }
 
 /// Bad input: the candidate's artifact on its branch does not match the digest its
-/// registry pointer records (someone pushed over it). Shadow evaluation refuses it and
-/// says so, and scores nothing.
+/// registry pointer records (someone pushed over it), or is gone from the branch.
+/// Shadow evaluation refuses it and says so, and scores nothing.
 #[test]
-fn a_candidate_whose_artifact_does_not_match_its_digest_is_refused() {
+fn a_candidate_whose_artifact_is_altered_or_missing_is_refused() {
     let s = setup();
     configure(&s, 500, "[ { metric: accuracy, min_change: -0.2 } ]", false);
     let (number, v2) = champion_and_candidate(&s);
@@ -242,4 +250,33 @@ fn a_candidate_whose_artifact_does_not_match_its_digest_is_refused() {
     let p = pr(&s, number);
     assert!(p.body.contains("**Refused**"), "{}", p.body);
     assert_eq!(check_titled(&s, "refused")["conclusion"], "failure");
+
+    // refused holds nothing back: the new data retrained, a new v2 (main's champion is
+    // still v1) supersedes the refused one; then its artifact is deleted from its branch
+    assert_eq!(third["pull_request"]["operation"], "created", "{third}");
+    assert_eq!(third["pull_request"]["superseded"][0], number, "{third}");
+    let v3 = third["pull_request"]["branch"].as_str().unwrap();
+    git(&person, &["fetch", "-q", "origin", v3]);
+    git(&person, &["checkout", "-q", "-b", "v3", "FETCH_HEAD"]);
+    git(&person, &["rm", "-q", "models/churn/versions/2/model.json"]);
+    git(&person, &["commit", "-q", "-m", "drop the model"]);
+    git(
+        &person,
+        &["push", "-q", "origin", &format!("HEAD:refs/heads/{v3}")],
+    );
+    more_data(&s, 5, "d");
+    let fourth = run(&s, &[]);
+    let sh = &fourth["shadow"];
+    assert_eq!(
+        (sh["status"].as_str(), sh["candidate"].as_u64()),
+        (Some("refused"), Some(2)),
+        "{fourth}"
+    );
+    assert!(
+        sh["reason"]
+            .as_str()
+            .unwrap()
+            .contains("models/churn/versions/2/model.json` is not on its branch"),
+        "{sh}"
+    );
 }
