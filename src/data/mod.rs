@@ -98,7 +98,7 @@ impl DataError {
             DataError::NoMatch { .. } => Some("check `data.path` in retrain.yaml; globs are relative to the repository root (`--repo`)".into()),
             DataError::OutsideRepo { .. } => Some("data must live inside the repository; copy or link it in".into()),
             DataError::Unsupported { .. } => Some("use `data: { path: ... }` with CSV or Parquet files".into()),
-            DataError::Remote { hint, .. } => Some(hint.text().into()),
+            DataError::Remote { hint, url, .. } => Some(hint.text(url)),
             DataError::UnknownFormat { .. } => Some("name files `.csv` or `.parquet`, or set `data.format`".into()),
             DataError::Read { path, .. } => Some(match format_of(path) {
                 Some(FileFormat::Parquet) => "the Parquet file is damaged or incomplete (a truncated upload or copy?): write it again, or remove it".into(),

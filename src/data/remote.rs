@@ -378,6 +378,10 @@ fn store_error(url: &str, key: &str, e: object_store::Error) -> DataError {
             format!("the bucket does not exist ({detail})"),
             RemoteHint::NotFound,
         ),
+        _ if detail.contains("ContainerNotFound") => (
+            format!("the container does not exist ({detail})"),
+            RemoteHint::NotFound,
+        ),
         _ => (detail, RemoteHint::Network),
     };
     DataError::Remote {
@@ -401,7 +405,12 @@ fn concise(text: &str) -> String {
         .map(|i| &text[i + 21..])
         .and_then(|t| t.split(':').next())
         .map(str::trim);
-    match (status, tag("Code"), tag("Message")) {
+    // Azure's message goes on with its request id and time, on lines of their own
+    let message = tag("Message").map(|m| {
+        let m = m.split("RequestId:").next().unwrap_or(&m);
+        m.split_whitespace().collect::<Vec<_>>().join(" ")
+    });
+    match (status, tag("Code"), message) {
         (Some(status), Some(code), Some(message)) => format!("{status}: {code}: {message}"),
         (Some(status), _, _) => format!("{status}: {}", text.lines().last().unwrap_or("").trim()),
         _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
@@ -419,15 +428,46 @@ pub enum RemoteHint {
 }
 
 impl RemoteHint {
-    pub fn text(self) -> &'static str {
+    /// The advice for `url`'s store (its cloud's own settings).
+    pub fn text(self, url: &str) -> String {
+        let cloud = match url.split_once("://").map(|(s, _)| s) {
+            Some("s3" | "s3a") => Cloud::Aws,
+            Some("gs") => Cloud::Google,
+            Some("az" | "abfs" | "abfss" | "adl" | "azure") => Cloud::Azure,
+            _ => Cloud::Any,
+        };
+        let credentials = match cloud {
+            Cloud::Aws => "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE from GitHub's OIDC",
+            Cloud::Google => "GOOGLE_APPLICATION_CREDENTIALS or GOOGLE_SERVICE_ACCOUNT_KEY",
+            Cloud::Azure => "AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY or a SAS, or AZURE_CLIENT_ID + AZURE_FEDERATED_TOKEN_FILE from GitHub's OIDC",
+            Cloud::Any => "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE from GitHub's OIDC; GOOGLE_APPLICATION_CREDENTIALS; AZURE_STORAGE_ACCOUNT_NAME + AZURE_STORAGE_ACCOUNT_KEY",
+        };
         match self {
-            RemoteHint::Url => "write `data.url` as s3://bucket/prefix/*.parquet, gs://bucket/..., az://container/... or https://host/file.csv",
-            RemoteHint::NotFound => "check the bucket and prefix in `data.url` (and the region: AWS_REGION)",
-            RemoteHint::Credentials => "check the credentials the environment gives (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE from GitHub's OIDC; GOOGLE_APPLICATION_CREDENTIALS; AZURE_STORAGE_ACCOUNT_NAME + AZURE_STORAGE_ACCOUNT_KEY) and that they may list and read the objects",
-            RemoteHint::Network => "check that the store is reachable (AWS_ENDPOINT_URL for an S3-compatible store) and run again",
-            RemoteHint::Changed => "another writer changed the objects while retrain read them; run again once it is done (writers that add new keys instead of rewriting old ones never collide with a reader)",
+            RemoteHint::Url => "write `data.url` as s3://bucket/prefix/*.parquet, gs://bucket/..., az://container/... or https://host/file.csv".into(),
+            RemoteHint::NotFound => match cloud {
+                Cloud::Azure => "check the container and prefix in `data.url` (and the account: AZURE_STORAGE_ACCOUNT_NAME)".into(),
+                Cloud::Google => "check the bucket and prefix in `data.url`".into(),
+                _ => "check the bucket and prefix in `data.url` (and the region: AWS_REGION)".into(),
+            },
+            RemoteHint::Credentials => format!(
+                "check the credentials the environment gives ({credentials}) and that they may list and read the objects"
+            ),
+            RemoteHint::Network => match cloud {
+                Cloud::Azure => "check that the store is reachable (AZURE_STORAGE_ENDPOINT for another endpoint, e.g. Azurite) and run again".into(),
+                Cloud::Google => "check that the store is reachable (GOOGLE_BASE_URL for another endpoint) and run again".into(),
+                _ => "check that the store is reachable (AWS_ENDPOINT_URL for an S3-compatible store) and run again".into(),
+            },
+            RemoteHint::Changed => "another writer changed the objects while retrain read them; run again once it is done (writers that add new keys instead of rewriting old ones never collide with a reader)".into(),
         }
     }
+}
+
+/// Whose credentials a URL needs.
+enum Cloud {
+    Aws,
+    Google,
+    Azure,
+    Any,
 }
 
 /// `text` with the value of every credential in the environment replaced by `***`

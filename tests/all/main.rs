@@ -4,6 +4,7 @@ mod support;
 
 mod action;
 mod action_golden;
+mod azure;
 mod backtest;
 mod boosting;
 mod check;

@@ -18,7 +18,7 @@ fn config(url: &str) -> String {
 }
 
 /// CSV partitions of the generator's data under `dir`.
-fn partitions(dir: &Path, rows: usize, n: usize, seed: u64) -> Vec<PathBuf> {
+pub fn partitions(dir: &Path, rows: usize, n: usize, seed: u64) -> Vec<PathBuf> {
     let spec = Spec {
         rows,
         seed,

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod azure;
 pub mod git_server;
 pub mod github;
 pub mod github_app;
