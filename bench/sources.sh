@@ -12,8 +12,11 @@
 #   s3           the 100 CSV partitions as objects on moto's S3 server (tests/fixtures/s3_server.py,
 #                TLS): cold snapshot, unchanged re-snapshot, one new object, a fresh checkout
 #                (no .retrain/cache, the manifests kept); object bodies read, from the server's log
+#   huge         10M rows as 100 Parquet partitions of 100k (the peers' ref_10m), one new
+#                partition per run: `snapshot` + `check --reference <history>`, warm caches
 #   tables       bench/results/sources/tables.md
-# Usage: bench/sources.sh [data] [csv] [incremental] [s3] [tables]   (no argument = all)
+# Usage: bench/sources.sh [data] [csv] [incremental] [huge] [s3] [tables]   (no argument =
+#        all but huge)
 # Env: RUNS (5), WORK, PY (the peers' venv python), S3_PY (~/.cache/retrain/venv-s3/bin/python)
 source "$(dirname "$0")/lib.sh"
 OUT=$RESULTS/sources
@@ -101,6 +104,39 @@ incremental)
       timed "incremental_snapshot_history_$h" "$RETRAIN" --repo "$R" snapshot
       timed "incremental_check_history_$h" "$RETRAIN" --repo "$R" check --reference "$ref"
     done
+  done
+  ;;
+huge)
+  # 10M rows as 100 Parquet partitions of 100k (the peers' ref_10m), warm caches as on a
+  # runner that keeps .retrain/cache; each run adds one new 100k partition (cur_10m rows)
+  # and times `snapshot` + `check --reference <history>`
+  H=$D/huge
+  if [ ! -f "$H/.done" ]; then
+    rm -rf "$H"; mkdir -p "$H/gen" "$H/repo/data" "$H/new"
+    "$PY" "$PEERS/gen_data.py" 10m --no-csv --out "$H/gen" > /dev/null
+    "$PY" - "$H" <<'PYEOF'
+import sys
+import pyarrow.parquet as pq
+h = sys.argv[1]
+ref = pq.read_table(f"{h}/gen/ref_10m.parquet")
+for i in range(100):
+    pq.write_table(ref.slice(i * 100_000, 100_000), f"{h}/repo/data/part-{i:03d}.parquet")
+cur = pq.read_table(f"{h}/gen/cur_10m.parquet")
+for i in range(10):
+    pq.write_table(cur.slice(i * 100_000, 100_000), f"{h}/new/new-{i:03d}.parquet")
+PYEOF
+    rm -rf "$H/gen"
+    echo ok > "$H/.done"
+  fi
+  rm -f "$H"/repo/data/zz-new-*.parquet; rm -rf "$H/repo/.retrain"
+  config "$H/repo" '{ path: "data/*.parquet" }'
+  "$RETRAIN" --repo "$H/repo" snapshot --output json > "$H/history.json"
+  sleep 1.1; "$RETRAIN" --repo "$H/repo" snapshot > /dev/null
+  ref=$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' "$H/history.json")
+  for r in $(seq "$RUNS"); do
+    cp "$H/new/new-$(printf %03d "$r").parquet" "$H/repo/data/zz-new-$r.parquet"
+    timed huge_snapshot_history_100 "$RETRAIN" --repo "$H/repo" snapshot
+    timed huge_check_history_100 "$RETRAIN" --repo "$H/repo" check --reference "$ref"
   done
   ;;
 s3)
