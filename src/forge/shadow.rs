@@ -61,7 +61,7 @@ pub async fn open_candidate(
         return Ok(None);
     };
     let local = format!("refs/retrain/shadow/{}", pr.head.name);
-    Remote {
+    let fetched = Remote {
         repo_dir: repo,
         remote: &target.remote,
         token: Some(&token),
@@ -69,8 +69,18 @@ pub async fn open_candidate(
     .fetch(
         "fetch the open model pull request's branch",
         &[format!("+refs/heads/{}:{local}", pr.head.name)],
-    )
-    .map_err(Error::Git)?;
+    );
+    if let Err(e) = fetched {
+        // a branch deleted under an open pull request: nothing to read, nothing lost
+        return Ok(Some(OpenCandidate {
+            head: pr.head.sha.clone(),
+            candidate: Err(format!(
+                "its branch `{}` cannot be fetched: {e}",
+                pr.head.name
+            )),
+            pr,
+        }));
+    }
     let (head, read) = read_branch(repo, &local, model).map_err(Error::Git)?;
     let candidate = match read {
         Err(why) => Err(why),

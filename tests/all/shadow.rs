@@ -279,4 +279,16 @@ fn a_candidate_whose_artifact_is_altered_or_missing_is_refused() {
             .contains("models/churn/versions/2/model.json` is not on its branch"),
         "{sh}"
     );
+
+    // the open pull request's branch deleted under it: refused, the run goes on
+    let newest = fourth["pull_request"]["branch"].as_str().unwrap();
+    git(&person, &["push", "-q", "origin", "--delete", newest]);
+    more_data(&s, 6, "e");
+    let fifth = run(&s, &[]);
+    let sh = &fifth["shadow"];
+    assert_eq!(sh["status"], "refused", "{fifth}");
+    assert!(
+        sh["reason"].as_str().unwrap().contains("cannot be fetched"),
+        "{sh}"
+    );
 }
