@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod part;
 mod part_cache;
 pub mod profile;
+mod summary;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -142,17 +143,48 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
     let columns = plan_columns(&files[0], &first_schema, model)?;
     let mut parts: Vec<Part> = columns.iter().map(|_| Part::Empty).collect();
     let mut file_entries = Vec::with_capacity(files.len());
+    let mut file_rows: Vec<u64> = Vec::with_capacity(files.len());
     let mut rows = 0u64;
-    let cache = part_cache::PartCache::new(
-        repo,
-        &columns
-            .iter()
-            .map(|c| (c.name.clone(), c.kind.to_string(), c.dtype.to_string()))
-            .collect::<Vec<_>>(),
-    );
+    let plan = columns
+        .iter()
+        .map(|c| (c.name.clone(), c.kind.to_string(), c.dtype.to_string()))
+        .collect::<Vec<_>>();
+    let cache = part_cache::PartCache::new(repo, &plan);
+    let entry = |i: usize, rows: u64| {
+        let hash = &hashes[i];
+        let object = objects.get(hash.rel.as_str());
+        FileEntry {
+            path: hash.rel.clone(),
+            size: hash.size,
+            blake3: hash.blake3.clone(),
+            rows,
+            etag: object.and_then(|o| o.etag.clone()),
+            version: object.and_then(|o| o.version.clone()),
+            modified: object.and_then(|o| o.last_modified),
+        }
+    };
+    // the history merged before: start from the longest run of first files kept
+    let prefixes = part_cache::PrefixCache::new(repo, &plan);
+    let keys = prefixes.keys(hashes.iter().map(|h| (h.rel.as_str(), h.blake3.as_str())));
+    let mut start = 0;
+    let resumed = prefixes
+        .longest(&keys, columns.len())
+        .map(|(k, kept_rows, kept_parts)| {
+            tracing::debug!(
+                files = k,
+                "starting from the merged profile of the first files"
+            );
+            parts = kept_parts;
+            for (i, r) in kept_rows.into_iter().enumerate() {
+                rows += r;
+                file_rows.push(r);
+                file_entries.push(entry(i, r));
+            }
+            start = k;
+            k
+        });
     // files are profiled several at once (as many as threads, within the memory budget)
     // and merged in order, so the manifest does not depend on the thread count
-    let mut start = 0;
     while start < files.len() {
         let end = batch_end(&files, start, columns.len())?;
         let profiled: Vec<Result<(u64, Vec<Part>), DataError>> = (start..end)
@@ -175,25 +207,23 @@ pub fn create(repo: &Path, model: &ModelConfig) -> Result<SnapshotOutcome, Snaps
             })
             .collect();
         for (i, result) in (start..end).zip(profiled) {
-            let (file, hash) = (&files[i], &hashes[i]);
-            let (file_rows, file_parts) = result?;
+            let (n, file_parts) = result?;
             for (acc, part) in parts.iter_mut().zip(file_parts) {
                 acc.merge(part);
             }
-            rows += file_rows;
-            let object = objects.get(hash.rel.as_str());
-            file_entries.push(FileEntry {
-                path: hash.rel.clone(),
-                size: hash.size,
-                blake3: hash.blake3.clone(),
-                rows: file_rows,
-                etag: object.and_then(|o| o.etag.clone()),
-                version: object.and_then(|o| o.version.clone()),
-                modified: object.and_then(|o| o.last_modified),
-            });
-            tracing::debug!(file = %file.rel, rows = file_rows, "profiled");
+            rows += n;
+            file_rows.push(n);
+            file_entries.push(entry(i, n));
+            tracing::debug!(file = %files[i].rel, rows = n, "profiled");
         }
         start = end;
+    }
+    // kept for the next snapshot of these files and more; the one resumed from is replaced
+    if resumed.is_none_or(|k| k < files.len()) {
+        prefixes.put(&keys[files.len() - 1], &file_rows, &parts);
+        if let Some(k) = resumed {
+            prefixes.remove(&keys[k - 1]);
+        }
     }
     let roles = roles(model, columns.iter().map(|c| c.name.as_str()));
     // each column's merged summary sorted and read at once

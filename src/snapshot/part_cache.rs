@@ -86,6 +86,99 @@ impl PartCache {
     }
 }
 
+/// The merged parts of a snapshot's files, in order, and each file's rows, kept under
+/// `.retrain/cache/profiles/prefix-<key>.json`: a later snapshot whose first files are
+/// the same (by path and content, in order) starts from them and profiles and merges only
+/// the files after. `key` chains the column plan and every (path, content hash) of the
+/// prefix, so it names exactly that history. With the bounded levels of
+/// [`super::summary`] this state is of a size independent of the number of files.
+pub struct PrefixCache {
+    dir: PathBuf,
+    columns: String,
+}
+
+#[derive(Deserialize)]
+struct PrefixEntry {
+    format: u32,
+    rows: Vec<u64>,
+    parts: Vec<Part>,
+}
+
+#[derive(Serialize)]
+struct PrefixEntryRef<'a> {
+    format: u32,
+    rows: &'a [u64],
+    parts: &'a [Part],
+}
+
+impl PrefixCache {
+    pub fn new(repo: &Path, columns: &[(String, String, String)]) -> Self {
+        let parts = PartCache::new(repo, columns);
+        PrefixCache {
+            dir: parts.dir,
+            columns: parts.columns,
+        }
+    }
+
+    /// The key of every prefix: `keys[k]` names the first `k + 1` files.
+    pub fn keys<'a>(&self, files: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+        let mut key = blake3::hash(format!("prefix {FORMAT}\0{}", self.columns).as_bytes());
+        files
+            .map(|(path, content)| {
+                let mut h = blake3::Hasher::new();
+                h.update(key.as_bytes());
+                h.update(path.as_bytes());
+                h.update(b"\0");
+                h.update(content.as_bytes());
+                key = h.finalize();
+                key.to_hex().to_string()
+            })
+            .collect()
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("prefix-{key}.json"))
+    }
+
+    /// The longest kept prefix among `keys` with `columns` parts: its length, the rows of
+    /// its files and its merged parts.
+    pub fn longest(&self, keys: &[String], columns: usize) -> Option<(usize, Vec<u64>, Vec<Part>)> {
+        keys.iter().enumerate().rev().find_map(|(i, key)| {
+            let path = self.path(key);
+            if !path.is_file() {
+                return None;
+            }
+            let entry: PrefixEntry = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+            (entry.format == FORMAT && entry.rows.len() == i + 1 && entry.parts.len() == columns)
+                .then_some((i + 1, entry.rows, entry.parts))
+        })
+    }
+
+    /// Keeps the merged parts of the files `key` names; a cache that cannot be written
+    /// only costs time later.
+    pub fn put(&self, key: &str, rows: &[u64], parts: &[Part]) {
+        let entry = PrefixEntryRef {
+            format: FORMAT,
+            rows,
+            parts,
+        };
+        let written = serde_json::to_vec(&entry)
+            .map_err(std::io::Error::other)
+            .and_then(|b| {
+                crate::data::cache::ensure_ignored(self.dir.parent().expect("under the cache"))?;
+                crate::data::atomic::write_atomic(&self.path(key), &b)
+            });
+        if let Err(e) = written {
+            tracing::debug!(error = %e, "the merged profile of the files was not cached");
+        }
+    }
+
+    /// Forgets a prefix that a longer one replaces.
+    pub fn remove(&self, key: &str) {
+        let _ = std::fs::remove_file(self.path(key));
+    }
+}
+
 /// The schemas of files by content hash, under `.retrain/cache/schemas/`.
 pub struct SchemaCache {
     dir: PathBuf,

@@ -156,6 +156,10 @@ pub struct NumericPart {
     /// the weights, base64 (a tenth of the text and the time of JSON numbers).
     #[serde(with = "points_as_bytes")]
     points: Vec<(f64, f64)>,
+    /// The points of the files merged in, by level ([`super::summary`]): bounded
+    /// whatever the number of files. Empty for one file's part.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tower: Vec<Level>,
     /// Exact counts while there are few distinct values (keys are f64 bits).
     values: Option<BTreeMap<u64, u64>>,
     distinct_lower: u64,
@@ -234,6 +238,7 @@ impl NumericPart {
             min: finite.first().copied().unwrap_or(f64::NAN),
             max: finite.last().copied().unwrap_or(f64::NAN),
             points,
+            tower: Vec::new(),
             values,
             distinct_lower: distinct,
             parts: 1,
@@ -262,7 +267,25 @@ impl NumericPart {
         self.finite += other.finite;
         self.min = nan_min(self.min, other.min);
         self.max = nan_max(self.max, other.max);
-        self.points.extend(other.points);
+        // the summary points through the levels, in a fixed order: this part's own, the
+        // other's levels, the other's own
+        let mut tower: Vec<Vec<(f64, f64)>> = std::mem::take(&mut self.tower)
+            .into_iter()
+            .map(|l| l.0)
+            .collect();
+        let own = std::mem::take(&mut self.points);
+        if !own.is_empty() {
+            super::summary::carry(&mut tower, 0, own);
+        }
+        for (l, level) in other.tower.into_iter().enumerate() {
+            if !level.0.is_empty() {
+                super::summary::carry(&mut tower, l, level.0);
+            }
+        }
+        if !other.points.is_empty() {
+            super::summary::carry(&mut tower, 0, other.points);
+        }
+        self.tower = tower.into_iter().map(Level).collect();
         self.values = match (self.values.take(), other.values) {
             (Some(mut a), Some(b)) => {
                 for (k, v) in b {
@@ -277,13 +300,24 @@ impl NumericPart {
     }
 
     pub fn finish(mut self) -> NumericProfile {
-        // each file's points arrive sorted, so the merged points are sorted runs: the
-        // stable sort merges runs (100 files' 409,600 points: a merge, not a full sort);
+        // the levels and the own points are sorted runs: the stable sort merges runs;
         // equal values may swap weights, which moves no quantile
+        for level in std::mem::take(&mut self.tower) {
+            self.points.extend(level.0);
+        }
         self.points.sort_by(|a, b| a.0.total_cmp(&b.0));
         let n = self.finite;
         let ranked = Ranked::new(&self.points);
-        let quantile = |q: f64| ranked.quantile(q);
+        // with the exact values (few distinct ones), the exact quantiles
+        let exact: Option<Vec<(f64, u64)>> = self.values.as_ref().map(|m| {
+            let mut v: Vec<(f64, u64)> = m.iter().map(|(k, c)| (f64::from_bits(*k), *c)).collect();
+            v.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            v
+        });
+        let quantile = |q: f64| match &exact {
+            Some(v) => exact_quantile(v, n, q),
+            None => ranked.quantile(q),
+        };
         let has = n > 0;
         let ranks = sketch_ranks();
         let edges: Vec<f64> = if has {
@@ -359,6 +393,12 @@ impl NumericPart {
     }
 }
 
+/// One level of merged summary points (sorted by value), stored as [`NumericPart`]'s
+/// own points are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Level(#[serde(with = "points_as_bytes")] pub Vec<(f64, f64)>);
+
 /// Ranks of the sketch's edges: `i / 256`, plus `2^-13 .. 2^-9` and `1 - 2^-9 .. 1 - 2^-13`.
 pub fn sketch_ranks() -> Vec<f64> {
     let tail: Vec<f64> = (9..=13).rev().map(|k| 0.5f64.powi(k)).collect();
@@ -387,6 +427,32 @@ fn nan_max(a: f64, b: f64) -> f64 {
         a
     } else {
         a.max(b)
+    }
+}
+
+/// numpy's linear quantile `q` of `n` values given as sorted (value, count) runs: rank
+/// `q (n - 1)`, interpolated between the two order statistics around it.
+fn exact_quantile(runs: &[(f64, u64)], n: u64, q: f64) -> f64 {
+    if runs.is_empty() || n == 0 {
+        return f64::NAN;
+    }
+    let rank = q * (n - 1) as f64;
+    let (lo, frac) = (rank.floor() as u64, rank - rank.floor());
+    let at = |r: u64| {
+        let mut seen = 0u64;
+        for (v, c) in runs {
+            seen += c;
+            if r < seen {
+                return *v;
+            }
+        }
+        runs[runs.len() - 1].0
+    };
+    let a = at(lo);
+    if frac == 0.0 {
+        a
+    } else {
+        a + frac * (at(lo + 1) - a)
     }
 }
 

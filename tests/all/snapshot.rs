@@ -503,6 +503,14 @@ fn a_new_partition_is_profiled_alone_and_the_manifest_equals_a_fresh_one() {
     let grown = repo.run_with(&["snapshot", "--output", "json"], &debug);
     assert_eq!(grown.json()["status"], "created", "{}", grown.stderr);
     assert_eq!(profiled(&grown), 1, "{}", grown.stderr);
+    // and the three files before it were not merged again: their merged parts were kept
+    assert!(
+        grown
+            .stderr
+            .contains("starting from the merged profile of the first files files=3"),
+        "{}",
+        grown.stderr
+    );
     // each file's schema is kept too (a CSV file's is inferred from its rows)
     assert_eq!(
         std::fs::read_dir(repo.path().join(".retrain/cache/schemas"))
@@ -603,4 +611,104 @@ fn a_settled_file_is_hashed_once_and_a_rewrite_that_keeps_its_mtime_is_seen() {
     assert_eq!(status, "created");
     std::fs::remove_dir_all(repo.path().join(".retrain/cache")).unwrap();
     assert_eq!(snapshot(&repo).0, b, "the same id from scratch");
+}
+
+/// Many partitions: the merged summary stays bounded (levels compacted as a binary
+/// counter), a snapshot resumed from the kept history equals one made from scratch byte
+/// for byte, and its quantiles are the data's within the documented bound.
+#[test]
+fn the_profile_of_many_partitions_is_bounded_resumable_and_within_its_bound() {
+    let repo = Repo::new();
+    let spec = Spec {
+        rows: 24 * 5000,
+        numeric: 3,
+        categorical: 1,
+        ..Spec::default()
+    };
+    let parts = repo.generate(&spec, "data", 24, OutputFormat::Parquet);
+    let held = repo.path().join("held-back.parquet");
+    std::fs::rename(&parts[23], &held).unwrap();
+    repo.config(&basic_config("data/part-*.parquet"));
+    let debug = [("RETRAIN_LOG", "retrain=debug")];
+    assert_eq!(repo.run(&["snapshot"]).code, 0);
+    std::fs::rename(&held, &parts[23]).unwrap();
+    let grown = repo.run_with(&["snapshot", "--output", "json"], &debug);
+    assert!(
+        grown.stderr.contains("files=23"),
+        "resumed from the 23 files before: {}",
+        grown.stderr
+    );
+    let id = grown.json()["id"].as_str().unwrap().to_string();
+    let path = repo.path().join(format!(".retrain/snapshots/{id}.yaml"));
+    let body = |text: String| {
+        text.lines()
+            .filter(|l| !l.starts_with("created_at:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let resumed = body(std::fs::read_to_string(&path).unwrap());
+    std::fs::remove_dir_all(repo.path().join(".retrain/cache")).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(repo.run(&["snapshot"]).code, 0);
+    assert_eq!(body(std::fs::read_to_string(&path).unwrap()), resumed);
+    // the kept history is one state of bounded size, not a file per snapshot
+    let prefixes: Vec<u64> = std::fs::read_dir(repo.path().join(".retrain/cache/profiles"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("prefix-"))
+        .map(|e| e.metadata().unwrap().len())
+        .collect();
+    assert_eq!(prefixes.len(), 1, "{prefixes:?}");
+
+    // the quantiles against the partitions' own values: within the bound (per file
+    // 1/8192, and log2(24) < 5 compactions of half a 16,384-point block each)
+    let merged: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // the partitions' own values
+    let values: Vec<f64> = {
+        use polars::prelude::SerReader;
+        let mut v: Vec<f64> = Vec::new();
+        for p in &parts {
+            let df = polars::prelude::ParquetReader::new(std::fs::File::open(p).unwrap())
+                .finish()
+                .unwrap();
+            v.extend(
+                df.column("num_00")
+                    .unwrap()
+                    .cast(&polars::prelude::DataType::Float64)
+                    .unwrap()
+                    .f64()
+                    .unwrap()
+                    .iter()
+                    .flatten(),
+            );
+        }
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let column = |m: &serde_yaml::Value| {
+        m["columns"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "num_00")
+            .unwrap()
+            .clone()
+    };
+    let cm = column(&merged);
+    let bound = 1.0 / 8192.0 + 5.0 / (2.0 * 16384.0) + 1.0 / values.len() as f64;
+    for q in [
+        "p01", "p05", "p10", "p25", "p50", "p75", "p90", "p95", "p99",
+    ] {
+        let x = cm["numeric"]["quantiles"][q].as_f64().unwrap();
+        let rank = values.partition_point(|v| *v <= x) as f64 / values.len() as f64;
+        let target = q[1..].parse::<f64>().unwrap() / 100.0;
+        assert!(
+            (rank - target).abs() <= bound + 1.0 / values.len() as f64,
+            "{q}: rank {rank} of the merged profile's value, bound {bound}"
+        );
+    }
+    assert_eq!(cm["count"].as_u64(), Some(values.len() as u64));
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    assert!((cm["numeric"]["mean"].as_f64().unwrap() - mean).abs() < 1e-9);
 }
