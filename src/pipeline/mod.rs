@@ -320,103 +320,14 @@ fn run_model(
     open: Option<&crate::forge::shadow::OpenCandidate>,
 ) -> Result<ModelRun, Error> {
     let mut checked = check_model(&req.check, model)?;
-    let shadow = open.and_then(|o| shadow_of(&req.check.workspace.repo, model, &checked, o));
+    let shadow =
+        open.and_then(|o| shadow::report_of(&req.check.workspace.repo, model, &checked, o));
     if let Some(s) = &shadow {
-        let (n, v) = (s.pull_request, s.candidate.unwrap_or_default());
-        let detail = match s.status {
-            crate::outcome::ShadowStatus::Pending => Some(format!(
-                "the open candidate v{v} (#{n}) is in its shadow period ({} of {} newer labelled rows); a new candidate would start it over",
-                s.rows, s.min_rows
-            )),
-            crate::outcome::ShadowStatus::Passed => Some(format!(
-                "the open candidate v{v} (#{n}) passed its shadow evaluation on {} newer rows and waits for review",
-                s.rows
-            )),
-            _ => None,
-        };
-        if let Some(detail) = detail {
-            decision::hold_for_shadow(&mut checked.check.decision, req.check.force, detail);
-        }
+        shadow::hold(&mut checked.check.decision, s, req.check.force);
     }
     let mut run = train_checked(req, model, checked)?;
     run.shadow = shadow;
     Ok(run)
-}
-
-/// The open candidate's shadow evaluation against the champion; `None` when there is
-/// nothing to evaluate (no champion to compare with, or a candidate the gate did not
-/// bless).
-fn shadow_of(
-    repo: &std::path::Path,
-    model: &ModelConfig,
-    checked: &Checked,
-    open: &crate::forge::shadow::OpenCandidate,
-) -> Option<crate::outcome::ShadowReport> {
-    use crate::outcome::{ShadowReport, ShadowStatus};
-    let sh = model.evaluation.shadow.as_ref()?;
-    let champion = checked.champion.as_ref()?;
-    let refused = |candidate: Option<u32>, snapshot: String, why: String| ShadowReport {
-        pull_request: open.pr.number,
-        url: open.pr.html_url.clone(),
-        candidate,
-        candidate_snapshot: snapshot,
-        champion: Some(champion.version.version),
-        status: ShadowStatus::Refused,
-        rows: 0,
-        min_rows: sh.min_rows,
-        evaluation: None,
-        gate: None,
-        reason: Some(why),
-        operation: None,
-    };
-    let c = match &open.candidate {
-        Err(why) => {
-            let marker = open
-                .pr
-                .body
-                .as_deref()
-                .and_then(crate::outcome::Marker::parse);
-            return Some(refused(
-                marker.as_ref().map(|m| m.version),
-                marker.map(|m| m.snapshot).unwrap_or_default(),
-                why.clone(),
-            ));
-        }
-        Ok(c) if !c.blessed => return None,
-        Ok(c) => c,
-    };
-    let (v, snap) = (c.version.version, c.version.snapshot.clone());
-    let champion_artifact = match &champion.artifact {
-        Ok(a) => a,
-        Err(e) => {
-            return Some(refused(
-                Some(v),
-                snap,
-                format!("the champion's artifact: {e}"),
-            ))
-        }
-    };
-    Some(
-        match shadow::compare(
-            repo,
-            model,
-            sh,
-            &checked.snapshot,
-            &c.snapshot,
-            &c.artifact,
-            champion_artifact,
-        ) {
-            Ok(cmp) => ShadowReport {
-                rows: cmp.rows,
-                evaluation: cmp.evaluation,
-                gate: cmp.gate,
-                status: cmp.status,
-                reason: None,
-                ..refused(Some(v), snap, String::new())
-            },
-            Err(why) => refused(Some(v), snap, why),
-        },
-    )
 }
 
 /// The rest of the run once the model is checked: the decision followed, the candidate

@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 
+use super::Checked;
 use crate::config::{ModelConfig, Shadow};
 use crate::evaluate::{self, gate::Verdict, Evaluation};
 use crate::outcome::ShadowStatus;
@@ -86,4 +87,102 @@ pub(crate) fn compare(
         gate: Some(gate),
         status,
     })
+}
+
+/// The open candidate's shadow evaluation against the champion; `None` when there is
+/// nothing to evaluate (no champion to compare with, or a candidate the gate did not
+/// bless).
+pub(super) fn report_of(
+    repo: &std::path::Path,
+    model: &ModelConfig,
+    checked: &Checked,
+    open: &crate::forge::shadow::OpenCandidate,
+) -> Option<crate::outcome::ShadowReport> {
+    use crate::outcome::ShadowReport;
+    let sh = model.evaluation.shadow.as_ref()?;
+    let champion = checked.champion.as_ref()?;
+    let refused = |candidate: Option<u32>, snapshot: String, why: String| ShadowReport {
+        pull_request: open.pr.number,
+        url: open.pr.html_url.clone(),
+        candidate,
+        candidate_snapshot: snapshot,
+        champion: Some(champion.version.version),
+        status: ShadowStatus::Refused,
+        rows: 0,
+        min_rows: sh.min_rows,
+        evaluation: None,
+        gate: None,
+        reason: Some(why),
+        operation: None,
+    };
+    let c = match &open.candidate {
+        Err(why) => {
+            let marker = open
+                .pr
+                .body
+                .as_deref()
+                .and_then(crate::outcome::Marker::parse);
+            return Some(refused(
+                marker.as_ref().map(|m| m.version),
+                marker.map(|m| m.snapshot).unwrap_or_default(),
+                why.clone(),
+            ));
+        }
+        Ok(c) if !c.blessed => return None,
+        Ok(c) => c,
+    };
+    let (v, snap) = (c.version.version, c.version.snapshot.clone());
+    let champion_artifact = match &champion.artifact {
+        Ok(a) => a,
+        Err(e) => {
+            return Some(refused(
+                Some(v),
+                snap,
+                format!("the champion's artifact: {e}"),
+            ))
+        }
+    };
+    Some(
+        match compare(
+            repo,
+            model,
+            sh,
+            &checked.snapshot,
+            &c.snapshot,
+            &c.artifact,
+            champion_artifact,
+        ) {
+            Ok(cmp) => ShadowReport {
+                rows: cmp.rows,
+                evaluation: cmp.evaluation,
+                gate: cmp.gate,
+                status: cmp.status,
+                reason: None,
+                ..refused(Some(v), snap, String::new())
+            },
+            Err(why) => refused(Some(v), snap, why),
+        },
+    )
+}
+
+/// Holds the retrain while the open candidate is pending or has passed
+/// ([`decision::hold_for_shadow`]); `force` overrides it.
+pub(super) fn hold(
+    decision: &mut crate::decision::Decision,
+    s: &crate::outcome::ShadowReport,
+    force: bool,
+) {
+    let (n, v) = (s.pull_request, s.candidate.unwrap_or_default());
+    let detail = match s.status {
+        ShadowStatus::Pending => format!(
+            "the open candidate v{v} (#{n}) is in its shadow period ({} of {} newer labelled rows); a new candidate would start it over",
+            s.rows, s.min_rows
+        ),
+        ShadowStatus::Passed => format!(
+            "the open candidate v{v} (#{n}) passed its shadow evaluation on {} newer rows and waits for review",
+            s.rows
+        ),
+        _ => return,
+    };
+    crate::decision::hold_for_shadow(decision, force, detail);
 }
