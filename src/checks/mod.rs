@@ -78,6 +78,7 @@ pub fn drift_report(
         Some(drift::test_column(
             rc,
             reference.rows,
+            reference.files.len(),
             cur,
             method,
             threshold,
@@ -94,6 +95,7 @@ pub fn drift_report(
         Some(drift::test_column(
             rc,
             reference.rows,
+            reference.files.len(),
             cur,
             DriftMethod::Auto,
             Threshold::Auto,

@@ -71,6 +71,7 @@ pub fn prediction_drift(
     drift::test_column(
         &entry,
         reference.len() as u64,
+        1,
         &current_column(current),
         method,
         threshold,

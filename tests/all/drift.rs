@@ -32,7 +32,7 @@ fn current(values: &[f64]) -> CurrentColumn {
 }
 
 fn run(entry: &ColumnEntry, cur: &CurrentColumn, method: DriftMethod) -> ColumnDrift {
-    test_column(entry, entry.count, cur, method, Threshold::Auto)
+    test_column(entry, entry.count, 1, cur, method, Threshold::Auto)
 }
 
 /// scipy's results on sampled cases (tests/fixtures/scipy_drift_cases.py).

@@ -661,7 +661,7 @@ fn the_profile_of_many_partitions_is_bounded_resumable_and_within_its_bound() {
     assert_eq!(prefixes.len(), 1, "{prefixes:?}");
 
     // the quantiles against the partitions' own values: within the bound (per file
-    // 1/8192, and log2(24) < 5 compactions of half a 16,384-point block each)
+    // 1/8192, and log2(24) < 5 compactions of half an 8192-point block each)
     let merged: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     // the partitions' own values
@@ -696,7 +696,7 @@ fn the_profile_of_many_partitions_is_bounded_resumable_and_within_its_bound() {
             .clone()
     };
     let cm = column(&merged);
-    let bound = 1.0 / 8192.0 + 5.0 / (2.0 * 16384.0) + 1.0 / values.len() as f64;
+    let bound = 1.0 / 8192.0 + 5.0 / (2.0 * 8192.0) + 1.0 / values.len() as f64;
     for q in [
         "p01", "p05", "p10", "p25", "p50", "p75", "p90", "p95", "p99",
     ] {

@@ -186,6 +186,7 @@ pub fn auto_method(kind: ColumnKind, reference_rows: u64, union_distinct: usize)
 pub fn test_column(
     reference: &ColumnEntry,
     reference_rows: u64,
+    reference_files: usize,
     current: &CurrentColumn,
     method: DriftMethod,
     threshold: Threshold,
@@ -222,7 +223,7 @@ pub fn test_column(
             if p.min.is_none() {
                 return not_testable(out, "no reference values");
             }
-            Pair::Numeric(RefNumeric::new(p), sorted)
+            Pair::Numeric(RefNumeric::new(p).merged_from(reference_files), sorted)
         }
         (KindProfile::Categorical(p), CurrentColumn::Categorical { counts, .. }) => {
             if counts.is_empty() {
@@ -321,6 +322,8 @@ pub struct RefNumeric<'a> {
     ranks: &'a [f64],
     pub n: u64,
     pub std_pop: f64,
+    /// Compactions the summary may have gone through (see [`Self::merged_from`]).
+    levels: u32,
 }
 
 impl<'a> RefNumeric<'a> {
@@ -350,6 +353,7 @@ impl<'a> RefNumeric<'a> {
             ranks: &p.histogram.ranks,
             n,
             std_pop,
+            levels: 0,
         }
     }
 
@@ -375,9 +379,16 @@ impl<'a> RefNumeric<'a> {
         }
     }
 
+    /// The reference profile merges `files` files: its summary went through at most
+    /// ceil(log2(files)) compactions (`snapshot::summary`).
+    pub fn merged_from(mut self, files: usize) -> Self {
+        self.levels = (files.max(1) as f64).log2().ceil() as u32;
+        self
+    }
+
     /// Largest error of [`Self::cdf`]: zero for exact values, otherwise one histogram bin,
-    /// the per-file summary's rank error (1/8192) and the merged levels' (at most half a
-    /// 16,384-point block per level, `snapshot::summary`; 16 levels: 65,536 files).
+    /// the per-file summary's rank error (1/8192) and the merged levels' (at most half an
+    /// 8192-point block per compaction).
     pub fn cdf_error(&self) -> f64 {
         if self.is_exact() {
             0.0
@@ -387,7 +398,7 @@ impl<'a> RefNumeric<'a> {
                 .windows(2)
                 .map(|w| w[1] - w[0])
                 .fold(0.0, f64::max);
-            widest + 1.0 / 8192.0 + 16.0 / (2.0 * 16_384.0)
+            widest + 1.0 / 8192.0 + self.levels as f64 / 16_384.0
         }
     }
 
