@@ -188,7 +188,7 @@ fn finish(acc: Acc) -> CurrentColumn {
             let nan = values.iter().filter(|v| v.is_nan()).count() as u64;
             let inf = values.iter().filter(|v| v.is_infinite()).count() as u64;
             values.retain(|v| v.is_finite());
-            values.sort_unstable_by(f64::total_cmp);
+            crate::data::values::sort_floats(&mut values);
             CurrentColumn::Numeric {
                 sorted: values,
                 nulls,

@@ -9,7 +9,7 @@ pub mod cache;
 mod csv;
 pub mod remote;
 pub mod synth;
-mod values;
+pub(crate) mod values;
 
 pub use values::{category_key, guard_truncated_files, MAX_CATEGORY_BYTES};
 

@@ -154,3 +154,86 @@ pub(super) fn numeric_text_columns(head: &DataFrame) -> PolarsResult<Vec<String>
         .map(|(_, c)| c)
         .collect())
 }
+
+/// Sorts `v` in `f64::total_cmp` order (the same result as
+/// `v.sort_unstable_by(f64::total_cmp)`), by an LSD radix sort of the order-preserving
+/// bit patterns for long slices: 8 passes of a byte, each skipped when every value has
+/// the same byte there. A profile sorts every numeric column of every file; for a
+/// million values this is several times faster than a comparison sort.
+pub fn sort_floats(v: &mut [f64]) {
+    if v.len() < 4096 {
+        v.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    // total_cmp's order as unsigned keys: negative values have every bit flipped,
+    // the others their sign bit
+    let key = |x: f64| {
+        let b = x.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | (1 << 63)
+        }
+    };
+    let unkey = |k: u64| {
+        if k >> 63 == 1 {
+            f64::from_bits(k & !(1 << 63))
+        } else {
+            f64::from_bits(!k)
+        }
+    };
+    let mut keys: Vec<u64> = v.iter().map(|x| key(*x)).collect();
+    let mut spare = vec![0u64; keys.len()];
+    for pass in 0..8 {
+        let shift = pass * 8;
+        let mut counts = [0usize; 256];
+        for k in &keys {
+            counts[((k >> shift) & 0xff) as usize] += 1;
+        }
+        if counts.contains(&keys.len()) {
+            continue; // every key has this byte: the order stays
+        }
+        let mut at = [0usize; 256];
+        let mut sum = 0;
+        for (a, c) in at.iter_mut().zip(&counts) {
+            *a = sum;
+            sum += c;
+        }
+        for k in &keys {
+            let b = ((k >> shift) & 0xff) as usize;
+            spare[at[b]] = *k;
+            at[b] += 1;
+        }
+        std::mem::swap(&mut keys, &mut spare);
+    }
+    for (x, k) in v.iter_mut().zip(keys) {
+        *x = unkey(k);
+    }
+}
+
+#[cfg(test)]
+mod sort_tests {
+    #[test]
+    fn the_radix_sort_gives_total_cmp_order() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut v: Vec<f64> = (0..50_000)
+            .map(|i| match i % 7 {
+                0 => -0.0,
+                1 => 0.0,
+                2 => f64::INFINITY,
+                3 => f64::NEG_INFINITY,
+                4 => rng.gen_range(-1e6..1e6),
+                5 => rng.gen_range(-1e-300..1e-300),
+                _ => (rng.gen_range(0..100) as f64) * 0.5,
+            })
+            .collect();
+        v.push(f64::NAN);
+        v.push(-f64::NAN);
+        let mut expected = v.clone();
+        expected.sort_unstable_by(f64::total_cmp);
+        super::sort_floats(&mut v);
+        let bits = |s: &[f64]| s.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&v), bits(&expected));
+    }
+}

@@ -186,7 +186,7 @@ impl NumericPart {
             }
         });
         debug_assert_eq!(before as u64, finite.len() as u64 + nan + inf);
-        finite.sort_unstable_by(f64::total_cmp);
+        crate::data::values::sort_floats(&mut finite);
         let n = finite.len();
         let (mut mean, mut m2) = (0.0, 0.0);
         // Two-pass mean and M2: exact enough and simple on a sorted in-memory column.

@@ -63,8 +63,9 @@ pub(super) fn kl(r: &[f64], c: &[f64]) -> f64 {
 pub fn ks_statistic(r: &RefNumeric, cur: &[f64]) -> f64 {
     let n = cur.len() as f64;
     let mut d: f64 = 0.0;
+    let mut cdf = r.cursor();
     let mut check = |x: f64, below: usize, at_or_below: usize| {
-        let fr = r.cdf(x);
+        let fr = cdf.at(x);
         d = d.max((fr - at_or_below as f64 / n).abs());
         if !r.is_exact() {
             // F_ref is continuous here: compare with the current's left limit too.
@@ -95,21 +96,38 @@ pub fn ks_statistic(r: &RefNumeric, cur: &[f64]) -> f64 {
 
 /// First Wasserstein distance ∫ |F_ref - F_cur| dx.
 pub fn wasserstein(r: &RefNumeric, cur: &[f64]) -> f64 {
-    let mut points = r.support();
-    points.extend_from_slice(cur);
-    points.sort_unstable_by(f64::total_cmp);
-    points.dedup();
+    // the reference's support and the (sorted) current values, merged without repeats
+    let support = r.support();
+    let mut points = Vec::with_capacity(support.len() + cur.len());
+    let (mut i, mut k) = (0, 0);
+    while i < support.len() || k < cur.len() {
+        let take_support = k == cur.len() || (i < support.len() && support[i] <= cur[k]);
+        let x = if take_support {
+            i += 1;
+            support[i - 1]
+        } else {
+            k += 1;
+            cur[k - 1]
+        };
+        if points.last() != Some(&x) {
+            points.push(x);
+        }
+    }
     let n = cur.len() as f64;
     let mut total = 0.0;
     let mut j = 0;
+    let mut cdf = r.cursor();
+    let mut fr_next = points.first().map(|x| cdf.at(*x)).unwrap_or(0.0);
     for w in points.windows(2) {
         let (a, b) = (w[0], w[1]);
         while j < cur.len() && cur[j] <= a {
             j += 1;
         }
         let fc = j as f64 / n;
-        let fa = r.cdf(a) - fc;
-        let fb = if r.is_exact() { fa } else { r.cdf(b) - fc };
+        let fr_a = fr_next;
+        fr_next = cdf.at(b);
+        let fa = fr_a - fc;
+        let fb = if r.is_exact() { fa } else { fr_next - fc };
         let width = b - a;
         total += if fa * fb >= 0.0 {
             (fa.abs() + fb.abs()) / 2.0 * width

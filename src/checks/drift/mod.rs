@@ -326,6 +326,32 @@ pub struct RefNumeric<'a> {
     levels: u32,
 }
 
+/// A walk along [`RefNumeric::cdf`] for non-decreasing arguments.
+pub struct CdfCursor<'r, 'a> {
+    r: &'r RefNumeric<'a>,
+    k: usize,
+}
+
+impl CdfCursor<'_, '_> {
+    /// P(X ≤ x); `x` must not be below the previous call's.
+    pub fn at(&mut self, x: f64) -> f64 {
+        match self.r.exact {
+            Some(values) => {
+                while self.k < values.len() && values[self.k].0 <= x {
+                    self.k += 1;
+                }
+            }
+            None => {
+                let e = self.r.edges;
+                while self.k < e.len() && e[self.k] <= x {
+                    self.k += 1;
+                }
+            }
+        }
+        self.r.cdf_at(self.k, x)
+    }
+}
+
 impl<'a> RefNumeric<'a> {
     pub fn new(p: &'a NumericProfile) -> Self {
         let exact = p.values.as_deref();
@@ -359,8 +385,22 @@ impl<'a> RefNumeric<'a> {
 
     /// P(X ≤ x).
     pub fn cdf(&self, x: f64) -> f64 {
-        if let Some(values) = self.exact {
-            let k = values.partition_point(|(v, _)| *v <= x);
+        let k = match self.exact {
+            Some(values) => values.partition_point(|(v, _)| *v <= x),
+            None => self.edges.partition_point(|v| *v <= x),
+        };
+        self.cdf_at(k, x)
+    }
+
+    /// [`Self::cdf`] for non-decreasing `x`s, walking forward instead of searching: the
+    /// drift tests ask it at every current value, in order.
+    pub fn cursor(&self) -> CdfCursor<'_, 'a> {
+        CdfCursor { r: self, k: 0 }
+    }
+
+    /// P(X ≤ x), with `k` the number of support points (exact values or edges) ≤ x.
+    fn cdf_at(&self, k: usize, x: f64) -> f64 {
+        if self.exact.is_some() {
             return if k == 0 {
                 0.0
             } else {
@@ -368,7 +408,6 @@ impl<'a> RefNumeric<'a> {
             };
         }
         let (e, r) = (self.edges, self.ranks);
-        let k = e.partition_point(|v| *v <= x);
         if k == 0 {
             0.0
         } else if k >= e.len() {
