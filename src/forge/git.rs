@@ -19,10 +19,32 @@ pub use crate::outcome::TagOperation;
 /// Who commits (`pull_request.author` in the config).
 pub use crate::config::Identity;
 
-fn git(context: &str) -> impl Fn(git2::Error) -> GitError + '_ {
+pub(crate) fn git(context: &str) -> impl Fn(git2::Error) -> GitError + '_ {
     move |e| GitError::Git {
         context: context.to_string(),
         message: e.message().to_string(),
+    }
+}
+
+/// The bytes of the file at `path` in `tree` (`None` when there is none); `context` says
+/// where, for errors ("read a file of the base").
+pub(crate) fn file_in(
+    repo: &Repository,
+    tree: &git2::Tree,
+    path: &str,
+    context: &str,
+) -> Result<Option<Vec<u8>>, GitError> {
+    match tree.get_path(Path::new(path)) {
+        Ok(entry) => Ok(Some(
+            entry
+                .to_object(repo)
+                .and_then(|o| o.peel_to_blob())
+                .map_err(git(context))?
+                .content()
+                .to_vec(),
+        )),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(git(context)(e)),
     }
 }
 
@@ -129,18 +151,7 @@ pub fn publish_branch(repo_dir: &Path, req: &BranchRequest) -> Result<BranchOutc
     // The tree: the base's plus the proposal's files.
     let base_tree = base.tree().map_err(git("read the base tree"))?;
     for (path, expected) in req.expect {
-        let actual = match base_tree.get_path(Path::new(path)) {
-            Ok(entry) => Some(
-                entry
-                    .to_object(&repo)
-                    .and_then(|o| o.peel_to_blob())
-                    .map_err(git("read a file of the base"))?
-                    .content()
-                    .to_vec(),
-            ),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => None,
-            Err(e) => return Err(git("read a file of the base")(e)),
-        };
+        let actual = file_in(&repo, &base_tree, path, "read a file of the base")?;
         if actual != *expected {
             return Err(GitError::BaseMoved {
                 base: req.base.to_string(),
@@ -287,17 +298,7 @@ pub fn read_at_head(repo_dir: &Path, path: &str) -> Result<(String, Option<Vec<u
         .and_then(|h| h.peel_to_commit())
         .map_err(git("read HEAD"))?;
     let tree = head.tree().map_err(git("read HEAD's tree"))?;
-    let bytes = match tree.get_path(Path::new(path)) {
-        Ok(entry) => {
-            let blob = entry
-                .to_object(&repo)
-                .and_then(|o| o.peel_to_blob())
-                .map_err(git("read a file at HEAD"))?;
-            Some(blob.content().to_vec())
-        }
-        Err(e) if e.code() == git2::ErrorCode::NotFound => None,
-        Err(e) => return Err(git("read a file at HEAD")(e)),
-    };
+    let bytes = file_in(&repo, &tree, path, "read a file at HEAD")?;
     Ok((head.id().to_string(), bytes))
 }
 
@@ -378,16 +379,5 @@ pub fn read_at_remote_tag(
         .and_then(|r| r.peel_to_commit())
         .map_err(git("read the tagged commit"))?;
     let tree = commit.tree().map_err(git("read the tagged tree"))?;
-    match tree.get_path(Path::new(path)) {
-        Ok(entry) => Ok(Some(
-            entry
-                .to_object(&repo)
-                .and_then(|o| o.peel_to_blob())
-                .map_err(git("read a file at the tag"))?
-                .content()
-                .to_vec(),
-        )),
-        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-        Err(e) => Err(git("read a file at the tag")(e)),
-    }
+    file_in(&repo, &tree, path, "read a file at the tag")
 }

@@ -108,13 +108,7 @@ fn read_branch(
     local: &str,
     model: &ModelConfig,
 ) -> Result<(String, Result<OnBranch, String>), GitError> {
-    let git = |context: &str| {
-        let context = context.to_string();
-        move |e: git2::Error| GitError::Git {
-            context: context.clone(),
-            message: e.message().to_string(),
-        }
-    };
+    use crate::forge::git::{file_in, git};
     let r = git2::Repository::discover(repo).map_err(git("open the repository"))?;
     let commit = r
         .find_reference(local)
@@ -123,20 +117,7 @@ fn read_branch(
     let tree = commit
         .tree()
         .map_err(git("read the pull request's branch"))?;
-    let blob = |path: &str| -> Result<Option<Vec<u8>>, GitError> {
-        match tree.get_path(Path::new(path)) {
-            Ok(entry) => Ok(Some(
-                entry
-                    .to_object(&r)
-                    .and_then(|o| o.peel_to_blob())
-                    .map_err(git("read a file of the branch"))?
-                    .content()
-                    .to_vec(),
-            )),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(git("read a file of the branch")(e)),
-        }
-    };
+    let blob = |path: &str| file_in(&r, &tree, path, "read a file of the branch");
     let head = commit.id().to_string();
     let rel = format!("{}/{}", model.registry.path, registry::FILE);
     let Some(text) = blob(&rel)? else {

@@ -74,15 +74,27 @@ impl PartCache {
             rows,
             parts,
         };
-        let written = serde_json::to_vec(&entry)
-            .map_err(std::io::Error::other)
-            .and_then(|b| {
-                crate::data::cache::ensure_ignored(self.dir.parent().expect("under the cache"))?;
-                crate::data::atomic::write_atomic(&self.path(content), &b)
-            });
-        if let Err(e) = written {
-            tracing::debug!(error = %e, "the profile of a file was not cached");
-        }
+        keep(
+            self.dir.parent().expect("under the cache"),
+            &self.path(content),
+            &entry,
+            "the profile of a file",
+        );
+    }
+}
+
+/// Writes `value` as JSON to `path` inside the cache directory `cache` (kept git-ignored);
+/// a cache that cannot be written only costs time later, so a failure is logged, not
+/// returned.
+fn keep(cache: &Path, path: &Path, value: &impl Serialize, what: &str) {
+    let written = serde_json::to_vec(value)
+        .map_err(std::io::Error::other)
+        .and_then(|b| {
+            crate::data::cache::ensure_ignored(cache)?;
+            crate::data::atomic::write_atomic(path, &b)
+        });
+    if let Err(e) = written {
+        tracing::debug!(error = %e, "{what} was not cached");
     }
 }
 
@@ -162,15 +174,12 @@ impl PrefixCache {
             rows,
             parts,
         };
-        let written = serde_json::to_vec(&entry)
-            .map_err(std::io::Error::other)
-            .and_then(|b| {
-                crate::data::cache::ensure_ignored(self.dir.parent().expect("under the cache"))?;
-                crate::data::atomic::write_atomic(&self.path(key), &b)
-            });
-        if let Err(e) = written {
-            tracing::debug!(error = %e, "the merged profile of the files was not cached");
-        }
+        keep(
+            self.dir.parent().expect("under the cache"),
+            &self.path(key),
+            &entry,
+            "the merged profile of the files",
+        );
     }
 
     /// Forgets a prefix that a longer one replaces.
@@ -214,15 +223,12 @@ impl SchemaCache {
         else {
             return;
         };
-        let written = serde_json::to_vec(&columns)
-            .map_err(std::io::Error::other)
-            .and_then(|b| {
-                crate::data::cache::ensure_ignored(self.dir.parent().expect("under the cache"))?;
-                crate::data::atomic::write_atomic(&self.path(content, csv), &b)
-            });
-        if let Err(e) = written {
-            tracing::debug!(error = %e, "the schema of a file was not cached");
-        }
+        keep(
+            self.dir.parent().expect("under the cache"),
+            &self.path(content, csv),
+            &columns,
+            "the schema of a file",
+        );
     }
 }
 
@@ -376,14 +382,11 @@ impl HashCache {
             format: FORMAT,
             files: self.known,
         };
-        let written = serde_json::to_vec(&file)
-            .map_err(std::io::Error::other)
-            .and_then(|b| {
-                crate::data::cache::ensure_ignored(self.path.parent().expect("under the cache"))?;
-                crate::data::atomic::write_atomic(&self.path, &b)
-            });
-        if let Err(e) = written {
-            tracing::debug!(error = %e, "file hashes were not cached");
-        }
+        keep(
+            self.path.parent().expect("under the cache"),
+            &self.path,
+            &file,
+            "the table of file hashes",
+        );
     }
 }
